@@ -1,0 +1,212 @@
+//! Domain errors: what went wrong, in terms a client can act on.
+
+use std::fmt;
+
+use crate::enums::UnknownVariant;
+use crate::id::IdError;
+use crate::values::{EmailError, NameError, PasswordError, SlugError};
+
+/// One broken rule on one input field.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    /// The field as the client named it (`email`, `firstName`).
+    pub field: String,
+    /// A machine code (`INVALID_FORMAT`, `TOO_LONG`, `REQUIRED`, ...).
+    pub code: &'static str,
+    /// A sentence for people.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error from its parts.
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Errors that can be reported against a single field carry a machine code.
+pub trait FieldErrorCode: fmt::Display {
+    /// The machine code for this error.
+    fn code(&self) -> &'static str;
+}
+
+impl FieldErrorCode for EmailError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Empty => "REQUIRED",
+            Self::TooLong => "TOO_LONG",
+            Self::Invalid(_) => "INVALID_EMAIL",
+        }
+    }
+}
+
+impl FieldErrorCode for NameError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Empty => "REQUIRED",
+            Self::TooLong => "TOO_LONG",
+            Self::ControlCharacter => "INVALID_FORMAT",
+        }
+    }
+}
+
+impl FieldErrorCode for PasswordError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::TooShort => "TOO_SHORT",
+            Self::TooLong => "TOO_LONG",
+        }
+    }
+}
+
+impl FieldErrorCode for SlugError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Length => "INVALID_LENGTH",
+            Self::Format => "INVALID_FORMAT",
+        }
+    }
+}
+
+impl FieldErrorCode for UnknownVariant {
+    fn code(&self) -> &'static str {
+        "INVALID_VALUE"
+    }
+}
+
+impl FieldErrorCode for IdError {
+    fn code(&self) -> &'static str {
+        "INVALID_ID"
+    }
+}
+
+/// Collects field errors so a client hears about every broken rule at once.
+///
+/// ```
+/// use domain::{Email, Validation, WaitlistRole};
+/// let mut v = Validation::default();
+/// let email = v.check("email", Email::parse("ada@example.com"));
+/// let role = v.check("role", "employee".parse::<WaitlistRole>());
+/// let (email, role) = v.finish(email.zip(role)).unwrap();
+/// assert_eq!(email.as_str(), "ada@example.com");
+/// assert_eq!(role, WaitlistRole::Employee);
+/// ```
+#[derive(Debug, Default)]
+pub struct Validation {
+    errors: Vec<FieldError>,
+}
+
+impl Validation {
+    /// Records the error of `result` against `field`; the value when it is fine.
+    pub fn check<T, E: FieldErrorCode>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        result
+            .map_err(|e| self.errors.push(FieldError::new(field, e.code(), e.to_string())))
+            .ok()
+    }
+
+    /// Records an error found by other means.
+    pub fn push(&mut self, error: FieldError) {
+        self.errors.push(error);
+    }
+
+    /// The checked values, or every recorded error.
+    pub fn finish<T>(self, values: Option<T>) -> Result<T, DomainError> {
+        match values {
+            Some(values) if self.errors.is_empty() => Ok(values),
+            _ => Err(DomainError::Validation(self.errors)),
+        }
+    }
+}
+
+/// What kind of conflict a write ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictKind {
+    /// A unique value is already taken by a live row.
+    Unique,
+    /// A referenced row does not exist.
+    MissingReference,
+    /// The current state forbids the change (e.g. the last owner).
+    State,
+}
+
+/// A write that conflicts with what is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// What kind of conflict.
+    pub kind: ConflictKind,
+    /// The field (client spelling) whose value conflicts.
+    pub field: &'static str,
+    /// A machine code (`EMAIL_TAKEN`, `SLUG_TAKEN`, ...).
+    pub code: &'static str,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// Every error the domain reports. Repositories document which variants they return.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// Well-formed input that breaks rules; one entry per broken rule.
+    #[error("validation failed: {0:?}")]
+    Validation(Vec<FieldError>),
+    /// The resource does not exist, is soft-deleted, or is not the caller's to see.
+    #[error("{resource} not found")]
+    NotFound {
+        /// The resource's name for people (`organization`).
+        resource: &'static str,
+        /// A machine code (`ORGANIZATION_NOT_FOUND`).
+        code: &'static str,
+    },
+    /// A unique value is taken, a reference is missing, or the state forbids it.
+    #[error("conflict on {}: {}", .0.field, .0.message)]
+    Conflict(Conflict),
+    /// The database cannot be reached right now; retrying later may succeed.
+    #[error("the database is unavailable")]
+    Unavailable,
+    /// Anything else; the detail is for logs, never for clients.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl DomainError {
+    /// A not-found error for `resource` with the code `{RESOURCE}_NOT_FOUND`.
+    pub const fn not_found(resource: &'static str, code: &'static str) -> Self {
+        Self::NotFound { resource, code }
+    }
+
+    /// A conflict on a unique value.
+    pub fn taken(field: &'static str, code: &'static str) -> Self {
+        Self::Conflict(Conflict {
+            kind: ConflictKind::Unique,
+            field,
+            code,
+            message: format!("{field} is already taken"),
+        })
+    }
+
+    /// A single-field validation error.
+    pub fn invalid(field: &str, code: &'static str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, code, message)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Email, WaitlistRole};
+
+    #[test]
+    fn validation_reports_every_broken_rule() {
+        let mut v = Validation::default();
+        let email = v.check("email", Email::parse("nope"));
+        let role = v.check("role", "admin".parse::<WaitlistRole>());
+        let Err(DomainError::Validation(errors)) = v.finish(email.zip(role)) else {
+            panic!("expected validation errors");
+        };
+        let fields: Vec<_> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert_eq!(fields, [("email", "INVALID_EMAIL"), ("role", "INVALID_VALUE")]);
+    }
+}

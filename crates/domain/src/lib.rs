@@ -1,0 +1,20 @@
+//! Groundwork's domain: the types every layer and every importing service shares.
+//!
+//! Values that cross a boundary are parsed here once into typed values ([`Email`],
+//! [`Slug`], [`UserId`], ...) and passed inward; nothing in this crate touches a
+//! database or the web.
+#![warn(missing_docs)]
+
+pub mod entities;
+pub mod enums;
+pub mod error;
+pub mod id;
+pub mod pagination;
+pub mod values;
+
+pub use entities::*;
+pub use enums::*;
+pub use error::{Conflict, DomainError, FieldError, Validation};
+pub use id::*;
+pub use pagination::{Cursor, Page, PagePosition, PageRequest, RawPageRequest, SortDirection};
+pub use values::{Email, Password, PersonName, Slug};
