@@ -169,7 +169,10 @@ mod tests {
     #[test]
     fn an_unknown_spelling_lists_the_allowed_ones() {
         let err = "Employee".parse::<WaitlistRole>().unwrap_err();
-        assert_eq!(err.to_string(), "`Employee` is not one of: employee, organization");
+        assert_eq!(
+            err.to_string(),
+            "`Employee` is not one of: employee, organization"
+        );
     }
 
     #[test]

@@ -104,8 +104,23 @@ impl Validation {
     /// Records the error of `result` against `field`; the value when it is fine.
     pub fn check<T, E: FieldErrorCode>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
         result
-            .map_err(|e| self.errors.push(FieldError::new(field, e.code(), e.to_string())))
+            .map_err(|e| {
+                self.errors
+                    .push(FieldError::new(field, e.code(), e.to_string()))
+            })
             .ok()
+    }
+
+    /// A required value: `REQUIRED` against `field` when absent.
+    pub fn required<T>(&mut self, field: &str, value: Option<T>) -> Option<T> {
+        if value.is_none() {
+            self.errors.push(FieldError::new(
+                field,
+                "REQUIRED",
+                format!("{field} is required"),
+            ));
+        }
+        value
     }
 
     /// Records an error found by other means.
@@ -207,6 +222,9 @@ mod tests {
             panic!("expected validation errors");
         };
         let fields: Vec<_> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
-        assert_eq!(fields, [("email", "INVALID_EMAIL"), ("role", "INVALID_VALUE")]);
+        assert_eq!(
+            fields,
+            [("email", "INVALID_EMAIL"), ("role", "INVALID_VALUE")]
+        );
     }
 }

@@ -35,9 +35,8 @@ const CROCKFORD: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// no overflow past 2^128).
 fn parse_ulid(body: &str) -> Option<Ulid> {
     let bytes = body.as_bytes();
-    let canonical = bytes.len() == 26
-        && bytes[0] <= b'7'
-        && bytes.iter().all(|b| CROCKFORD.contains(b));
+    let canonical =
+        bytes.len() == 26 && bytes[0] <= b'7' && bytes.iter().all(|b| CROCKFORD.contains(b));
     if canonical {
         Ulid::from_string(body).ok()
     } else {
@@ -77,9 +76,11 @@ pub trait TypedId: Sized + Copy {
             .ok_or(IdError::WrongPrefix {
                 expected: Self::PREFIX,
             })?;
-        parse_ulid(body).map(Self::from_ulid).ok_or_else(|| IdError::Malformed {
-            value: input.to_owned(),
-        })
+        parse_ulid(body)
+            .map(Self::from_ulid)
+            .ok_or_else(|| IdError::Malformed {
+                value: input.to_owned(),
+            })
     }
 }
 

@@ -82,7 +82,11 @@ impl PageRequest {
             Some(p) => match p.parse::<u64>() {
                 Ok(n) if n >= 1 => Some(n),
                 _ => {
-                    v.push(FieldError::new("page", "OUT_OF_RANGE", "page must be an integer >= 1"));
+                    v.push(FieldError::new(
+                        "page",
+                        "OUT_OF_RANGE",
+                        "page must be an integer >= 1",
+                    ));
                     None
                 }
             },
@@ -95,7 +99,10 @@ impl PageRequest {
                     v.push(FieldError::new(
                         "pageSize",
                         "OUT_OF_RANGE",
-                        format!("pageSize must be an integer from 1 to {}", Self::MAX_PAGE_SIZE),
+                        format!(
+                            "pageSize must be an integer from 1 to {}",
+                            Self::MAX_PAGE_SIZE
+                        ),
                     ));
                     None
                 }
@@ -138,7 +145,9 @@ impl PageRequest {
                 ));
                 None
             }
-            (_, Some(c)) => v.check("cursor", Cursor::decode(c)).map(PagePosition::After),
+            (_, Some(c)) => v
+                .check("cursor", Cursor::decode(c))
+                .map(PagePosition::After),
             (_, None) => page.map(PagePosition::Number),
         };
         let search = raw
@@ -194,10 +203,12 @@ impl Cursor {
     /// The opaque string form (hex of `v1 \n key \n id`).
     pub fn encode(&self) -> String {
         let plain = format!("{}\n{}\n{}", Self::VERSION, self.key, self.id);
-        plain.bytes().fold(String::with_capacity(plain.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
+        plain
+            .bytes()
+            .fold(String::with_capacity(plain.len() * 2), |mut out, b| {
+                let _ = write!(out, "{b:02x}");
+                out
+            })
     }
 
     /// Parses a string made by [`Cursor::encode`].
@@ -207,12 +218,17 @@ impl Cursor {
         }
         let bytes = (0..raw.len())
             .step_by(2)
-            .map(|i| u8::from_str_radix(raw.get(i..i + 2).ok_or(CursorError)?, 16).map_err(|_| CursorError))
+            .map(|i| {
+                u8::from_str_radix(raw.get(i..i + 2).ok_or(CursorError)?, 16)
+                    .map_err(|_| CursorError)
+            })
             .collect::<Result<Vec<u8>, _>>()?;
         let plain = String::from_utf8(bytes).map_err(|_| CursorError)?;
         let mut parts = plain.splitn(3, '\n');
         match (parts.next(), parts.next(), parts.next()) {
-            (Some(Self::VERSION), Some(key), Some(id)) if !id.contains('\n') => Ok(Self::new(key, id)),
+            (Some(Self::VERSION), Some(key), Some(id)) if !id.contains('\n') => {
+                Ok(Self::new(key, id))
+            }
             _ => Err(CursorError),
         }
     }
@@ -233,7 +249,11 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Builds a page from up to `page_size + 1` fetched rows: the extra row only
     /// tells that a next page exists. `cursor_of` gives the cursor after a row.
-    pub fn from_overfetch(mut rows: Vec<T>, page_size: u64, cursor_of: impl Fn(&T) -> Cursor) -> Self {
+    pub fn from_overfetch(
+        mut rows: Vec<T>,
+        page_size: u64,
+        cursor_of: impl Fn(&T) -> Cursor,
+    ) -> Self {
         let page_size = usize::try_from(page_size).unwrap_or(usize::MAX);
         let has_next = rows.len() > page_size;
         rows.truncate(page_size);

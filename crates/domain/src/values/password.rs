@@ -53,7 +53,10 @@ mod tests {
         assert!(Password::parse("12345678").is_ok());
         assert!(Password::parse("ééééééé").is_err());
         assert!(Password::parse(&"é".repeat(128)).is_ok());
-        assert_eq!(Password::parse(&"x".repeat(129)), Err(PasswordError::TooLong));
+        assert_eq!(
+            Password::parse(&"x".repeat(129)),
+            Err(PasswordError::TooLong)
+        );
         assert!(Password::parse("  spaces count  ").is_ok());
     }
 

@@ -1,0 +1,12 @@
+//! SeaORM entities, one module per table, mirroring the migrations. Mapping to
+//! domain types lives beside the repositories, not here.
+
+pub mod accounts;
+pub mod invitations;
+pub mod organization_members;
+pub mod organizations;
+pub mod outbox_messages;
+pub mod sessions;
+pub mod users;
+pub mod verification_tokens;
+pub mod waitlist_entries;

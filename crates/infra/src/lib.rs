@@ -1,0 +1,14 @@
+//! Groundwork's infrastructure: configuration, the database pool, SeaORM entities
+//! and the repositories that turn rows into domain values and database errors
+//! into domain errors.
+
+pub mod config;
+pub mod constraints;
+pub mod database;
+pub mod db_error;
+pub mod entities;
+pub mod repositories;
+
+pub use config::{ConfigError, Settings};
+pub use database::{Database, UnitOfWork};
+pub use sea_orm::{DatabaseConnection, DbErr};

@@ -1,0 +1,27 @@
+//! Repositories: typed reads and writes over any connection — the pool for
+//! one-off reads, or a [`UnitOfWork`](crate::UnitOfWork)'s transaction so that
+//! several repositories share one transaction.
+//!
+//! Reads exclude soft-deleted rows unless they say otherwise (`with_deleted`,
+//! `only_deleted`). Every method returns [`domain::DomainError`]; each documents
+//! which variants.
+
+mod members;
+mod organizations;
+mod references;
+mod soft_delete;
+mod users;
+mod waitlist;
+
+pub use members::MemberRepository;
+pub use organizations::OrganizationRepository;
+pub use soft_delete::{SoftDeletable, SoftDeleteRepository};
+pub use users::UserRepository;
+pub use waitlist::WaitlistRepository;
+
+use domain::DomainError;
+
+/// A stored value that no longer parses is corrupt data, not a client error.
+pub(crate) fn corrupt<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> DomainError + '_ {
+    move |e| DomainError::Internal(format!("stored {what} is invalid: {e}"))
+}

@@ -1,0 +1,84 @@
+//! Users.
+
+use chrono::Utc;
+use domain::{DomainError, Email, NewUser, User, UserId, UserType};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, Set};
+
+use super::corrupt;
+use super::soft_delete::{SoftDeletable, SoftDeleteRepository};
+use crate::db_error::to_domain;
+use crate::entities::users::{self, Column, Entity};
+
+/// Users, soft-delete aware.
+pub type UserRepository<'c, C> = SoftDeleteRepository<'c, C, Entity>;
+
+impl SoftDeletable for Entity {
+    type Id = UserId;
+    type Domain = User;
+    const NOT_FOUND: DomainError = DomainError::not_found("user", "USER_NOT_FOUND");
+
+    fn id_column() -> Column {
+        Column::Id
+    }
+    fn deleted_at_column() -> Column {
+        Column::DeletedAt
+    }
+    fn updated_at_column() -> Column {
+        Column::UpdatedAt
+    }
+    fn to_domain(m: users::Model) -> Result<User, DomainError> {
+        Ok(User {
+            id: UserId::from(m.id),
+            email: Email::parse(&m.email).map_err(corrupt("email"))?,
+            first_name: m.first_name,
+            last_name: m.last_name,
+            user_type: m
+                .user_type
+                .parse::<UserType>()
+                .map_err(corrupt("user type"))?,
+            profession: m.profession,
+            avatar_url: m.avatar_url,
+            is_active: m.is_active,
+            is_admin: m.is_admin,
+            email_verified_at: m.email_verified_at,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            deleted_at: m.deleted_at,
+        })
+    }
+}
+
+impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
+    /// Creates a user. `Conflict` (`EMAIL_TAKEN`) when a live user has the email.
+    #[tracing::instrument(skip_all)]
+    pub async fn insert(&self, new: NewUser) -> Result<User, DomainError> {
+        let now = Utc::now();
+        let row = users::ActiveModel {
+            id: Set(UserId::new().as_uuid()),
+            email: Set(new.email.into_inner()),
+            first_name: Set(new.first_name.into_inner()),
+            last_name: Set(new.last_name.into_inner()),
+            user_type: Set(new.user_type.as_str().to_owned()),
+            profession: Set(new.profession.map(|p| p.into_inner())),
+            avatar_url: Set(None),
+            is_active: Set(true),
+            is_admin: Set(false),
+            email_verified_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            deleted_at: Set(None),
+        };
+        let model = row.insert(self.conn).await.map_err(to_domain)?;
+        Entity::to_domain(model)
+    }
+
+    /// The live user with this email. `NotFound` otherwise.
+    pub async fn find_by_email(&self, email: &Email) -> Result<User, DomainError> {
+        let row = Self::live()
+            .filter(Column::Email.eq(email.as_str()))
+            .one(self.conn)
+            .await
+            .map_err(to_domain)?;
+        row.map_or(Err(Entity::NOT_FOUND), Entity::to_domain)
+    }
+}
