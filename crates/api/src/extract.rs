@@ -1,0 +1,140 @@
+//! Request extractors that fail with problem+json, never with actix's plain text.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::web::{BytesMut, Data};
+use actix_web::{FromRequest, HttpRequest};
+use domain::{DomainError, FieldError};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// The JSON body limit, in bytes (from `server.json_body_limit_bytes`).
+#[derive(Clone, Copy, Debug)]
+pub struct JsonLimit(pub usize);
+
+/// A JSON body of type `T`.
+///
+/// - 415 unless `Content-Type` is `application/json` (or `application/*+json`);
+/// - 413 when larger than [`JsonLimit`] (checked on `Content-Length` first, then
+///   while reading, so an oversized body is never buffered);
+/// - 400 when the bytes are not JSON;
+/// - 422 (`VALIDATION_FAILED`) when the JSON does not fit `T`, naming the field.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<Data<JsonLimit>>().map_or(64 * 1024, |l| l.0);
+        let checked = check_headers(req, limit);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            checked?;
+            let mut body = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk =
+                    chunk.map_err(|e| ApiError::BadRequest(format!("cannot read body: {e}")))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse(&body).map(JsonBody)
+        })
+    }
+}
+
+fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let is_json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    Ok(())
+}
+
+/// Syntax errors are 400; shape errors (wrong type, unknown field value) are 422
+/// naming the field by its JSON path.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(
+            DomainError::invalid("", "INVALID_TYPE", "the body must be a JSON object").into(),
+        );
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        let field = if field == "." { String::new() } else { field };
+        let message = e.into_inner().to_string();
+        ApiError::Domain(DomainError::Validation(vec![FieldError::new(
+            field,
+            "INVALID_TYPE",
+            message,
+        )]))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Body {
+        email: Option<String>,
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        assert!(matches!(
+            parse::<Body>(b"{\"email\": "),
+            Err(ApiError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_field() {
+        let Err(ApiError::Domain(DomainError::Validation(errors))) =
+            parse::<Body>(br#"{"email": 5}"#)
+        else {
+            panic!("expected a validation error");
+        };
+        assert_eq!(errors[0].field, "email");
+        assert_eq!(errors[0].code, "INVALID_TYPE");
+    }
+
+    #[test]
+    fn a_non_object_body_is_a_validation_error() {
+        assert!(matches!(
+            parse::<Body>(b"[1, 2]"),
+            Err(ApiError::Domain(DomainError::Validation(_)))
+        ));
+    }
+}

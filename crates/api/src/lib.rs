@@ -1,0 +1,12 @@
+//! Groundwork's HTTP API: routes, extractors, problem+json errors, the OpenAPI
+//! document, and [`Application`], which the server binary and the tests run.
+
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;
+
+pub use error::{ApiError, Result};
+pub use startup::{Application, StartupError};

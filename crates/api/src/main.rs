@@ -1,0 +1,69 @@
+//! The Groundwork server.
+//!
+//! `api` (or `api serve`) loads the settings, connects, applies pending migrations
+//! outside production, and serves until SIGINT/SIGTERM.
+
+use std::process::ExitCode;
+
+use api::Application;
+use clap::{Parser, Subcommand};
+use infra::Settings;
+
+#[derive(Parser)]
+#[command(name = "api", version, about = "The Groundwork API server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HTTP (the default).
+    Serve,
+    /// Print the effective settings (password masked) and exit.
+    Config,
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    api::telemetry::init(&settings.log.filter);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Config => {
+            println!("{settings:#?}");
+            ExitCode::SUCCESS
+        }
+        Command::Serve => serve(settings).await,
+    }
+}
+
+async fn serve(settings: Settings) -> ExitCode {
+    tracing::info!(environment = %settings.environment, server = ?settings.server, database = ?settings.database, log = ?settings.log, "effective settings");
+    let app = match Application::build(&settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!(error = %e, "start-up failed");
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        "listening on http://{}:{}",
+        settings.server.host,
+        app.port()
+    );
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Liveness and readiness.
+
+use actix_web::{HttpResponse, get, web};
+use infra::Database;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::Result;
+
+/// The state of a probe.
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    /// `ok` or `ready`.
+    pub status: &'static str,
+}
+
+/// Liveness: the process is up. Stays 200 while the database is down.
+#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, body = Status)))]
+#[get("/health")]
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(Status { status: "ok" })
+}
+
+/// Readiness: the database answers. 503 (`DATABASE_UNAVAILABLE`) otherwise,
+/// within the pool's acquire timeout.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "health",
+    responses(
+        (status = 200, body = Status),
+        (status = 503, body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/ready")]
+#[tracing::instrument(skip_all)]
+pub async fn ready(db: web::Data<Database>) -> Result<HttpResponse> {
+    db.ping().await?;
+    Ok(HttpResponse::Ok().json(Status { status: "ready" }))
+}

@@ -1,0 +1,92 @@
+//! `POST /v1/waitlist`.
+
+use actix_web::{HttpResponse, post, web};
+use chrono::{DateTime, Utc};
+use domain::{DomainError, Email, NewWaitlistEntry, Validation, WaitlistEntry, WaitlistRole};
+use infra::Database;
+use infra::repositories::WaitlistRepository;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{Problem, Result};
+use crate::extract::JsonBody;
+
+/// A waitlist sign-up as sent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateWaitlistEntryBody {
+    /// An email address; compared case-insensitively.
+    #[schema(example = "ada@example.com")]
+    pub email: Option<String>,
+    /// `employee` or `organization`.
+    #[schema(example = "employee")]
+    pub role: Option<String>,
+}
+
+impl TryFrom<CreateWaitlistEntryBody> for NewWaitlistEntry {
+    type Error = DomainError;
+
+    fn try_from(body: CreateWaitlistEntryBody) -> Result<Self, DomainError> {
+        let mut v = Validation::default();
+        let email = v
+            .required("email", body.email)
+            .and_then(|e| v.check("email", Email::parse(&e)));
+        let role = v
+            .required("role", body.role)
+            .and_then(|r| v.check("role", r.parse::<WaitlistRole>()));
+        let (email, role) = v.finish(email.zip(role))?;
+        Ok(Self { email, role })
+    }
+}
+
+/// A waitlist entry as returned.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitlistEntryResponse {
+    /// Sequential number.
+    pub id: i64,
+    /// The normalized email.
+    pub email: String,
+    /// `employee` or `organization`.
+    pub role: String,
+    /// When the entry was made.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<WaitlistEntry> for WaitlistEntryResponse {
+    fn from(entry: WaitlistEntry) -> Self {
+        Self {
+            id: entry.id,
+            email: entry.email.into_inner(),
+            role: entry.role.as_str().to_owned(),
+            created_at: entry.created_at,
+        }
+    }
+}
+
+/// Joins the waitlist. The same email in any case is 409 (`EMAIL_TAKEN`).
+#[utoipa::path(
+    post,
+    path = "/v1/waitlist",
+    tag = "waitlist",
+    request_body = CreateWaitlistEntryBody,
+    responses(
+        (status = 201, body = WaitlistEntryResponse),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "Not JSON"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "EMAIL_TAKEN"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/waitlist")]
+#[tracing::instrument(skip_all)]
+pub async fn create(
+    db: web::Data<Database>,
+    JsonBody(body): JsonBody<CreateWaitlistEntryBody>,
+) -> Result<HttpResponse> {
+    let new = NewWaitlistEntry::try_from(body)?;
+    let entry = WaitlistRepository::new(db.conn()).add(new).await?;
+    Ok(HttpResponse::Created().json(WaitlistEntryResponse::from(entry)))
+}

@@ -1,0 +1,116 @@
+//! Building and running the application.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use infra::{Database, DbErr, Settings};
+use migration::Migrator;
+use tracing_actix_web::TracingLogger;
+
+use crate::error::ApiError;
+use crate::extract::JsonLimit;
+use crate::{routes, telemetry};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database could not be reached at start-up.
+    #[error("cannot connect to the database: {0}")]
+    Database(#[source] DbErr),
+    /// Pending migrations failed to apply.
+    #[error("cannot apply migrations: {0}")]
+    Migration(#[source] DbErr),
+    /// The address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// `host:port`.
+        address: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Database,
+}
+
+impl Application {
+    /// Connects the pool, applies pending migrations when `database.auto_migrate`
+    /// is on (under the migration lock), and binds the listener.
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let db = Database::connect(&settings.database)
+            .await
+            .map_err(StartupError::Database)?;
+        if settings.database.auto_migrate {
+            migration::up_locked::<Migrator>(db.conn())
+                .await
+                .map_err(StartupError::Migration)?;
+        }
+        Self::with_database(settings, db)
+    }
+
+    /// Binds the listener over an existing pool (no migrations).
+    pub fn with_database(settings: &Settings, db: Database) -> Result<Self, StartupError> {
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let bind_error = |source| StartupError::Bind {
+            address: address.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&address).map_err(bind_error)?;
+        let port = listener.local_addr().map_err(bind_error)?.port();
+        let data = web::Data::new(db.clone());
+        let json_limit = web::Data::new(JsonLimit(settings.server.json_body_limit_bytes));
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(json_limit.clone())
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    ApiError::BadRequest(format!("cannot read the query string: {err}")).into()
+                }))
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| ApiError::RouteNotFound.into()),
+                )
+                .configure(routes::configure)
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound)
+                }))
+                .wrap(from_fn(telemetry::request_id_header))
+                .wrap(TracingLogger::default())
+        })
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        .client_request_timeout(Duration::from_secs(10));
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        let server = server.listen(listener).map_err(bind_error)?.run();
+        Ok(Self { port, server, db })
+    }
+
+    /// The bound port (useful when configured as 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM or the handle): in-flight requests get
+    /// `server.shutdown_timeout_secs` to finish, then the pool is closed.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await?;
+        if let Err(e) = self.db.close().await {
+            tracing::warn!(error = %e, "closing the pool failed");
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
