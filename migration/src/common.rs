@@ -219,6 +219,18 @@ fn trigger_name(table: &str) -> String {
     format!("trg_{table}_updated_at")
 }
 
+/// Runs `sql` on PostgreSQL only; on SQLite the application keeps `updated_at`.
+async fn on_postgres_only(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    if manager.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    manager
+        .get_connection()
+        .execute_unprepared(sql)
+        .await
+        .map(|_| ())
+}
+
 /// PostgreSQL: `CREATE TRIGGER trg_{table}_updated_at BEFORE UPDATE ON {table}
 /// FOR EACH ROW EXECUTE FUNCTION update_updated_at_column()`. SQLite: nothing
 /// (the application sets `updated_at`).
@@ -226,17 +238,14 @@ pub(crate) async fn add_updated_at_trigger(
     manager: &SchemaManager<'_>,
     table: &str,
 ) -> Result<(), DbErr> {
-    if manager.get_database_backend() != DbBackend::Postgres {
-        return Ok(());
-    }
     let trigger = trigger_name(table);
-    manager
-        .get_connection()
-        .execute_unprepared(&format!(
+    on_postgres_only(
+        manager,
+        &format!(
             r#"CREATE TRIGGER "{trigger}" BEFORE UPDATE ON "{table}" FOR EACH ROW EXECUTE FUNCTION {UPDATED_AT_FUNCTION}()"#
-        ))
-        .await
-        .map(|_| ())
+        ),
+    )
+    .await
 }
 
 /// Reverse of [`add_updated_at_trigger`].
@@ -244,15 +253,10 @@ pub(crate) async fn drop_updated_at_trigger(
     manager: &SchemaManager<'_>,
     table: &str,
 ) -> Result<(), DbErr> {
-    if manager.get_database_backend() != DbBackend::Postgres {
-        return Ok(());
-    }
     let trigger = trigger_name(table);
-    manager
-        .get_connection()
-        .execute_unprepared(&format!(
-            r#"DROP TRIGGER IF EXISTS "{trigger}" ON "{table}""#
-        ))
-        .await
-        .map(|_| ())
+    on_postgres_only(
+        manager,
+        &format!(r#"DROP TRIGGER IF EXISTS "{trigger}" ON "{table}""#),
+    )
+    .await
 }

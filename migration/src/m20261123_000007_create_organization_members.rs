@@ -64,6 +64,13 @@ impl MigrationTrait for Migration {
                         OrganizationMembers::UserId,
                     ],
                 ),
+                // Not partial: cascades and purges reach deleted rows too; the
+                // second column serves member lists ordered by creation time.
+                index(
+                    "idx_organization_members_organization_id_created_at",
+                    OrganizationMembers::Table,
+                    [Alias::new("organization_id"), Alias::new("created_at")],
+                ),
                 index(
                     "idx_organization_members_user_id",
                     OrganizationMembers::Table,

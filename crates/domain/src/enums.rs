@@ -104,20 +104,16 @@ impl MemberRole {
 }
 
 text_enum! {
-    /// An organization's subscription plan.
+    /// An organization's subscription plan; `free` unless given.
+    #[derive(Default)]
     Plan {
         /// The default plan.
+        #[default]
         Free => "free",
         /// The paid plan.
         Pro => "pro",
         /// The contract plan.
         Enterprise => "enterprise",
-    }
-}
-
-impl Default for Plan {
-    fn default() -> Self {
-        Self::Free
     }
 }
 

@@ -213,7 +213,7 @@ impl Cursor {
 
     /// Parses a string made by [`Cursor::encode`].
     pub fn decode(raw: &str) -> Result<Self, CursorError> {
-        if raw.len() % 2 != 0 || raw.len() > 2048 {
+        if !raw.len().is_multiple_of(2) || raw.len() > 2048 {
             return Err(CursorError);
         }
         let bytes = (0..raw.len())

@@ -6,7 +6,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use super::corrupt;
 use super::references::name_missing_reference;
-use super::soft_delete::{SoftDeletable, SoftDeleteRepository};
+use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
 use crate::entities::organization_members::{self, Column, Entity};
 
@@ -18,15 +18,7 @@ impl SoftDeletable for Entity {
     type Domain = Member;
     const NOT_FOUND: DomainError = DomainError::not_found("member", "MEMBER_NOT_FOUND");
 
-    fn id_column() -> Column {
-        Column::Id
-    }
-    fn deleted_at_column() -> Column {
-        Column::DeletedAt
-    }
-    fn updated_at_column() -> Column {
-        Column::UpdatedAt
-    }
+    standard_columns!();
     fn to_domain(m: organization_members::Model) -> Result<Member, DomainError> {
         Ok(Member {
             id: MemberId::from(m.id),

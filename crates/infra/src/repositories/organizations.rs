@@ -5,7 +5,7 @@ use domain::{DomainError, NewOrganization, Organization, OrganizationId, Plan, S
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use super::corrupt;
-use super::soft_delete::{SoftDeletable, SoftDeleteRepository};
+use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
 use crate::entities::organizations::{self, Column, Entity};
 
@@ -17,15 +17,7 @@ impl SoftDeletable for Entity {
     type Domain = Organization;
     const NOT_FOUND: DomainError = DomainError::not_found("organization", "ORGANIZATION_NOT_FOUND");
 
-    fn id_column() -> Column {
-        Column::Id
-    }
-    fn deleted_at_column() -> Column {
-        Column::DeletedAt
-    }
-    fn updated_at_column() -> Column {
-        Column::UpdatedAt
-    }
+    standard_columns!();
     fn to_domain(m: organizations::Model) -> Result<Organization, DomainError> {
         Ok(Organization {
             id: OrganizationId::from(m.id),

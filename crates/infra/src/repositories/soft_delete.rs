@@ -28,6 +28,22 @@ pub trait SoftDeletable: EntityTrait {
     fn to_domain(model: Self::Model) -> Result<Self::Domain, DomainError>;
 }
 
+/// The three column accessors every soft-deletable entity names the same way.
+macro_rules! standard_columns {
+    () => {
+        fn id_column() -> Column {
+            Column::Id
+        }
+        fn deleted_at_column() -> Column {
+            Column::DeletedAt
+        }
+        fn updated_at_column() -> Column {
+            Column::UpdatedAt
+        }
+    };
+}
+pub(crate) use standard_columns;
+
 /// Soft-delete-aware access to one table over a connection or transaction.
 #[derive(Debug)]
 pub struct SoftDeleteRepository<'c, C, E> {

@@ -5,7 +5,7 @@ use domain::{DomainError, Email, NewUser, User, UserId, UserType};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, Set};
 
 use super::corrupt;
-use super::soft_delete::{SoftDeletable, SoftDeleteRepository};
+use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
 use crate::entities::users::{self, Column, Entity};
 
@@ -17,15 +17,7 @@ impl SoftDeletable for Entity {
     type Domain = User;
     const NOT_FOUND: DomainError = DomainError::not_found("user", "USER_NOT_FOUND");
 
-    fn id_column() -> Column {
-        Column::Id
-    }
-    fn deleted_at_column() -> Column {
-        Column::DeletedAt
-    }
-    fn updated_at_column() -> Column {
-        Column::UpdatedAt
-    }
+    standard_columns!();
     fn to_domain(m: users::Model) -> Result<User, DomainError> {
         Ok(User {
             id: UserId::from(m.id),
