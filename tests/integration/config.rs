@@ -1,0 +1,189 @@
+//! Configuration layering and bad settings.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use groundwork_tests::app::config_dir;
+use infra::Settings;
+
+fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// A config directory of its own: the real `default.toml` plus the given files.
+struct ConfigDir(PathBuf);
+
+impl ConfigDir {
+    fn with(files: &[(&str, &str)]) -> Self {
+        let dir = std::env::temp_dir().join(format!("groundwork-config-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(config_dir().join("default.toml"), dir.join("default.toml")).unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.join(name), content).unwrap();
+        }
+        Self(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ConfigDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn load_error(dir: &Path, pairs: &[(&str, &str)]) -> String {
+    match Settings::load_from(dir, &env(pairs)) {
+        Ok(settings) => panic!("expected an error, got {settings:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn the_defaults_are_the_documented_ones() {
+    let settings = Settings::load_from(&config_dir(), &env(&[])).unwrap();
+
+    assert_eq!(settings.environment, "development");
+    assert_eq!(settings.server.host, "127.0.0.1");
+    assert_eq!(settings.server.port, 8080);
+    assert_eq!(settings.server.json_body_limit_bytes, 64 * 1024);
+    assert_eq!(
+        settings.database.url,
+        "sqlite://data/groundwork.db?mode=rwc"
+    );
+    assert_eq!(settings.database.max_connections, 10);
+    assert_eq!(settings.database.idle_timeout_secs, 30);
+    assert_eq!(settings.database.connect_timeout_secs, 5);
+    assert_eq!(settings.database.acquire_timeout_secs, 5);
+    assert!(settings.database.auto_migrate);
+}
+
+#[test]
+fn every_shipped_environment_file_loads() {
+    for app_env in ["development", "test", "production"] {
+        let settings = Settings::load_from(&config_dir(), &env(&[("APP_ENV", app_env)]))
+            .unwrap_or_else(|e| panic!("{app_env}: {e}"));
+        assert_eq!(settings.environment, app_env);
+    }
+    let production =
+        Settings::load_from(&config_dir(), &env(&[("APP_ENV", "production")])).unwrap();
+    assert!(!production.database.auto_migrate);
+}
+
+#[test]
+fn the_environment_file_overrides_the_defaults_and_variables_override_both() {
+    let dir = ConfigDir::with(&[(
+        "staging.toml",
+        "[database]\nmax_connections = 20\nidle_timeout_secs = 60\n",
+    )]);
+
+    let from_file = Settings::load_from(dir.path(), &env(&[("APP_ENV", "staging")])).unwrap();
+    let from_env = Settings::load_from(
+        dir.path(),
+        &env(&[
+            ("APP_ENV", "staging"),
+            ("APP__DATABASE__MAX_CONNECTIONS", "3"),
+            ("APP__SERVER__HOST", "0.0.0.0"),
+            ("PORT", "9090"),
+            ("DATABASE_URL", "postgres://app:secret@db:5432/gw"),
+        ]),
+    )
+    .unwrap();
+
+    assert_eq!(from_file.database.max_connections, 20);
+    assert_eq!(from_file.database.idle_timeout_secs, 60);
+    assert_eq!(from_env.database.max_connections, 3);
+    assert_eq!(from_env.database.idle_timeout_secs, 60);
+    assert_eq!(from_env.server.host, "0.0.0.0");
+    assert_eq!(from_env.server.port, 9090);
+    assert_eq!(from_env.database.url, "postgres://app:secret@db:5432/gw");
+}
+
+#[test]
+fn the_db_family_is_used_when_database_url_is_unset() {
+    let settings = Settings::load_from(
+        &config_dir(),
+        &env(&[
+            ("DB_HOST", "db.internal"),
+            ("DB_NAME", "gw"),
+            ("DB_USER", "app"),
+            ("DB_PASSWORD", "s3cret"),
+        ]),
+    )
+    .unwrap();
+
+    assert_eq!(
+        settings.database.url,
+        "postgres://app:s3cret@db.internal:5432/gw?sslmode=prefer"
+    );
+    assert!(
+        !format!("{settings:?}").contains("s3cret"),
+        "the password leaked into Debug"
+    );
+    assert!(settings.database.masked_url().contains("app:***@"));
+}
+
+#[test]
+fn a_value_of_the_wrong_type_names_the_setting() {
+    let err = load_error(&config_dir(), &[("APP__DATABASE__MAX_CONNECTIONS", "many")]);
+    assert!(err.contains("max_connections"), "{err}");
+
+    let err = load_error(&config_dir(), &[("PORT", "eighty")]);
+    assert!(err.contains("port"), "{err}");
+}
+
+#[test]
+fn a_value_that_breaks_a_rule_names_the_setting() {
+    let cases = [
+        (
+            vec![("APP__DATABASE__MAX_CONNECTIONS", "0")],
+            "database.max_connections",
+        ),
+        (
+            vec![("APP__DATABASE__ACQUIRE_TIMEOUT_SECS", "0")],
+            "database.acquire_timeout_secs",
+        ),
+        (
+            vec![("DATABASE_URL", "mysql://localhost/x")],
+            "database.url",
+        ),
+        (
+            vec![("APP__SERVER__JSON_BODY_LIMIT_BYTES", "0")],
+            "server.json_body_limit_bytes",
+        ),
+        (
+            vec![
+                ("APP_ENV", "production"),
+                ("APP__DATABASE__AUTO_MIGRATE", "true"),
+            ],
+            "database.auto_migrate",
+        ),
+        (vec![("DB_HOST", "h"), ("DB_PORT", "99999")], "DB_PORT"),
+        (vec![("DB_HOST", "h"), ("DB_SSL", "maybe")], "DB_SSL"),
+    ];
+    for (pairs, setting) in cases {
+        let err = load_error(&config_dir(), &pairs);
+        assert!(err.contains(setting), "{pairs:?}: {err}");
+    }
+}
+
+#[test]
+fn an_unknown_setting_is_refused_by_name() {
+    let dir = ConfigDir::with(&[("development.toml", "[database]\nmax_conections = 5\n")]);
+
+    let err = load_error(dir.path(), &[]);
+
+    assert!(err.contains("max_conections"), "{err}");
+}
+
+#[test]
+fn a_missing_config_directory_says_where_it_looked() {
+    let err = load_error(Path::new("/nonexistent/config"), &[]);
+    assert!(err.contains("/nonexistent/config/default.toml"), "{err}");
+}

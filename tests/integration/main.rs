@@ -1,0 +1,10 @@
+//! One test binary (one link) for every black-box test.
+
+mod config;
+mod health;
+mod http_errors;
+mod layering;
+mod migrations;
+mod repositories;
+mod schema;
+mod waitlist;

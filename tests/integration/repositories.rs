@@ -1,0 +1,298 @@
+//! Soft delete, restore, purge, constraint-name error mapping and units of work,
+//! through the repositories, on real databases.
+
+use chrono::{Duration, Utc};
+use domain::error::ConflictKind;
+use domain::{
+    DomainError, Email, MemberRole, NewMember, NewOrganization, NewUser, OrganizationId,
+    PersonName, Plan, Slug, UserId, UserType,
+};
+use groundwork_tests::on_both_databases;
+use groundwork_tests::{Backend, TestDb};
+use infra::Database;
+use infra::repositories::{MemberRepository, OrganizationRepository, UserRepository};
+
+async fn database(backend: Backend) -> (TestDb, Database) {
+    let db = TestDb::migrated(backend).await;
+    let conn = db.connect().await;
+    (db, Database::from_connection(conn))
+}
+
+fn new_user(email: &str) -> NewUser {
+    NewUser {
+        email: Email::parse(email).unwrap(),
+        first_name: PersonName::parse("Ada").unwrap(),
+        last_name: PersonName::parse("Lovelace").unwrap(),
+        user_type: UserType::Employee,
+        profession: Some(PersonName::parse("Engineer").unwrap()),
+    }
+}
+
+fn new_org(slug: &str) -> NewOrganization {
+    NewOrganization {
+        name: PersonName::parse("Acme").unwrap(),
+        slug: Slug::parse(slug).unwrap(),
+        plan: Plan::Free,
+    }
+}
+
+fn conflict_of(
+    result: Result<impl std::fmt::Debug, DomainError>,
+) -> (ConflictKind, &'static str, &'static str) {
+    match result {
+        Err(DomainError::Conflict(c)) => (c.kind, c.field, c.code),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+fn is_not_found(result: &Result<impl std::fmt::Debug, DomainError>) -> bool {
+    matches!(result, Err(DomainError::NotFound { .. }))
+}
+
+async fn a_soft_deleted_row_is_hidden_from_default_reads(backend: Backend) {
+    let (_db, database) = database(backend).await;
+    let users = UserRepository::new(database.conn());
+    let user = users.insert(new_user("ada@example.com")).await.unwrap();
+
+    users.soft_delete(user.id).await.unwrap();
+
+    assert!(is_not_found(&users.find(user.id).await));
+    assert!(is_not_found(&users.find_by_email(&user.email).await));
+    let with_deleted = users.find_with_deleted(user.id).await.unwrap();
+    assert!(with_deleted.deleted_at.is_some());
+    let only_deleted = users.only_deleted().await.unwrap();
+    assert_eq!(
+        only_deleted.iter().map(|u| u.id).collect::<Vec<_>>(),
+        [user.id]
+    );
+    assert!(
+        is_not_found(&users.soft_delete(user.id).await),
+        "deleting twice"
+    );
+}
+
+async fn a_restored_row_is_live_again(backend: Backend) {
+    let (_db, database) = database(backend).await;
+    let orgs = OrganizationRepository::new(database.conn());
+    let org = orgs.insert(new_org("acme")).await.unwrap();
+    orgs.soft_delete(org.id).await.unwrap();
+
+    let restored = orgs.restore(org.id).await.unwrap();
+
+    assert_eq!(restored.id, org.id);
+    assert_eq!(restored.deleted_at, None);
+    assert_eq!(orgs.find(org.id).await.unwrap().slug.as_str(), "acme");
+    assert!(orgs.only_deleted().await.unwrap().is_empty());
+    assert!(
+        is_not_found(&orgs.restore(org.id).await),
+        "restoring a live row"
+    );
+    assert!(
+        is_not_found(&orgs.restore(OrganizationId::new()).await),
+        "restoring nothing"
+    );
+}
+
+async fn a_deleted_unique_value_can_be_reused_and_then_blocks_restore(backend: Backend) {
+    let (_db, database) = database(backend).await;
+    let users = UserRepository::new(database.conn());
+    let orgs = OrganizationRepository::new(database.conn());
+    let old_user = users.insert(new_user("ada@example.com")).await.unwrap();
+    let old_org = orgs.insert(new_org("acme")).await.unwrap();
+    users.soft_delete(old_user.id).await.unwrap();
+    orgs.soft_delete(old_org.id).await.unwrap();
+
+    let new_user_row = users.insert(new_user("ada@example.com")).await;
+    let new_org_row = orgs.insert(new_org("acme")).await;
+
+    assert!(
+        new_user_row.is_ok(),
+        "a deleted email is free again: {new_user_row:?}"
+    );
+    assert!(
+        new_org_row.is_ok(),
+        "a deleted slug is free again: {new_org_row:?}"
+    );
+    assert_eq!(
+        conflict_of(users.restore(old_user.id).await),
+        (ConflictKind::Unique, "email", "EMAIL_TAKEN")
+    );
+    assert_eq!(
+        conflict_of(orgs.restore(old_org.id).await),
+        (ConflictKind::Unique, "slug", "SLUG_TAKEN")
+    );
+    assert!(
+        users
+            .find_with_deleted(old_user.id)
+            .await
+            .unwrap()
+            .deleted_at
+            .is_some(),
+        "still deleted"
+    );
+}
+
+async fn purge_removes_only_rows_deleted_before_the_cutoff(backend: Backend) {
+    let (_db, database) = database(backend).await;
+    let users = UserRepository::new(database.conn());
+    let live = users.insert(new_user("live@example.com")).await.unwrap();
+    let deleted = users.insert(new_user("gone@example.com")).await.unwrap();
+    users.soft_delete(deleted.id).await.unwrap();
+
+    let none = users
+        .purge_deleted_before(Utc::now() - Duration::hours(1))
+        .await
+        .unwrap();
+    let purged = users
+        .purge_deleted_before(Utc::now() + Duration::seconds(1))
+        .await
+        .unwrap();
+
+    assert_eq!(none, 0, "nothing was deleted an hour ago");
+    assert_eq!(purged, 1);
+    assert!(is_not_found(&users.find_with_deleted(deleted.id).await));
+    assert!(
+        users.find(live.id).await.is_ok(),
+        "live rows are never purged"
+    );
+}
+
+async fn unique_violations_name_the_field(backend: Backend) {
+    let (_db, database) = database(backend).await;
+    let users = UserRepository::new(database.conn());
+    let orgs = OrganizationRepository::new(database.conn());
+    let members = MemberRepository::new(database.conn());
+    let user = users.insert(new_user("ada@example.com")).await.unwrap();
+    let org = orgs.insert(new_org("acme")).await.unwrap();
+    let membership = NewMember {
+        organization_id: org.id,
+        user_id: user.id,
+        role: MemberRole::Owner,
+    };
+    members.insert(membership.clone()).await.unwrap();
+
+    assert_eq!(
+        conflict_of(users.insert(new_user("ADA@example.com")).await),
+        (ConflictKind::Unique, "email", "EMAIL_TAKEN")
+    );
+    assert_eq!(
+        conflict_of(orgs.insert(new_org("acme")).await),
+        (ConflictKind::Unique, "slug", "SLUG_TAKEN")
+    );
+    assert_eq!(
+        conflict_of(members.insert(membership).await),
+        (ConflictKind::Unique, "userId", "ALREADY_MEMBER")
+    );
+}
+
+async fn foreign_key_violations_name_the_missing_reference(backend: Backend) {
+    let (_db, database) = database(backend).await;
+    let users = UserRepository::new(database.conn());
+    let orgs = OrganizationRepository::new(database.conn());
+    let members = MemberRepository::new(database.conn());
+    let user = users.insert(new_user("ada@example.com")).await.unwrap();
+    let org = orgs.insert(new_org("acme")).await.unwrap();
+
+    let no_org = members
+        .insert(NewMember {
+            organization_id: OrganizationId::new(),
+            user_id: user.id,
+            role: MemberRole::Member,
+        })
+        .await;
+    let no_user = members
+        .insert(NewMember {
+            organization_id: org.id,
+            user_id: UserId::new(),
+            role: MemberRole::Member,
+        })
+        .await;
+
+    assert_eq!(
+        conflict_of(no_org),
+        (
+            ConflictKind::MissingReference,
+            "organizationId",
+            "ORGANIZATION_NOT_FOUND"
+        )
+    );
+    assert_eq!(
+        conflict_of(no_user),
+        (ConflictKind::MissingReference, "userId", "USER_NOT_FOUND")
+    );
+}
+
+async fn a_unit_of_work_spans_repositories_and_rolls_back_as_one(backend: Backend) {
+    let (_db, database) = database(backend).await;
+    let owner = UserRepository::new(database.conn())
+        .insert(new_user("owner@example.com"))
+        .await
+        .unwrap();
+
+    // A unit of work whose last step fails: nothing of it remains.
+    let uow = database.begin().await.unwrap();
+    let org = OrganizationRepository::new(uow.conn())
+        .insert(new_org("acme"))
+        .await
+        .unwrap();
+    MemberRepository::new(uow.conn())
+        .insert(NewMember {
+            organization_id: org.id,
+            user_id: owner.id,
+            role: MemberRole::Owner,
+        })
+        .await
+        .unwrap();
+    let late = UserRepository::new(uow.conn())
+        .insert(new_user("owner@example.com"))
+        .await;
+    assert!(late.is_err(), "the late step must fail");
+    drop(uow);
+
+    assert!(is_not_found(
+        &OrganizationRepository::new(database.conn())
+            .find(org.id)
+            .await
+    ));
+
+    // The same unit of work, committed: all of it is there.
+    let uow = database.begin().await.unwrap();
+    let org = OrganizationRepository::new(uow.conn())
+        .insert(new_org("acme"))
+        .await
+        .unwrap();
+    let member = MemberRepository::new(uow.conn())
+        .insert(NewMember {
+            organization_id: org.id,
+            user_id: owner.id,
+            role: MemberRole::Owner,
+        })
+        .await
+        .unwrap();
+    uow.commit().await.unwrap();
+
+    assert!(
+        OrganizationRepository::new(database.conn())
+            .find(org.id)
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        MemberRepository::new(database.conn())
+            .find(member.id)
+            .await
+            .unwrap()
+            .role,
+        MemberRole::Owner
+    );
+}
+
+on_both_databases!(
+    a_soft_deleted_row_is_hidden_from_default_reads,
+    a_restored_row_is_live_again,
+    a_deleted_unique_value_can_be_reused_and_then_blocks_restore,
+    purge_removes_only_rows_deleted_before_the_cutoff,
+    unique_violations_name_the_field,
+    foreign_key_violations_name_the_missing_reference,
+    a_unit_of_work_spans_repositories_and_rolls_back_as_one,
+);

@@ -1,0 +1,198 @@
+//! The real application, bound to a free port, over a fresh database.
+//!
+//! ```text
+//! let app = spawn_app(backend).await;
+//! let res = app.post_json("/v1/waitlist", &json!({"email": "a@b.co", "role": "employee"})).await;
+//! assert_eq!(res.status, 201);
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use api::Application;
+use infra::{Database, Settings};
+use serde_json::Value;
+
+use crate::db::{Backend, TestDb};
+
+/// The workspace's `config/` directory.
+pub fn config_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../config"))
+}
+
+/// Settings as the test environment (`APP_ENV=test`) loads them, for `database_url`,
+/// with `overrides` as extra environment variables (`APP__SERVER__...`).
+pub fn test_settings(database_url: &str, overrides: &[(&str, &str)]) -> Settings {
+    let mut env = BTreeMap::from([
+        ("APP_ENV".to_owned(), "test".to_owned()),
+        ("DATABASE_URL".to_owned(), database_url.to_owned()),
+        ("APP__DATABASE__AUTO_MIGRATE".to_owned(), "false".to_owned()),
+    ]);
+    env.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    Settings::load_from(&config_dir(), &env).unwrap_or_else(|e| panic!("test settings: {e}"))
+}
+
+/// A running application and its database.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The application's pool, for arranging and checking rows directly.
+    pub database: Database,
+    handle: ServerHandle,
+    client: awc::Client,
+    /// Kept so the database lives as long as the app; `None` when the caller owns it.
+    _db: Option<TestDb>,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct TestResponse {
+    /// The status code.
+    pub status: u16,
+    /// The `Content-Type`.
+    pub content_type: String,
+    /// Response headers (lower-case names).
+    pub headers: BTreeMap<String, String>,
+    /// The body as JSON (`Value::Null` when it is not JSON).
+    pub body: Value,
+    /// The body as text.
+    pub text: String,
+}
+
+impl TestResponse {
+    /// The problem's machine `code`, if the body is a problem document.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+
+    /// The `field`s of a 422's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Starts the application over a fresh migrated database on `backend`.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Like [`spawn_app`], with extra settings (`("APP__SERVER__JSON_BODY_LIMIT_BYTES", "100")`).
+pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
+    let db = TestDb::migrated(backend).await;
+    let mut app = spawn_app_on(db.url(), overrides).await;
+    app._db = Some(db);
+    app
+}
+
+/// Starts the application over an existing database URL (already migrated).
+pub async fn spawn_app_on(database_url: &str, overrides: &[(&str, &str)]) -> TestApp {
+    let settings = test_settings(database_url, overrides);
+    let database = Database::connect(&settings.database)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect the application: {e}"));
+    let app = Application::with_database(&settings, database.clone())
+        .unwrap_or_else(|e| panic!("cannot build the application: {e}"));
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .disable_redirects()
+        .finish();
+    TestApp {
+        address,
+        database,
+        handle,
+        client,
+        _db: None,
+    }
+}
+
+impl TestApp {
+    /// `POST path` with a JSON body.
+    pub async fn post_json(&self, path: &str, body: &Value) -> TestResponse {
+        self.post_raw(
+            path,
+            Some("application/json"),
+            body.to_string().into_bytes(),
+        )
+        .await
+    }
+
+    /// `POST path` with these bytes and this `Content-Type` (none when `None`).
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> TestResponse {
+        let mut req = self.client.post(format!("{}{path}", self.address));
+        if let Some(ct) = content_type {
+            req = req.insert_header(("content-type", ct));
+        }
+        read(req.send_body(body).await).await
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        read(
+            self.client
+                .get(format!("{}{path}", self.address))
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    /// Stops the server gracefully.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+async fn read<S>(res: Result<awc::ClientResponse<S>, awc::error::SendRequestError>) -> TestResponse
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, awc::error::PayloadError>> + Unpin,
+{
+    let mut res = res.unwrap_or_else(|e| panic!("request failed: {e}"));
+    let status = res.status().as_u16();
+    let headers: BTreeMap<String, String> = res
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let content_type = headers.get("content-type").cloned().unwrap_or_default();
+    let bytes = res
+        .body()
+        .limit(16 * 1024 * 1024)
+        .await
+        .unwrap_or_else(|e| panic!("cannot read the body: {e}"));
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    TestResponse {
+        status,
+        content_type,
+        headers,
+        body,
+        text,
+    }
+}
