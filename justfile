@@ -1,0 +1,44 @@
+# Everyday recipes. `just --list` shows them.
+
+set dotenv-load := false
+
+# Start the server on the embedded SQLite default (127.0.0.1:8080).
+run:
+    cargo run -p api
+
+# Start the server on PostgreSQL: `just run-pg postgres://user:pass@localhost/groundwork`.
+run-pg url:
+    DATABASE_URL={{url}} cargo run -p api
+
+# Run the whole test suite (PostgreSQL and SQLite).
+test:
+    cargo test --workspace
+
+# Apply pending migrations (DATABASE_URL, else the SQLite default).
+migrate:
+    cargo run -p migration -- up
+
+# Show which migrations are applied.
+migrate-status:
+    cargo run -p migration -- status
+
+# Roll back the last N migrations (default 1).
+migrate-down n="1":
+    cargo run -p migration -- down -n {{n}}
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Lints as CI runs them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Everything CI runs.
+ci:
+    bash .ci/run
+
+# Print the effective settings (password masked).
+config:
+    cargo run -p api -- config
