@@ -296,3 +296,37 @@ on_both_databases!(
     foreign_key_violations_name_the_missing_reference,
     a_unit_of_work_spans_repositories_and_rolls_back_as_one,
 );
+
+/// A writer that waits out SQLite's busy timeout is told "unavailable" (503),
+/// not "internal error" (500): the condition is transient.
+#[actix_web::test]
+async fn a_write_blocked_past_the_sqlite_busy_timeout_is_unavailable() {
+    use migration::sea_orm_migration::sea_orm::{
+        ConnectOptions, ConnectionTrait, TransactionTrait,
+    };
+
+    let db = TestDb::migrated(Backend::Sqlite).await;
+    let holder = db.connect().await;
+    let lock = holder.begin().await.unwrap();
+    lock.execute_unprepared(
+        "INSERT INTO waitlist_entries (email, role) VALUES ('held@example.com', 'employee')",
+    )
+    .await
+    .unwrap();
+    let mut options = ConnectOptions::new(db.url().to_owned());
+    options.map_sqlx_sqlite_opts(|o| o.busy_timeout(std::time::Duration::from_millis(100)));
+    let impatient = sea_orm::Database::connect(options).await.unwrap();
+
+    let result = infra::repositories::WaitlistRepository::new(&impatient)
+        .add(domain::NewWaitlistEntry {
+            email: Email::parse("blocked@example.com").unwrap(),
+            role: domain::WaitlistRole::Employee,
+        })
+        .await;
+
+    assert!(
+        matches!(result, Err(DomainError::Unavailable)),
+        "{result:?}"
+    );
+    lock.rollback().await.unwrap();
+}

@@ -79,7 +79,8 @@ fn constraint_name(err: &DbErr) -> Option<&str> {
     }
 }
 
-/// Whether the error means "cannot reach the database" rather than "bad query".
+/// Whether the error is transient (the database cannot be reached, is busy, or
+/// asks for a retry) rather than a fault of the query.
 pub fn is_unavailable(err: &DbErr) -> bool {
     if matches!(err, DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) {
         return true;
@@ -93,10 +94,22 @@ pub fn is_unavailable(err: &DbErr) -> bool {
             | sqlx::Error::WorkerCrashed
             | sqlx::Error::Protocol(_),
         ) => true,
+        Some(sqlx::Error::Database(db))
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() =>
+        {
+            // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes: a
+            // writer waited out the busy timeout. Transient, so 503, not 500.
+            db.code()
+                .and_then(|code| code.parse::<i32>().ok())
+                .is_some_and(|code| matches!(code & 0xff, 5 | 6))
+        }
         Some(sqlx::Error::Database(db)) => db.code().is_some_and(|code| {
             // 08: connection exception; 57P0x: server shutting down or starting;
-            // 53300: too many connections.
-            code.starts_with("08") || code.starts_with("57P0") || code == "53300"
+            // 53300: too many connections; 40001/40P01: serialization failure or
+            // deadlock, which a retry resolves.
+            code.starts_with("08")
+                || code.starts_with("57P0")
+                || matches!(code.as_ref(), "53300" | "40001" | "40P01")
         }),
         _ => false,
     }
