@@ -7,4 +7,6 @@ mod layering;
 mod migrations;
 mod repositories;
 mod schema;
+mod shutdown;
+mod startup;
 mod waitlist;

@@ -158,9 +158,14 @@ impl TestApp {
         .await
     }
 
-    /// Stops the server gracefully.
-    pub async fn stop(&self) {
-        self.handle.stop(true).await;
+    /// Stops the server gracefully: no new connections, in-flight requests finish.
+    pub fn stop(&self) -> impl std::future::Future<Output = ()> + use<> {
+        self.handle.stop(true)
+    }
+
+    /// The `host:port` the server listens on.
+    pub fn socket_address(&self) -> &str {
+        self.address.trim_start_matches("http://")
     }
 }
 
