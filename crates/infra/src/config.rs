@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
+use migration::database_url;
 use serde::{Deserialize, Serialize};
 
 /// Every setting of the server.
@@ -99,7 +100,7 @@ impl DatabaseSettings {
 
     /// The URL with any password replaced by `***`, for logs.
     pub fn masked_url(&self) -> String {
-        mask_password(&self.url)
+        database_url::redact(&self.url)
     }
 }
 
@@ -252,73 +253,20 @@ pub fn config_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
 }
 
-/// `DATABASE_URL`, else a URL built from `DB_HOST`, `DB_PORT`, `DB_NAME`, `DB_USER`,
-/// `DB_PASSWORD` and `DB_SSL` when `DB_HOST` is set.
+/// `DATABASE_URL`, else a URL built from the `DB_*` family when `DB_HOST` is set;
+/// `None` leaves the configured `database.url`. The rules are the `migration`
+/// CLI's own, so the server and the CLI always resolve the same database.
 fn database_url_from_env(env: &BTreeMap<String, String>) -> Result<Option<String>, ConfigError> {
-    if let Some(url) = env.get("DATABASE_URL").filter(|u| !u.trim().is_empty()) {
-        return Ok(Some(url.trim().to_owned()));
-    }
-    let Some(host) = env.get("DB_HOST").filter(|h| !h.trim().is_empty()) else {
+    let is_set = |name: &str| env.get(name).is_some_and(|v| !v.trim().is_empty());
+    if !is_set("DATABASE_URL") && !is_set("DB_HOST") {
         return Ok(None);
-    };
-    let port = match env.get("DB_PORT") {
-        None => 5432,
-        Some(p) => p.trim().parse::<u16>().map_err(|_| ConfigError::Rule {
-            setting: "DB_PORT",
-            problem: format!("must be a port number, got `{p}`"),
-        })?,
-    };
-    let ssl = match env.get("DB_SSL").map(|s| s.trim().to_lowercase()) {
-        None => false,
-        Some(s) if ["true", "1", "yes", "require"].contains(&s.as_str()) => true,
-        Some(s) if ["false", "0", "no", "disable", ""].contains(&s.as_str()) => false,
-        Some(s) => {
-            return Err(ConfigError::Rule {
-                setting: "DB_SSL",
-                problem: format!("must be true or false, got `{s}`"),
-            });
-        }
-    };
-    let user = env.get("DB_USER").map_or("postgres", String::as_str);
-    let credentials = match env.get("DB_PASSWORD") {
-        Some(password) => format!("{}:{}", percent_encode(user), percent_encode(password)),
-        None => percent_encode(user),
-    };
-    let name = env.get("DB_NAME").map_or("groundwork", String::as_str);
-    let sslmode = if ssl { "require" } else { "prefer" };
-    Ok(Some(format!(
-        "postgres://{credentials}@{}:{port}/{}?sslmode={sslmode}",
-        host.trim(),
-        percent_encode(name)
-    )))
-}
-
-fn percent_encode(raw: &str) -> String {
-    raw.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-/// Replaces the password of `scheme://user:password@host` with `***`.
-pub fn mask_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match authority.rfind('@') {
-        Some(at) => match authority[..at].split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
     }
+    database_url::resolve(|name| env.get(name).cloned())
+        .map(Some)
+        .map_err(|e| ConfigError::Rule {
+            setting: e.setting,
+            problem: e.problem,
+        })
 }
 
 #[cfg(test)]
@@ -334,12 +282,13 @@ mod tests {
 
     #[test]
     fn passwords_are_masked() {
+        let masked = |url: &str| database_url::redact(url);
         assert_eq!(
-            mask_password("postgres://app:s3cr:et@db:5432/x"),
+            masked("postgres://app:s3cr:et@db:5432/x"),
             "postgres://app:***@db:5432/x"
         );
-        assert_eq!(mask_password("postgres://app@db/x"), "postgres://app@db/x");
-        assert_eq!(mask_password("sqlite://data/g.db"), "sqlite://data/g.db");
+        assert_eq!(masked("postgres://app@db/x"), "postgres://app@db/x");
+        assert_eq!(masked("sqlite://data/g.db"), "sqlite://data/g.db");
     }
 
     #[test]

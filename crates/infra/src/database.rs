@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use domain::DomainError;
+use migration::database_url;
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{
     ConnectOptions, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
@@ -112,17 +113,10 @@ impl UnitOfWork {
 }
 
 fn ensure_sqlite_directory(url: &str) -> Result<(), DbErr> {
-    let path = url
-        .trim_start_matches("sqlite:")
-        .trim_start_matches("//")
-        .split('?')
-        .next()
-        .unwrap_or_default();
-    if path.is_empty() || path.starts_with(":memory:") {
-        return Ok(());
-    }
-    match Path::new(path).parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
+    let dir =
+        database_url::sqlite_file_path(url).and_then(|path| path.parent().map(Path::to_path_buf));
+    match dir {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(&dir)
             .map_err(|e| DbErr::Custom(format!("cannot create directory {}: {e}", dir.display()))),
         _ => Ok(()),
     }
