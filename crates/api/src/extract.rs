@@ -10,6 +10,7 @@ use actix_web::{FromRequest, HttpRequest};
 use domain::{DomainError, FieldError};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use serde_json::error::Category;
 
 use crate::error::ApiError;
 
@@ -80,25 +81,34 @@ fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
 }
 
 /// Syntax errors are 400; shape errors (wrong type, unknown field value) are 422
-/// naming the field by its JSON path.
+/// naming the field by its JSON path. An object — every valid body — is read in
+/// one pass; anything else is only parsed to tell "not JSON" (400) from "JSON,
+/// but not an object" (422).
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
-    if !value.is_object() {
+    let not_json =
+        |e: serde_json::Error| ApiError::BadRequest(format!("the body is not valid JSON: {e}"));
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(not_json)?;
         return Err(
             DomainError::invalid("", "INVALID_TYPE", "the body must be a JSON object").into(),
         );
     }
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let field = e.path().to_string();
         let field = if field == "." { String::new() } else { field };
-        let message = e.into_inner().to_string();
-        ApiError::Domain(DomainError::Validation(vec![FieldError::new(
-            field,
-            "INVALID_TYPE",
-            message,
-        )]))
-    })
+        let inner = e.into_inner();
+        match inner.classify() {
+            Category::Data => ApiError::Domain(DomainError::Validation(vec![FieldError::new(
+                field,
+                "INVALID_TYPE",
+                inner.to_string(),
+            )])),
+            Category::Io | Category::Syntax | Category::Eof => not_json(inner),
+        }
+    })?;
+    de.end().map_err(not_json)?;
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -117,6 +127,15 @@ mod tests {
             parse::<Body>(b"{\"email\": "),
             Err(ApiError::BadRequest(_))
         ));
+    }
+
+    #[test]
+    fn bytes_after_the_object_are_a_bad_request() {
+        assert!(matches!(
+            parse::<Body>(br#"{"email": "a@b.co"} trailing"#),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(parse::<Body>(b" {\"email\": \"a@b.co\"}\n").is_ok());
     }
 
     #[test]
