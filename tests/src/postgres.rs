@@ -20,7 +20,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sea_orm::{ConnectionTrait, Database};
 
@@ -181,10 +181,7 @@ impl PgInstance {
         for _ in 0..5 {
             instance.port = free_port();
             match instance.pg_ctl_start() {
-                Ok(()) => {
-                    instance.wait_until_ready();
-                    return instance;
-                }
+                Ok(()) => return instance,
                 Err(failure) if failure.contains("ddress already in use") => last_failure = failure,
                 Err(failure) => panic!("PostgreSQL did not start: {failure}"),
             }
@@ -236,7 +233,6 @@ impl PgInstance {
         if let Err(failure) = self.pg_ctl_start() {
             panic!("PostgreSQL did not restart: {failure}");
         }
-        self.wait_until_ready();
     }
 
     /// Creates database `name`, applies every migration to it, and returns its URL.
@@ -317,7 +313,8 @@ impl PgInstance {
         }
     }
 
-    /// `pg_ctl start`, waiting until the server accepts connections.
+    /// `pg_ctl start -w`: returns once the server accepts connections (pg_ctl
+    /// waits for the postmaster to report itself ready).
     /// `Err` carries pg_ctl's output and the server log.
     fn pg_ctl_start(&self) -> Result<(), String> {
         let log = self.log_path();
@@ -339,29 +336,6 @@ impl PgInstance {
                 describe(&output),
                 self.log()
             ))
-        }
-    }
-
-    /// Polls with `pg_isready` until the server accepts connections.
-    fn wait_until_ready(&self) {
-        let deadline = Instant::now() + START_TIMEOUT;
-        loop {
-            let mut command = self.command("pg_isready");
-            command.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-t", "2"]);
-            let output = self.run(command);
-            if output.status.success() {
-                return;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "PostgreSQL on port {} does not accept connections after {:?}: {}\n--- server log ---\n{}",
-                    self.port,
-                    START_TIMEOUT,
-                    describe(&output),
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
         }
     }
 
