@@ -1,12 +1,20 @@
 //! One test binary (one link) for every black-box test.
 
+mod auth;
 mod config;
 mod health;
 mod http_errors;
+mod invitations;
 mod layering;
+mod me;
+mod members;
 mod migrations;
+mod organizations;
+mod pagination;
 mod repositories;
 mod schema;
+mod sessions;
 mod shutdown;
 mod startup;
+mod transactions;
 mod waitlist;

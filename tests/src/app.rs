@@ -8,12 +8,17 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use api::Application;
+use awc::http::Method;
+use domain::{Email, NewUser, PersonName, ShiftedClock, UserType};
+use infra::repositories::{ClientInfo, SessionRepository, UserRepository};
+use infra::security::issue_token;
 use infra::{Database, Settings};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::db::{Backend, TestDb};
 
@@ -44,6 +49,8 @@ pub struct TestApp {
     pub address: String,
     /// The application's pool, for arranging and checking rows directly.
     pub database: Database,
+    /// The application's clock: `clock.advance(TimeDelta::days(8))` moves "now".
+    pub clock: Arc<ShiftedClock>,
     handle: ServerHandle,
     client: awc::Client,
     /// Kept so the database lives as long as the app; `None` when the caller owns it.
@@ -104,7 +111,8 @@ pub async fn spawn_app_on(database_url: &str, overrides: &[(&str, &str)]) -> Tes
     let database = Database::connect(&settings.database)
         .await
         .unwrap_or_else(|e| panic!("cannot connect the application: {e}"));
-    let app = Application::with_database(&settings, database.clone())
+    let clock = Arc::new(ShiftedClock::default());
+    let app = Application::with_clock(&settings, database.clone(), clock.clone())
         .unwrap_or_else(|e| panic!("cannot build the application: {e}"));
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
@@ -116,6 +124,7 @@ pub async fn spawn_app_on(database_url: &str, overrides: &[(&str, &str)]) -> Tes
     TestApp {
         address,
         database,
+        clock,
         handle,
         client,
         _db: None,
@@ -158,6 +167,100 @@ impl TestApp {
         .await
     }
 
+    /// `method path` with an optional bearer token and an optional JSON body.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            req = req.insert_header(("authorization", format!("Bearer {token}")));
+        }
+        match body {
+            Some(body) => read(req.send_json(body).await).await,
+            None => read(req.send().await).await,
+        }
+    }
+
+    /// `GET path` as the holder of `token`.
+    pub async fn get_as(&self, path: &str, token: &str) -> TestResponse {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    /// `POST path` with a JSON body as the holder of `token`.
+    pub async fn post_as(&self, path: &str, token: &str, body: &Value) -> TestResponse {
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    /// `PATCH path` with a JSON body as the holder of `token`.
+    pub async fn patch_as(&self, path: &str, token: &str, body: &Value) -> TestResponse {
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    /// `DELETE path` as the holder of `token`.
+    pub async fn delete_as(&self, path: &str, token: &str) -> TestResponse {
+        self.request(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Signs up an employee with `email` (password `correct horse battery`) and
+    /// returns the session token and the user's ID. Panics unless it is a 201.
+    pub async fn sign_up(&self, email: &str) -> SignedUp {
+        let res = self
+            .post_json(
+                "/v1/auth/sign-up",
+                &json!({
+                    "email": email,
+                    "password": SignedUp::PASSWORD,
+                    "firstName": "Test",
+                    "lastName": email.split('@').next().unwrap_or("User"),
+                    "type": "employee",
+                    "profession": "Engineer",
+                }),
+            )
+            .await;
+        assert_eq!(res.status, 201, "sign-up of {email}: {}", res.text);
+        SignedUp {
+            token: res.body["token"].as_str().unwrap_or_default().to_owned(),
+            user_id: res.body["user"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+
+    /// Arranges a live, active employee with `email` and a session directly in the
+    /// database (no HTTP, no password account): for tests about something else.
+    pub async fn create_user(&self, email: &str) -> SignedUp {
+        let now = domain::Clock::now(self.clock.as_ref());
+        let conn = self.database.conn();
+        let user = UserRepository::at(conn, now)
+            .insert(NewUser {
+                email: Email::parse(email).unwrap_or_else(|e| panic!("{email}: {e}")),
+                first_name: PersonName::parse("Test").unwrap(),
+                last_name: PersonName::parse(email.split('@').next().unwrap_or("User")).unwrap(),
+                user_type: UserType::Employee,
+                profession: Some(PersonName::parse("Engineer").unwrap()),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("creating {email}: {e}"));
+        let token = issue_token().unwrap();
+        SessionRepository::at(conn, now)
+            .create(user.id, token.hash, ClientInfo::default())
+            .await
+            .unwrap_or_else(|e| panic!("session for {email}: {e}"));
+        SignedUp {
+            token: token.token,
+            user_id: user.id.to_string(),
+        }
+    }
+
     /// Stops the server gracefully: no new connections, in-flight requests finish.
     pub fn stop(&self) -> impl std::future::Future<Output = ()> + use<> {
         self.handle.stop(true)
@@ -167,6 +270,20 @@ impl TestApp {
     pub fn socket_address(&self) -> &str {
         self.address.trim_start_matches("http://")
     }
+}
+
+/// A user made by [`TestApp::sign_up`].
+#[derive(Clone, Debug)]
+pub struct SignedUp {
+    /// The session's bearer token.
+    pub token: String,
+    /// `usr_...`.
+    pub user_id: String,
+}
+
+impl SignedUp {
+    /// The password every test user signs up with.
+    pub const PASSWORD: &'static str = "correct horse battery";
 }
 
 async fn read<S>(res: Result<awc::ClientResponse<S>, awc::error::SendRequestError>) -> TestResponse

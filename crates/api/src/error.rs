@@ -1,6 +1,7 @@
 //! `ApiError`: every error a handler returns, rendered as RFC 9457 problem+json.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::WWW_AUTHENTICATE;
 use actix_web::{HttpResponse, ResponseError};
 use domain::error::ConflictKind;
 use domain::{DomainError, FieldError};
@@ -98,6 +99,31 @@ impl ApiError {
                     .then(|| vec![FieldError::new(c.field, c.code, c.message.clone())]);
                 (status, c.code, "Conflict", c.message.clone(), errors)
             }
+            Self::Domain(DomainError::Unauthenticated { code, message }) => (
+                StatusCode::UNAUTHORIZED,
+                code,
+                "Unauthorized",
+                (*message).to_owned(),
+                None,
+            ),
+            Self::Domain(DomainError::Forbidden { code, message }) => (
+                StatusCode::FORBIDDEN,
+                code,
+                "Forbidden",
+                message.clone(),
+                None,
+            ),
+            Self::Domain(DomainError::InvalidToken) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "INVALID_TOKEN",
+                "Invalid token",
+                "The token is unknown, expired, revoked or already used.".to_owned(),
+                Some(vec![FieldError::new(
+                    "token",
+                    "INVALID_TOKEN",
+                    "the token is unknown, expired, revoked or already used",
+                )]),
+            ),
             Self::Domain(DomainError::Unavailable) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "DATABASE_UNAVAILABLE",
@@ -166,7 +192,11 @@ impl ResponseError for ApiError {
             code,
             errors,
         };
-        HttpResponse::build(status)
+        let mut response = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header((WWW_AUTHENTICATE, "Bearer"));
+        }
+        response
             .content_type("application/problem+json")
             .body(serde_json::to_string(&problem).unwrap_or_default())
     }

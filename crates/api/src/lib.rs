@@ -1,12 +1,15 @@
 //! Groundwork's HTTP API: routes, extractors, problem+json errors, the OpenAPI
 //! document, and [`Application`], which the server binary and the tests run.
 
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 
 pub use error::{ApiError, Result};
 pub use startup::{Application, StartupError};
+pub use state::AppState;

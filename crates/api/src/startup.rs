@@ -1,17 +1,20 @@
 //! Building and running the application.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use infra::{Database, DbErr, Settings};
+use domain::{Clock, SystemClock};
+use infra::{Database, DbErr, PasswordHasher, Settings};
 use migration::Migrator;
 use tracing_actix_web::TracingLogger;
 
 use crate::error::ApiError;
 use crate::extract::JsonLimit;
+use crate::state::AppState;
 use crate::{routes, telemetry};
 
 /// Why the server could not start.
@@ -23,6 +26,9 @@ pub enum StartupError {
     /// Pending migrations failed to apply.
     #[error("cannot apply migrations: {0}")]
     Migration(#[source] DbErr),
+    /// The password hasher could not be set up.
+    #[error("cannot set up password hashing: {0}")]
+    Auth(#[source] domain::DomainError),
     /// The address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -56,8 +62,18 @@ impl Application {
         Self::with_database(settings, db)
     }
 
-    /// Binds the listener over an existing pool (no migrations).
+    /// Binds the listener over an existing pool (no migrations), on the system clock.
     pub fn with_database(settings: &Settings, db: Database) -> Result<Self, StartupError> {
+        Self::with_clock(settings, db, Arc::new(SystemClock))
+    }
+
+    /// Like [`Application::with_database`], with the clock every request reads
+    /// "now" from (tests pass a [`domain::ShiftedClock`]).
+    pub fn with_clock(
+        settings: &Settings,
+        db: Database,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let bind_error = |source| StartupError::Bind {
             address: address.clone(),
@@ -66,10 +82,16 @@ impl Application {
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
         let data = web::Data::new(db.clone());
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            clock,
+            passwords: PasswordHasher::new(&settings.auth).map_err(StartupError::Auth)?,
+        });
         let json_limit = web::Data::new(JsonLimit(settings.server.json_body_limit_bytes));
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(state.clone())
                 .app_data(json_limit.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     ApiError::BadRequest(format!("cannot read the query string: {err}")).into()

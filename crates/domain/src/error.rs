@@ -178,6 +178,26 @@ pub enum DomainError {
     /// A unique value is taken, a reference is missing, or the state forbids it.
     #[error("conflict on {}: {}", .0.field, .0.message)]
     Conflict(Conflict),
+    /// No credentials, or credentials that do not authenticate anyone.
+    #[error("not authenticated ({code})")]
+    Unauthenticated {
+        /// A machine code (`UNAUTHENTICATED`, `INVALID_CREDENTIALS`).
+        code: &'static str,
+        /// A sentence for people.
+        message: &'static str,
+    },
+    /// The caller is known but may not do this.
+    #[error("forbidden ({code}): {message}")]
+    Forbidden {
+        /// A machine code (`INSUFFICIENT_ROLE`, `ACCOUNT_INACTIVE`, ...).
+        code: &'static str,
+        /// A sentence for people.
+        message: String,
+    },
+    /// A single-use token that is unknown, expired, revoked or already used. One
+    /// error for all four, so that a token's history is not revealed.
+    #[error("the token is invalid or expired")]
+    InvalidToken,
     /// The database cannot be reached right now; retrying later may succeed.
     #[error("the database is unavailable")]
     Unavailable,
@@ -201,6 +221,37 @@ impl DomainError {
             message: format!("{field} is already taken"),
         })
     }
+
+    /// A conflict with the current state (`LAST_OWNER`, `ALREADY_MEMBER`, ...),
+    /// not tied to one field.
+    pub fn state_conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict(Conflict {
+            kind: ConflictKind::State,
+            field: "",
+            code,
+            message: message.into(),
+        })
+    }
+
+    /// The caller may not do this (`INSUFFICIENT_ROLE`, ...).
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// No usable credentials: a missing, unknown, expired or revoked bearer token.
+    pub const UNAUTHENTICATED: Self = Self::Unauthenticated {
+        code: "UNAUTHENTICATED",
+        message: "A valid bearer token is required.",
+    };
+
+    /// A wrong email or password: one error for both, so accounts are not revealed.
+    pub const INVALID_CREDENTIALS: Self = Self::Unauthenticated {
+        code: "INVALID_CREDENTIALS",
+        message: "The email or password is incorrect.",
+    };
 
     /// A single-field validation error.
     pub fn invalid(field: &str, code: &'static str, message: impl Into<String>) -> Self {

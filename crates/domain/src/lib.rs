@@ -5,13 +5,19 @@
 //! database or the web.
 #![warn(missing_docs)]
 
+pub mod auth;
+pub mod clock;
 pub mod entities;
 pub mod enums;
 pub mod error;
 pub mod id;
+pub mod identity;
 pub mod pagination;
+pub mod tenancy;
 pub mod values;
 
+pub use auth::{Authenticated, Session};
+pub use clock::{Clock, ShiftedClock, SystemClock};
 pub use entities::*;
 pub use enums::*;
 pub use error::{Conflict, DomainError, FieldError, Validation};

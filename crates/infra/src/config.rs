@@ -25,6 +25,9 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// Logging.
     pub log: LogSettings,
+    /// Password hashing.
+    #[serde(default)]
+    pub auth: AuthSettings,
 }
 
 fn default_environment() -> String {
@@ -75,6 +78,30 @@ pub struct DatabaseSettings {
 pub struct LogSettings {
     /// A `tracing` filter, e.g. `info` or `info,sqlx=warn`; `RUST_LOG` overrides it.
     pub filter: String,
+}
+
+/// Password hashing settings (`[auth]`): argon2id's cost. The defaults are
+/// OWASP's recommendation (19 MiB, 2 passes, 1 lane); hashes keep their own
+/// parameters, so raising them later does not invalidate stored passwords.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// Memory per hash, in KiB.
+    pub argon2_memory_kib: u32,
+    /// Passes over the memory.
+    pub argon2_iterations: u32,
+    /// Lanes.
+    pub argon2_parallelism: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+        }
+    }
 }
 
 impl DatabaseSettings {
@@ -224,6 +251,19 @@ impl Settings {
         }
         if self.server.json_body_limit_bytes == 0 {
             return rule("server.json_body_limit_bytes", "must be at least 1");
+        }
+        let auth = &self.auth;
+        if auth.argon2_iterations == 0 {
+            return rule("auth.argon2_iterations", "must be at least 1");
+        }
+        if !(1..=255).contains(&auth.argon2_parallelism) {
+            return rule("auth.argon2_parallelism", "must be from 1 to 255");
+        }
+        if auth.argon2_memory_kib < 8 * auth.argon2_parallelism {
+            return rule(
+                "auth.argon2_memory_kib",
+                "must be at least 8 × auth.argon2_parallelism",
+            );
         }
         if self.is_production() && db.auto_migrate {
             return rule(

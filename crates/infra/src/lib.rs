@@ -8,7 +8,10 @@ pub mod database;
 pub mod db_error;
 pub mod entities;
 pub mod repositories;
+pub mod security;
+pub mod services;
 
 pub use config::{ConfigError, Settings};
 pub use database::{Database, UnitOfWork};
 pub use sea_orm::{DatabaseConnection, DbErr};
+pub use security::PasswordHasher;

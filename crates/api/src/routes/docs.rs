@@ -1,14 +1,13 @@
 //! `GET /openapi.json` and a browsable page at `GET /docs`.
 
 use actix_web::{HttpResponse, get};
-use utoipa::OpenApi;
 
-use crate::openapi::ApiDoc;
+use crate::openapi;
 
 /// The OpenAPI 3.1 document.
 #[get("/openapi.json")]
 pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    HttpResponse::Ok().json(openapi::document())
 }
 
 /// A self-contained page (no CDN) that renders `/openapi.json`.

@@ -1,7 +1,13 @@
-//! Routes, one module per resource.
+//! Routes, one module per resource. Each module registers its handlers under
+//! `/v1` (`configure`) and describes them for OpenAPI (`Doc`).
 
+pub mod auth;
 pub mod docs;
 pub mod health;
+pub mod invitations;
+pub mod me;
+pub mod members;
+pub mod organizations;
 pub mod waitlist;
 
 use actix_web::web;
@@ -12,5 +18,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(health::ready)
         .service(docs::openapi_json)
         .service(docs::docs_page)
-        .service(web::scope("/v1").service(waitlist::create));
+        .service(
+            web::scope("/v1")
+                .service(waitlist::create)
+                .configure(auth::configure)
+                .configure(me::configure)
+                .configure(organizations::configure)
+                .configure(members::configure)
+                .configure(invitations::configure),
+        );
 }

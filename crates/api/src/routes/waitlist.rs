@@ -3,13 +3,13 @@
 use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use domain::{DomainError, Email, NewWaitlistEntry, Validation, WaitlistEntry, WaitlistRole};
-use infra::Database;
 use infra::repositories::WaitlistRepository;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{Problem, Result};
 use crate::extract::JsonBody;
+use crate::state::AppState;
 
 /// A waitlist sign-up as sent.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -83,10 +83,12 @@ impl From<WaitlistEntry> for WaitlistEntryResponse {
 #[post("/waitlist")]
 #[tracing::instrument(skip_all)]
 pub async fn create(
-    db: web::Data<Database>,
+    state: web::Data<AppState>,
     JsonBody(body): JsonBody<CreateWaitlistEntryBody>,
 ) -> Result<HttpResponse> {
     let new = NewWaitlistEntry::try_from(body)?;
-    let entry = WaitlistRepository::new(db.conn()).add(new).await?;
+    let entry = WaitlistRepository::at(state.db.conn(), state.now())
+        .add(new)
+        .await?;
     Ok(HttpResponse::Created().json(WaitlistEntryResponse::from(entry)))
 }

@@ -1,6 +1,5 @@
 //! Organization memberships.
 
-use chrono::Utc;
 use domain::{DomainError, Member, MemberId, MemberRole, NewMember, OrganizationId, UserId};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
@@ -38,7 +37,7 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// reference) when either does not exist.
     #[tracing::instrument(skip_all)]
     pub async fn insert(&self, new: NewMember) -> Result<Member, DomainError> {
-        let now = Utc::now();
+        let now = self.now;
         let row = organization_members::ActiveModel {
             id: Set(MemberId::new().as_uuid()),
             organization_id: Set(new.organization_id.as_uuid()),

@@ -6,15 +6,23 @@
 //! `only_deleted`). Every method returns [`domain::DomainError`]; each documents
 //! which variants.
 
+pub mod accounts;
+pub mod invitations;
+pub mod listing;
 mod members;
 mod organizations;
+mod outbox;
 mod references;
+mod sessions;
 mod soft_delete;
 mod users;
+pub mod verification_tokens;
 mod waitlist;
 
 pub use members::MemberRepository;
 pub use organizations::OrganizationRepository;
+pub use outbox::{EmailTemplate, OutboxMessage, OutboxRepository};
+pub use sessions::{ClientInfo, SessionRepository};
 pub use soft_delete::{SoftDeletable, SoftDeleteRepository};
 pub use users::UserRepository;
 pub use waitlist::WaitlistRepository;

@@ -1,6 +1,5 @@
 //! Organizations.
 
-use chrono::Utc;
 use domain::{DomainError, NewOrganization, Organization, OrganizationId, Plan, Slug};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
@@ -36,7 +35,7 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// has the slug.
     #[tracing::instrument(skip_all)]
     pub async fn insert(&self, new: NewOrganization) -> Result<Organization, DomainError> {
-        let now = Utc::now();
+        let now = self.now;
         let row = organizations::ActiveModel {
             id: Set(OrganizationId::new().as_uuid()),
             name: Set(new.name.into_inner()),

@@ -45,9 +45,12 @@ macro_rules! standard_columns {
 pub(crate) use standard_columns;
 
 /// Soft-delete-aware access to one table over a connection or transaction.
+/// Every write it makes is stamped with one instant, `now` (so a cascade shares a
+/// single `deleted_at`, which is how a restore finds what the cascade removed).
 #[derive(Debug)]
 pub struct SoftDeleteRepository<'c, C, E> {
     pub(crate) conn: &'c C,
+    pub(crate) now: DateTime<Utc>,
     entity: PhantomData<E>,
 }
 
@@ -55,10 +58,18 @@ impl<'c, C: ConnectionTrait, E: SoftDeletable> SoftDeleteRepository<'c, C, E>
 where
     E::Model: Sync,
 {
-    /// A repository over `conn` (the pool or a unit of work's transaction).
+    /// A repository over `conn` (the pool or a unit of work's transaction) that
+    /// stamps writes with the system clock's current time.
     pub fn new(conn: &'c C) -> Self {
+        Self::at(conn, Utc::now())
+    }
+
+    /// A repository over `conn` that stamps every write with `now` (the caller's
+    /// clock).
+    pub fn at(conn: &'c C, now: DateTime<Utc>) -> Self {
         Self {
             conn,
+            now,
             entity: PhantomData,
         }
     }
@@ -103,10 +114,9 @@ where
 
     /// Marks the live row deleted. `NotFound` when missing or already deleted.
     pub async fn soft_delete(&self, id: E::Id) -> Result<(), DomainError> {
-        let now = Utc::now();
         let result = E::update_many()
-            .col_expr(E::deleted_at_column(), Expr::value(now))
-            .col_expr(E::updated_at_column(), Expr::value(now))
+            .col_expr(E::deleted_at_column(), Expr::value(self.now))
+            .col_expr(E::updated_at_column(), Expr::value(self.now))
             .filter(E::id_column().eq(id.into()))
             .filter(E::deleted_at_column().is_null())
             .exec(self.conn)
@@ -126,7 +136,7 @@ where
                 E::deleted_at_column(),
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
-            .col_expr(E::updated_at_column(), Expr::value(Utc::now()))
+            .col_expr(E::updated_at_column(), Expr::value(self.now))
             .filter(E::id_column().eq(id.into()))
             .filter(E::deleted_at_column().is_not_null())
             .exec(self.conn)

@@ -1,6 +1,5 @@
 //! Users.
 
-use chrono::Utc;
 use domain::{DomainError, Email, NewUser, User, UserId, UserType};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, Set};
 
@@ -44,7 +43,7 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// Creates a user. `Conflict` (`EMAIL_TAKEN`) when a live user has the email.
     #[tracing::instrument(skip_all)]
     pub async fn insert(&self, new: NewUser) -> Result<User, DomainError> {
-        let now = Utc::now();
+        let now = self.now;
         let row = users::ActiveModel {
             id: Set(UserId::new().as_uuid()),
             email: Set(new.email.into_inner()),

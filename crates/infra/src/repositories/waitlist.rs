@@ -1,6 +1,6 @@
 //! The waitlist.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::{DomainError, Email, NewWaitlistEntry, WaitlistEntry, WaitlistRole};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, NotSet, Set};
 
@@ -12,19 +12,25 @@ use crate::entities::waitlist_entries;
 #[derive(Debug)]
 pub struct WaitlistRepository<'c, C> {
     conn: &'c C,
+    now: DateTime<Utc>,
 }
 
 impl<'c, C: ConnectionTrait> WaitlistRepository<'c, C> {
-    /// A repository over `conn`.
+    /// A repository over `conn`, stamping writes with the system clock.
     pub fn new(conn: &'c C) -> Self {
-        Self { conn }
+        Self::at(conn, Utc::now())
+    }
+
+    /// A repository over `conn`, stamping writes with `now`.
+    pub fn at(conn: &'c C, now: DateTime<Utc>) -> Self {
+        Self { conn, now }
     }
 
     /// Adds an entry. `Conflict` (`EMAIL_TAKEN`) when the email is on the list
     /// already: the unique index decides, so concurrent sign-ups cannot both win.
     #[tracing::instrument(skip_all)]
     pub async fn add(&self, new: NewWaitlistEntry) -> Result<WaitlistEntry, DomainError> {
-        let now = Utc::now();
+        let now = self.now;
         let row = waitlist_entries::ActiveModel {
             id: NotSet,
             email: Set(new.email.into_inner()),

@@ -1,0 +1,26 @@
+//! What every handler may need besides the request: the pool, the clock and the
+//! password hasher.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use domain::Clock;
+use infra::{Database, PasswordHasher};
+
+/// Shared application state, registered once as `web::Data<AppState>`.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The pool.
+    pub db: Database,
+    /// Where "now" comes from (the system clock, or a test's shifted clock).
+    pub clock: Arc<dyn Clock>,
+    /// argon2id, on the blocking pool.
+    pub passwords: PasswordHasher,
+}
+
+impl AppState {
+    /// The current instant by the application's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}

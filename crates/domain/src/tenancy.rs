@@ -1,0 +1,1 @@
+//! Tenancy rules: roles, organizations, memberships and invitations (to be written).

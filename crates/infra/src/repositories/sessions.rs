@@ -1,0 +1,145 @@
+//! Sessions: created at sign-in, found by the hash of their bearer token,
+//! extended at most once a day, revoked at sign-out or when the user loses access.
+
+use chrono::{DateTime, Utc};
+use domain::auth::{SESSION_LIFETIME, SESSION_REFRESH_AFTER};
+use domain::{DomainError, Session, SessionId, User, UserId};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use super::soft_delete::SoftDeletable;
+use crate::db_error::to_domain;
+use crate::entities::sessions::{self, Column, Entity};
+use crate::entities::users;
+
+/// Where a sign-in came from, kept with the session.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    /// The peer address.
+    pub ip: Option<String>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
+/// Sessions over a connection or transaction.
+#[derive(Debug)]
+pub struct SessionRepository<'c, C> {
+    conn: &'c C,
+    now: DateTime<Utc>,
+}
+
+fn to_domain_session(m: sessions::Model) -> Session {
+    Session {
+        id: SessionId::from(m.id),
+        user_id: UserId::from(m.user_id),
+        expires_at: m.expires_at,
+        last_refreshed_at: m.last_refreshed_at,
+        ip: m.ip,
+        user_agent: m.user_agent,
+        revoked_at: m.revoked_at,
+        created_at: m.created_at,
+    }
+}
+
+impl<'c, C: ConnectionTrait> SessionRepository<'c, C> {
+    /// A repository over `conn` for which "now" is `now` (the caller's clock): the
+    /// instant writes are stamped with and expiry is judged at.
+    pub fn at(conn: &'c C, now: DateTime<Utc>) -> Self {
+        Self { conn, now }
+    }
+
+    /// Starts a session for `user_id` that expires [`SESSION_LIFETIME`] from now.
+    /// Only `token_hash` is stored.
+    pub async fn create(
+        &self,
+        user_id: UserId,
+        token_hash: String,
+        client: ClientInfo,
+    ) -> Result<Session, DomainError> {
+        let now = self.now;
+        let row = sessions::ActiveModel {
+            id: Set(SessionId::new().as_uuid()),
+            user_id: Set(user_id.as_uuid()),
+            token_hash: Set(token_hash),
+            expires_at: Set(now + SESSION_LIFETIME),
+            last_refreshed_at: Set(now),
+            ip: Set(client.ip),
+            user_agent: Set(client.user_agent),
+            revoked_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        let model = row.insert(self.conn).await.map_err(to_domain)?;
+        Ok(to_domain_session(model))
+    }
+
+    /// The session with this token hash and its user, in one indexed read; `None`
+    /// when no session has that hash. Validity is the caller's to judge.
+    pub async fn find_with_user(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(Session, User)>, DomainError> {
+        let row = Entity::find()
+            .filter(Column::TokenHash.eq(token_hash))
+            .find_also_related(users::Entity)
+            .one(self.conn)
+            .await
+            .map_err(to_domain)?;
+        match row {
+            Some((session, Some(user))) => Ok(Some((
+                to_domain_session(session),
+                users::Entity::to_domain(user)?,
+            ))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Extends the session to now + [`SESSION_LIFETIME`] if it was last refreshed
+    /// more than [`SESSION_REFRESH_AFTER`] ago and is still usable. The condition is
+    /// in the UPDATE, so concurrent requests write at most once. Returns whether it
+    /// wrote.
+    pub async fn refresh(&self, id: SessionId) -> Result<bool, DomainError> {
+        let now = self.now;
+        let result = Entity::update_many()
+            .col_expr(Column::ExpiresAt, Expr::value(now + SESSION_LIFETIME))
+            .col_expr(Column::LastRefreshedAt, Expr::value(now))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::RevokedAt.is_null())
+            .filter(Column::ExpiresAt.gt(now))
+            .filter(Column::LastRefreshedAt.lt(now - SESSION_REFRESH_AFTER))
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Revokes one session (sign-out). Revoking twice is harmless.
+    pub async fn revoke(&self, id: SessionId) -> Result<(), DomainError> {
+        let now = self.now;
+        Entity::update_many()
+            .col_expr(Column::RevokedAt, Expr::value(now))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::RevokedAt.is_null())
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(())
+    }
+
+    /// Revokes every live session of a user (password reset, deactivation,
+    /// deletion); returns how many.
+    pub async fn revoke_all_for_user(&self, user_id: UserId) -> Result<u64, DomainError> {
+        let now = self.now;
+        let result = Entity::update_many()
+            .col_expr(Column::RevokedAt, Expr::value(now))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(Column::UserId.eq(user_id.as_uuid()))
+            .filter(Column::RevokedAt.is_null())
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(result.rows_affected)
+    }
+}
