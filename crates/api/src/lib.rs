@@ -9,6 +9,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod views;
 
 pub use error::{ApiError, Result};
 pub use startup::{Application, StartupError};

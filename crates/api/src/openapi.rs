@@ -5,6 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemFieldError};
 use crate::routes::{auth, health, invitations, me, members, organizations, waitlist};
+use crate::views::UserResponse;
 
 /// The shared part of the document: info, tags, security scheme, common schemas.
 #[derive(OpenApi)]
@@ -16,7 +17,7 @@ use crate::routes::{auth, health, invitations, me, members, organizations, waitl
                        Authenticated routes take `Authorization: Bearer <session token>`."
     ),
     paths(health::health, health::ready, waitlist::create),
-    components(schemas(Problem, ProblemFieldError)),
+    components(schemas(Problem, ProblemFieldError, UserResponse)),
     modifiers(&BearerAuth),
     tags(
         (name = "health", description = "Liveness and readiness"),
