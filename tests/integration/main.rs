@@ -10,6 +10,7 @@ mod me;
 mod members;
 mod migrations;
 mod organizations;
+mod outbox;
 mod pagination;
 mod repositories;
 mod schema;

@@ -55,6 +55,7 @@ pub struct TestApp {
     client: awc::Client,
     /// Kept so the database lives as long as the app; `None` when the caller owns it.
     _db: Option<TestDb>,
+    url: String,
 }
 
 /// A response, read whole.
@@ -128,6 +129,7 @@ pub async fn spawn_app_on(database_url: &str, overrides: &[(&str, &str)]) -> Tes
         handle,
         client,
         _db: None,
+        url: database_url.to_owned(),
     }
 }
 
@@ -165,6 +167,11 @@ impl TestApp {
                 .await,
         )
         .await
+    }
+
+    /// The URL of the application's database.
+    pub fn database_url(&self) -> String {
+        self.url.clone()
     }
 
     /// `method path` with an optional bearer token and an optional JSON body.

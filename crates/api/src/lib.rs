@@ -2,6 +2,7 @@
 //! document, and [`Application`], which the server binary and the tests run.
 
 pub mod auth;
+pub mod commands;
 pub mod error;
 pub mod extract;
 pub mod openapi;

@@ -1,7 +1,9 @@
 //! The Groundwork server.
 //!
 //! `api` (or `api serve`) loads the settings, connects, applies pending migrations
-//! outside production, and serves until SIGINT/SIGTERM.
+//! outside production, and serves until SIGINT/SIGTERM. `api outbox` prints the
+//! undelivered outbox messages (the emails sign-up, password reset and invitations
+//! queue, with their tokens) for development, until a delivery worker sends them.
 
 use std::process::ExitCode;
 
@@ -22,6 +24,13 @@ enum Command {
     Serve,
     /// Print the effective settings (password masked) and exit.
     Config,
+    /// Print undelivered outbox messages, oldest first, one JSON object per line
+    /// (development only: they carry tokens).
+    Outbox {
+        /// At most this many messages.
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+    },
 }
 
 #[actix_web::main]
@@ -41,6 +50,22 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve => serve(settings).await,
+        Command::Outbox { limit } => print_outbox(settings, limit).await,
+    }
+}
+
+async fn print_outbox(settings: Settings, limit: u64) -> ExitCode {
+    match api::commands::pending_outbox(&settings, limit).await {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
