@@ -540,6 +540,250 @@ async fn a_missing_or_garbage_token_is_401_with_a_bearer_challenge(backend: Back
     }
 }
 
+// ---- email verification ----
+
+async fn the_emailed_token_verifies_the_email_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let signed_up = app.sign_up("ada@example.com").await;
+    let token = emailed_token(&app, "ada@example.com", "email_verification").await;
+
+    let res = app
+        .post_json("/v1/auth/verify-email", &json!({ "token": token }))
+        .await;
+
+    assert_eq!(res.status, 204, "{}", res.text);
+    let user = user_row(&app, user_id(&signed_up)).await;
+    assert!(user.email_verified_at.is_some());
+    assert!(verification_tokens(&app).await[0].consumed_at.is_some());
+    let again = app
+        .post_json("/v1/auth/verify-email", &json!({ "token": token }))
+        .await;
+    assert_eq!(again.status, 422, "{}", again.text);
+    assert_eq!(again.code(), "INVALID_TOKEN");
+    assert_eq!(again.error_fields(), ["token"]);
+}
+
+async fn concurrent_uses_of_one_verification_token_succeed_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("ada@example.com").await;
+    let token = emailed_token(&app, "ada@example.com", "email_verification").await;
+    let body = json!({ "token": token });
+
+    let responses = join_all((0..8).map(|_| app.post_json("/v1/auth/verify-email", &body))).await;
+
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 204).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 422).count(),
+        7,
+        "{statuses:?}"
+    );
+}
+
+async fn an_expired_verification_token_is_422(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let signed_up = app.sign_up("ada@example.com").await;
+    let token = emailed_token(&app, "ada@example.com", "email_verification").await;
+    app.clock.advance(TimeDelta::hours(25));
+
+    let res = app
+        .post_json("/v1/auth/verify-email", &json!({ "token": token }))
+        .await;
+
+    assert_eq!(res.status, 422, "{}", res.text);
+    assert_eq!(res.code(), "INVALID_TOKEN");
+    assert_eq!(
+        user_row(&app, user_id(&signed_up)).await.email_verified_at,
+        None
+    );
+}
+
+async fn unknown_missing_or_misused_verification_tokens_are_422(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("ada@example.com").await;
+    let reset = app
+        .post_json(
+            "/v1/auth/password-reset/request",
+            &json!({"email": "ada@example.com"}),
+        )
+        .await;
+    assert_eq!(reset.status, 202);
+    let reset_token = emailed_token(&app, "ada@example.com", "password_reset").await;
+
+    for token in ["not-a-token", "", reset_token.as_str()] {
+        let res = app
+            .post_json("/v1/auth/verify-email", &json!({ "token": token }))
+            .await;
+
+        assert_eq!(res.status, 422, "{token:?}: {}", res.text);
+        assert_eq!(res.code(), "INVALID_TOKEN", "{token:?}");
+    }
+    let missing = app.post_json("/v1/auth/verify-email", &json!({})).await;
+    assert_eq!(missing.status, 422, "{}", missing.text);
+    assert_eq!(missing.code(), "VALIDATION_FAILED");
+    assert_eq!(missing.error_fields(), ["token"]);
+}
+
+// ---- password reset ----
+
+async fn a_reset_request_is_202_whether_or_not_the_email_exists(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("ada@example.com").await;
+    let before = (
+        outbox(&app).await.len(),
+        verification_tokens(&app).await.len(),
+    );
+
+    let unknown = app
+        .post_json(
+            "/v1/auth/password-reset/request",
+            &json!({"email": "nobody@example.com"}),
+        )
+        .await;
+
+    assert_eq!(unknown.status, 202, "{}", unknown.text);
+    assert_eq!(
+        (
+            outbox(&app).await.len(),
+            verification_tokens(&app).await.len()
+        ),
+        before,
+        "nothing is written for an unknown email"
+    );
+
+    let known = app
+        .post_json(
+            "/v1/auth/password-reset/request",
+            &json!({"email": "ADA@example.com"}),
+        )
+        .await;
+
+    assert_eq!(known.status, 202, "{}", known.text);
+    assert_eq!(known.text, unknown.text, "the same answer");
+    let plain = emailed_token(&app, "ada@example.com", "password_reset").await;
+    let stored = verification_tokens(&app)
+        .await
+        .into_iter()
+        .find(|t| t.purpose == "password_reset")
+        .expect("a password-reset token");
+    assert_eq!(stored.identifier, "ada@example.com");
+    assert_eq!(stored.token_hash, hash_token(&plain));
+    assert_eq!(stored.expires_at - stored.created_at, TimeDelta::hours(1));
+
+    let malformed = app
+        .post_json("/v1/auth/password-reset/request", &json!({"email": "nope"}))
+        .await;
+    assert_eq!(malformed.status, 422, "{}", malformed.text);
+    assert_eq!(malformed.error_fields(), ["email"]);
+}
+
+async fn request_reset(app: &TestApp, email: &str) -> String {
+    let res = app
+        .post_json(
+            "/v1/auth/password-reset/request",
+            &json!({ "email": email }),
+        )
+        .await;
+    assert_eq!(res.status, 202, "{}", res.text);
+    emailed_token(app, email, "password_reset").await
+}
+
+async fn a_confirmed_reset_changes_the_password_and_revokes_every_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let first = app.sign_up("ada@example.com").await;
+    let second = sign_in(&app, "ada@example.com", SignedUp::PASSWORD).await;
+    let second = second.body["token"].as_str().unwrap().to_owned();
+    let token = request_reset(&app, "ada@example.com").await;
+
+    let res = app
+        .post_json(
+            "/v1/auth/password-reset/confirm",
+            &json!({"token": token, "newPassword": "a brand new secret"}),
+        )
+        .await;
+
+    assert_eq!(res.status, 204, "{}", res.text);
+    for old in [&first.token, &second] {
+        assert!(session_row(&app, old).await.revoked_at.is_some());
+        let probe = app.post_as("/v1/auth/sign-out", old, &json!({})).await;
+        assert_eq!(probe.status, 401, "an old session still works");
+    }
+    let old_password = sign_in(&app, "ada@example.com", SignedUp::PASSWORD).await;
+    assert_eq!(old_password.status, 401, "{}", old_password.text);
+    let new_password = sign_in(&app, "ada@example.com", "a brand new secret").await;
+    assert_eq!(new_password.status, 200, "{}", new_password.text);
+    let reuse = app
+        .post_json(
+            "/v1/auth/password-reset/confirm",
+            &json!({"token": token, "newPassword": "yet another secret"}),
+        )
+        .await;
+    assert_eq!(reuse.status, 422, "{}", reuse.text);
+    assert_eq!(reuse.code(), "INVALID_TOKEN");
+}
+
+async fn a_reset_gives_a_password_to_a_user_who_had_none(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_user("nopassword@example.com").await;
+    let token = request_reset(&app, "nopassword@example.com").await;
+
+    let res = app
+        .post_json(
+            "/v1/auth/password-reset/confirm",
+            &json!({"token": token, "newPassword": "my first password"}),
+        )
+        .await;
+
+    assert_eq!(res.status, 204, "{}", res.text);
+    let signed_in = sign_in(&app, "nopassword@example.com", "my first password").await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+}
+
+async fn a_reset_with_a_bad_token_or_password_is_422_and_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.sign_up("ada@example.com").await;
+    let token = request_reset(&app, "ada@example.com").await;
+    let confirm = |token: &str, password: &str| json!({"token": token, "newPassword": password});
+
+    let unknown = app
+        .post_json(
+            "/v1/auth/password-reset/confirm",
+            &confirm("garbage", "long enough"),
+        )
+        .await;
+    let short = app
+        .post_json("/v1/auth/password-reset/confirm", &confirm(&token, "short"))
+        .await;
+    let missing = app
+        .post_json("/v1/auth/password-reset/confirm", &json!({}))
+        .await;
+
+    assert_eq!(unknown.status, 422, "{}", unknown.text);
+    assert_eq!(unknown.code(), "INVALID_TOKEN");
+    assert_eq!(short.status, 422, "{}", short.text);
+    assert_eq!(short.code(), "VALIDATION_FAILED");
+    assert_eq!(short.error_fields(), ["newPassword"]);
+    assert_eq!(missing.error_fields(), ["token", "newPassword"]);
+    let still = sign_in(&app, "ada@example.com", SignedUp::PASSWORD).await;
+    assert_eq!(still.status, 200, "the password is unchanged");
+
+    app.clock.advance(TimeDelta::hours(2));
+    let expired = app
+        .post_json(
+            "/v1/auth/password-reset/confirm",
+            &confirm(&token, "long enough"),
+        )
+        .await;
+    assert_eq!(expired.status, 422, "{}", expired.text);
+    assert_eq!(expired.code(), "INVALID_TOKEN");
+    let unchanged = sign_in(&app, "ada@example.com", SignedUp::PASSWORD).await;
+    assert_eq!(unchanged.status, 200, "{}", unchanged.text);
+}
+
 on_both_databases!(
     sign_up_creates_the_user_account_session_token_and_email_together,
     an_organization_signs_up_without_a_profession,
@@ -553,4 +797,12 @@ on_both_databases!(
     a_sign_in_with_missing_or_malformed_fields_is_422,
     signing_out_revokes_that_session_only,
     a_missing_or_garbage_token_is_401_with_a_bearer_challenge,
+    the_emailed_token_verifies_the_email_once,
+    concurrent_uses_of_one_verification_token_succeed_once,
+    an_expired_verification_token_is_422,
+    unknown_missing_or_misused_verification_tokens_are_422,
+    a_reset_request_is_202_whether_or_not_the_email_exists,
+    a_confirmed_reset_changes_the_password_and_revokes_every_session,
+    a_reset_gives_a_password_to_a_user_who_had_none,
+    a_reset_with_a_bad_token_or_password_is_422_and_changes_nothing,
 );
