@@ -11,7 +11,7 @@ use infra::entities::{accounts, outbox_messages, sessions, users, verification_t
 use infra::repositories::UserRepository;
 use infra::security::hash_token;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 // ---- shared helpers (also used by `me` and `sessions`) ----
@@ -784,6 +784,102 @@ async fn a_reset_with_a_bad_token_or_password_is_422_and_changes_nothing(backend
     assert_eq!(unchanged.status, 200, "{}", unchanged.text);
 }
 
+// ---- one unit of work ----
+
+/// Makes every insert into `outbox_messages` fail (`true`), or stops that.
+async fn refuse_outbox_inserts(app: &TestApp, refuse: bool) {
+    let statements: &[&str] = match (app.database.backend(), refuse) {
+        (DbBackend::Postgres, true) => &[
+            "CREATE FUNCTION refuse_outbox() RETURNS trigger AS $$ \
+             BEGIN RAISE EXCEPTION 'boom'; END; $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox_messages \
+             FOR EACH ROW EXECUTE FUNCTION refuse_outbox()",
+        ],
+        (DbBackend::Postgres, false) => &[
+            "DROP TRIGGER refuse_outbox ON outbox_messages",
+            "DROP FUNCTION refuse_outbox()",
+        ],
+        (_, true) => &[
+            "CREATE TRIGGER refuse_outbox BEFORE INSERT ON outbox_messages \
+                        BEGIN SELECT RAISE(ABORT, 'boom'); END",
+        ],
+        (_, false) => &["DROP TRIGGER refuse_outbox"],
+    };
+    for sql in statements {
+        app.database
+            .conn()
+            .execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+async fn a_sign_up_whose_last_step_fails_leaves_nothing_behind(backend: Backend) {
+    let app = spawn_app(backend).await;
+    refuse_outbox_inserts(&app, true).await;
+
+    let res = app
+        .post_json("/v1/auth/sign-up", &sign_up_body("ada@example.com"))
+        .await;
+
+    assert_eq!(res.status, 500, "{}", res.text);
+    assert_eq!(res.code(), "INTERNAL_ERROR");
+    assert!(
+        !res.text.contains("boom"),
+        "no internal detail: {}",
+        res.text
+    );
+    let conn = app.database.conn();
+    assert!(users::Entity::find().all(conn).await.unwrap().is_empty());
+    assert!(accounts::Entity::find().all(conn).await.unwrap().is_empty());
+    assert!(sessions::Entity::find().all(conn).await.unwrap().is_empty());
+    assert!(verification_tokens(&app).await.is_empty());
+
+    refuse_outbox_inserts(&app, false).await;
+    let retry = app
+        .post_json("/v1/auth/sign-up", &sign_up_body("ada@example.com"))
+        .await;
+
+    assert_eq!(retry.status, 201, "{}", retry.text);
+    assert_eq!(outbox(&app).await.len(), 1);
+}
+
+// ---- documentation ----
+
+async fn the_openapi_document_describes_the_auth_and_me_operations(backend: Backend) {
+    let app = spawn_app(backend).await;
+
+    let doc = app.get("/openapi.json").await.body;
+
+    let paths = &doc["paths"];
+    for (path, method) in [
+        ("/v1/auth/sign-up", "post"),
+        ("/v1/auth/sign-in", "post"),
+        ("/v1/auth/sign-out", "post"),
+        ("/v1/auth/verify-email", "post"),
+        ("/v1/auth/password-reset/request", "post"),
+        ("/v1/auth/password-reset/confirm", "post"),
+        ("/v1/me", "get"),
+        ("/v1/me", "patch"),
+        ("/v1/me", "delete"),
+    ] {
+        assert!(
+            paths[path][method].is_object(),
+            "{method} {path} is missing"
+        );
+    }
+    assert!(
+        paths["/v1/auth/sign-up"]["post"]["responses"]["201"]["headers"]["Location"].is_object()
+    );
+    assert_eq!(paths["/v1/me"]["get"]["security"][0]["bearer"], json!([]));
+    assert!(paths["/v1/auth/sign-in"]["post"]["security"].is_null());
+    let patch = &doc["components"]["schemas"]["UpdateMeBody"]["properties"];
+    assert!(
+        patch["avatarUrl"].is_object() && patch["email"].is_null(),
+        "{patch}"
+    );
+}
+
 on_both_databases!(
     sign_up_creates_the_user_account_session_token_and_email_together,
     an_organization_signs_up_without_a_profession,
@@ -805,4 +901,6 @@ on_both_databases!(
     a_confirmed_reset_changes_the_password_and_revokes_every_session,
     a_reset_gives_a_password_to_a_user_who_had_none,
     a_reset_with_a_bad_token_or_password_is_422_and_changes_nothing,
+    a_sign_up_whose_last_step_fails_leaves_nothing_behind,
+    the_openapi_document_describes_the_auth_and_me_operations,
 );
