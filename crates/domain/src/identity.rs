@@ -1,1 +1,196 @@
-//! Identity rules beyond the value types: sign-up and profile changes (to be written).
+//! Identity rules beyond the value types: who may sign up with what, who may sign
+//! in, and which profile changes are allowed.
+
+use crate::entities::{NewUser, User};
+use crate::enums::UserType;
+use crate::error::{DomainError, FieldErrorCode};
+use crate::values::{Email, Password, PersonName};
+
+mod avatar;
+
+pub use avatar::{AvatarUrl, AvatarUrlError};
+
+/// A validated sign-up: the user to create and the password for its credential
+/// account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignUp {
+    /// The user to create (the profession rule already holds).
+    pub user: NewUser,
+    /// The password, to be hashed before anything is written.
+    pub password: Password,
+}
+
+/// A sign-in attempt. A password outside the length policy is kept as `None`:
+/// it cannot match any stored password, yet the attempt must still cost one
+/// password verification so that it is not told apart by its timing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    /// Who claims to sign in.
+    pub email: Email,
+    /// The candidate password, when it satisfies the policy at all.
+    pub password: Option<Password>,
+}
+
+/// Why a profession is missing where it is required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ProfessionError {
+    /// Employees must state a profession.
+    #[error("profession is required for employees")]
+    Required,
+}
+
+impl FieldErrorCode for ProfessionError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Required => "REQUIRED",
+        }
+    }
+}
+
+/// The profession rule: an employee has a profession; anyone else may.
+pub fn check_profession(
+    user_type: UserType,
+    profession: Option<&PersonName>,
+) -> Result<(), ProfessionError> {
+    match (user_type, profession) {
+        (UserType::Employee, None) => Err(ProfessionError::Required),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a user whose password just verified may sign in: inactive users may
+/// not (`ACCOUNT_INACTIVE`). Deleted users never get this far: they are
+/// unknown to sign-in.
+pub fn ensure_may_sign_in(user: &User) -> Result<(), DomainError> {
+    if user.is_active {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden(
+            ACCOUNT_INACTIVE,
+            "This account has been deactivated.",
+        ))
+    }
+}
+
+/// The code of a sign-in by a deactivated user.
+pub const ACCOUNT_INACTIVE: &str = "ACCOUNT_INACTIVE";
+
+/// The code of a change that would leave an organization without an owner.
+pub const LAST_OWNER: &str = "LAST_OWNER";
+
+/// Deleting the account of the only owner of a live organization.
+pub fn last_owner_conflict() -> DomainError {
+    DomainError::state_conflict(
+        LAST_OWNER,
+        "You are the only owner of an organization; transfer ownership or delete it first.",
+    )
+}
+
+/// A change to one's own profile. Each field is `None` when absent from the
+/// request; a clearable field is `Some(None)` when it should be cleared.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProfileChanges {
+    /// A new given name.
+    pub first_name: Option<PersonName>,
+    /// A new family name.
+    pub last_name: Option<PersonName>,
+    /// A new profession, or `Some(None)` to clear it (refused for employees).
+    pub profession: Option<Option<PersonName>>,
+    /// A new avatar, or `Some(None)` to remove it.
+    pub avatar_url: Option<Option<AvatarUrl>>,
+}
+
+impl ProfileChanges {
+    /// Whether nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.first_name.is_none()
+            && self.last_name.is_none()
+            && self.profession.is_none()
+            && self.avatar_url.is_none()
+    }
+
+    /// Checks the changes against the user they apply to: clearing an employee's
+    /// profession is a validation error on `profession`.
+    pub fn check_against(&self, user: &User) -> Result<(), DomainError> {
+        match &self.profession {
+            Some(profession) => check_profession(user.user_type, profession.as_ref())
+                .map_err(|e| DomainError::invalid("profession", e.code(), e.to_string())),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::id::UserId;
+
+    fn user(user_type: UserType, is_active: bool) -> User {
+        let now = Utc::now();
+        User {
+            id: UserId::new(),
+            email: Email::parse("ada@example.com").unwrap(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            user_type,
+            profession: Some("Engineer".into()),
+            avatar_url: None,
+            is_active,
+            is_admin: false,
+            email_verified_at: None,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        }
+    }
+
+    #[test]
+    fn employees_need_a_profession() {
+        let engineer = PersonName::parse("Engineer").unwrap();
+        assert_eq!(
+            check_profession(UserType::Employee, None),
+            Err(ProfessionError::Required)
+        );
+        assert!(check_profession(UserType::Employee, Some(&engineer)).is_ok());
+        assert!(check_profession(UserType::Organization, None).is_ok());
+    }
+
+    #[test]
+    fn inactive_users_may_not_sign_in() {
+        assert!(ensure_may_sign_in(&user(UserType::Employee, true)).is_ok());
+        let err = ensure_may_sign_in(&user(UserType::Employee, false)).unwrap_err();
+        assert!(matches!(
+            err,
+            DomainError::Forbidden {
+                code: ACCOUNT_INACTIVE,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn an_employee_cannot_clear_the_profession() {
+        let clear = ProfileChanges {
+            profession: Some(None),
+            ..ProfileChanges::default()
+        };
+        let Err(DomainError::Validation(errors)) =
+            clear.check_against(&user(UserType::Employee, true))
+        else {
+            panic!("expected a validation error");
+        };
+        assert_eq!(
+            (errors[0].field.as_str(), errors[0].code),
+            ("profession", "REQUIRED")
+        );
+        assert!(
+            clear
+                .check_against(&user(UserType::Organization, true))
+                .is_ok()
+        );
+        assert!(ProfileChanges::default().is_empty());
+        assert!(!clear.is_empty());
+    }
+}

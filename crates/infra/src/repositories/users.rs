@@ -1,12 +1,20 @@
 //! Users.
 
-use domain::{DomainError, Email, NewUser, User, UserId, UserType};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, QueryFilter, Set};
+use std::collections::HashMap;
+
+use domain::identity::ProfileChanges;
+use domain::{DomainError, Email, MemberRole, NewUser, User, UserId, UserType};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+};
+use uuid::Uuid;
 
 use super::corrupt;
 use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
 use crate::entities::users::{self, Column, Entity};
+use crate::entities::{organization_members as members, organizations};
 
 /// Users, soft-delete aware.
 pub type UserRepository<'c, C> = SoftDeleteRepository<'c, C, Entity>;
@@ -71,5 +79,104 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
             .await
             .map_err(to_domain)?;
         row.map_or(Err(Entity::NOT_FOUND), Entity::to_domain)
+    }
+
+    /// Records that the live user `id` proved their email address, unless that
+    /// was recorded already (the first proof is kept). `NotFound` when the user
+    /// is not live.
+    pub async fn mark_email_verified(&self, id: UserId) -> Result<User, DomainError> {
+        Entity::update_many()
+            .col_expr(Column::EmailVerifiedAt, Expr::value(self.now))
+            .col_expr(Column::UpdatedAt, Expr::value(self.now))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::DeletedAt.is_null())
+            .filter(Column::EmailVerifiedAt.is_null())
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        self.find(id).await
+    }
+
+    /// Applies profile changes to the live user `id` and returns the user.
+    /// `NotFound` when the user is not live. The changes must have been checked
+    /// against the user ([`ProfileChanges::check_against`]).
+    pub async fn update_profile(
+        &self,
+        id: UserId,
+        changes: ProfileChanges,
+    ) -> Result<User, DomainError> {
+        let mut update = Entity::update_many()
+            .col_expr(Column::UpdatedAt, Expr::value(self.now))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::DeletedAt.is_null());
+        if let Some(first_name) = changes.first_name {
+            update = update.col_expr(Column::FirstName, Expr::value(first_name.into_inner()));
+        }
+        if let Some(last_name) = changes.last_name {
+            update = update.col_expr(Column::LastName, Expr::value(last_name.into_inner()));
+        }
+        if let Some(profession) = changes.profession {
+            let value = profession.map(|p| p.into_inner());
+            update = update.col_expr(Column::Profession, Expr::value(value));
+        }
+        if let Some(avatar_url) = changes.avatar_url {
+            let value = avatar_url.map(|a| a.into_inner());
+            update = update.col_expr(Column::AvatarUrl, Expr::value(value));
+        }
+        let result = update.exec(self.conn).await.map_err(to_domain)?;
+        if result.rows_affected == 0 {
+            return Err(Entity::NOT_FOUND);
+        }
+        self.find(id).await
+    }
+
+    /// Whether `user_id` is the only live owner of some live organization. The
+    /// owner rows read are locked until the unit of work ends (PostgreSQL
+    /// `FOR UPDATE`; SQLite's unit of work holds the write lock already), so two
+    /// owners leaving at once cannot both see the other one still there.
+    pub async fn is_sole_owner_anywhere(&self, user_id: UserId) -> Result<bool, DomainError> {
+        let owner = MemberRole::Owner.as_str();
+        let live_organizations = Query::select()
+            .column(organizations::Column::Id)
+            .from(organizations::Entity)
+            .and_where(organizations::Column::DeletedAt.is_null())
+            .to_owned();
+        let owned_by_me = Query::select()
+            .column(members::Column::OrganizationId)
+            .from(members::Entity)
+            .and_where(members::Column::UserId.eq(user_id.as_uuid()))
+            .and_where(members::Column::Role.eq(owner))
+            .and_where(members::Column::DeletedAt.is_null())
+            .and_where(members::Column::OrganizationId.in_subquery(live_organizations))
+            .to_owned();
+        let owned: Vec<Uuid> = members::Entity::find()
+            .select_only()
+            .column(members::Column::OrganizationId)
+            .filter(members::Column::OrganizationId.in_subquery(owned_by_me))
+            .filter(members::Column::Role.eq(owner))
+            .filter(members::Column::DeletedAt.is_null())
+            .lock_exclusive()
+            .into_tuple()
+            .all(self.conn)
+            .await
+            .map_err(to_domain)?;
+        let mut owners_per_organization: HashMap<Uuid, usize> = HashMap::new();
+        for organization_id in owned {
+            *owners_per_organization.entry(organization_id).or_default() += 1;
+        }
+        Ok(owners_per_organization.values().any(|&count| count == 1))
+    }
+
+    /// Soft-deletes every live membership of `user_id`; returns how many.
+    pub async fn soft_delete_memberships(&self, user_id: UserId) -> Result<u64, DomainError> {
+        let result = members::Entity::update_many()
+            .col_expr(members::Column::DeletedAt, Expr::value(self.now))
+            .col_expr(members::Column::UpdatedAt, Expr::value(self.now))
+            .filter(members::Column::UserId.eq(user_id.as_uuid()))
+            .filter(members::Column::DeletedAt.is_null())
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(result.rows_affected)
     }
 }
