@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod db;
+pub mod faults;
 pub mod postgres;
 pub mod sqlite;
 
