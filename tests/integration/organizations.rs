@@ -557,7 +557,67 @@ async fn garbage_and_wrong_kind_ids_in_paths_are_not_found(backend: Backend) {
     assert_eq!(res.code(), "INVITATION_NOT_FOUND");
 }
 
+async fn the_openapi_document_describes_the_tenancy_routes(backend: Backend) {
+    let app = spawn_app(backend).await;
+
+    let doc = app.get("/openapi.json").await;
+
+    let paths = &doc.body["paths"];
+    let operations = [
+        ("/v1/organizations", "post", "201"),
+        ("/v1/organizations", "get", "200"),
+        ("/v1/organizations/{orgId}", "get", "200"),
+        ("/v1/organizations/{orgId}", "patch", "200"),
+        ("/v1/organizations/{orgId}", "delete", "204"),
+        ("/v1/organizations/{orgId}/restore", "post", "200"),
+        ("/v1/organizations/{orgId}/members", "get", "200"),
+        (
+            "/v1/organizations/{orgId}/members/{memberId}",
+            "patch",
+            "200",
+        ),
+        (
+            "/v1/organizations/{orgId}/members/{memberId}",
+            "delete",
+            "204",
+        ),
+        ("/v1/organizations/{orgId}/invitations", "post", "201"),
+        ("/v1/organizations/{orgId}/invitations", "get", "200"),
+        (
+            "/v1/organizations/{orgId}/invitations/{invitationId}",
+            "delete",
+            "204",
+        ),
+        ("/v1/invitations/accept", "post", "200"),
+    ];
+    for (path, method, success) in operations {
+        let op = &paths[path][method];
+        assert!(op["responses"][success].is_object(), "{method} {path}");
+        assert!(op["responses"]["401"].is_object(), "{method} {path}: 401");
+        assert_eq!(op["security"][0]["bearer"], json!([]), "{method} {path}");
+    }
+    let params: Vec<&str> = paths["/v1/organizations/{orgId}/members"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        params,
+        [
+            "orgId",
+            "page",
+            "pageSize",
+            "sortBy",
+            "sortDirection",
+            "searchQuery",
+            "cursor"
+        ]
+    );
+}
+
 on_both_databases!(
+    the_openapi_document_describes_the_tenancy_routes,
     creating_an_organization_makes_the_caller_its_owner,
     an_explicit_slug_and_plan_are_kept_and_a_taken_slug_is_a_conflict,
     a_derived_slug_that_is_taken_gets_the_next_free_suffix,
