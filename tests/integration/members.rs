@@ -92,15 +92,20 @@ async fn the_member_list_embeds_each_user(backend: Backend) {
     assert!(ada["createdAt"].as_str().is_some_and(|c| c.ends_with('Z')));
     assert!(ada["user"].get("passwordHash").is_none());
 
-    let anonymous = app
-        .request(
+    let role = json!({"role": "admin"});
+    for (method, path, body) in [
+        (
             Method::GET,
-            &format!("/v1/organizations/{}/members", t.org),
+            format!("/v1/organizations/{}/members", t.org),
             None,
-            None,
-        )
-        .await;
-    assert_eq!(anonymous.status, 401);
+        ),
+        (Method::PATCH, t.member(&t.mo_member), Some(&role)),
+        (Method::DELETE, t.member(&t.mo_member), None),
+    ] {
+        let res = app.request(method.clone(), &path, None, body).await;
+        assert_eq!(res.status, 401, "{method} {path}");
+        assert_eq!(res.code(), "UNAUTHENTICATED");
+    }
 }
 
 async fn admins_change_roles_within_the_policy(backend: Backend) {
