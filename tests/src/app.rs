@@ -325,3 +325,56 @@ where
         text,
     }
 }
+
+/// Tenancy arrangements for the organization, member and invitation tests.
+impl TestApp {
+    /// Like [`TestApp::create_user`], with the given first and last names.
+    pub async fn create_user_named(&self, email: &str, first: &str, last: &str) -> SignedUp {
+        let signed_up = self.create_user(email).await;
+        let now = domain::Clock::now(self.clock.as_ref());
+        let id = domain::UserId::parse(&signed_up.user_id).unwrap();
+        use sea_orm::{ActiveModelTrait, Set};
+        infra::entities::users::ActiveModel {
+            id: Set(id.as_uuid()),
+            first_name: Set(first.to_owned()),
+            last_name: Set(last.to_owned()),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .update(self.database.conn())
+        .await
+        .unwrap_or_else(|e| panic!("naming {email}: {e}"));
+        signed_up
+    }
+
+    /// Creates an organization over HTTP as the holder of `token` and returns its
+    /// `org_...` ID. Panics unless it is a 201.
+    pub async fn create_organization(&self, token: &str, name: &str) -> String {
+        let res = self
+            .post_as("/v1/organizations", token, &json!({ "name": name }))
+            .await;
+        assert_eq!(res.status, 201, "creating {name}: {}", res.text);
+        res.body["id"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Makes `user_id` a member of `org_id` with `role` directly in the database
+    /// and returns the `mem_...` ID.
+    pub async fn add_member(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role: domain::MemberRole,
+    ) -> String {
+        let now = domain::Clock::now(self.clock.as_ref());
+        infra::repositories::MemberRepository::at(self.database.conn(), now)
+            .insert(domain::NewMember {
+                organization_id: domain::OrganizationId::parse(org_id).unwrap(),
+                user_id: domain::UserId::parse(user_id).unwrap(),
+                role,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("adding {user_id} to {org_id}: {e}"))
+            .id
+            .to_string()
+    }
+}

@@ -7,10 +7,12 @@ use actix_web::dev::Payload;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::web::{BytesMut, Data};
 use actix_web::{FromRequest, HttpRequest};
-use domain::{DomainError, FieldError};
+use domain::{DomainError, FieldError, RawPageRequest};
 use futures_util::StreamExt;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
+use utoipa::IntoParams;
 
 use crate::error::ApiError;
 
@@ -111,6 +113,55 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// The query parameters every list takes, as sent (validated later by
+/// [`domain::PageRequest::parse`] against the resource's sortable fields).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// 1-based page number (default 1); not together with `cursor`.
+    pub page: Option<String>,
+    /// Rows per page, 1 to 100 (default 10).
+    pub page_size: Option<String>,
+    /// The field to sort by (default `createdAt`; allowed values per list).
+    pub sort_by: Option<String>,
+    /// `asc` or `desc` (default `desc`).
+    pub sort_direction: Option<String>,
+    /// A case-insensitive, literal substring to search for.
+    pub search_query: Option<String>,
+    /// `nextCursor` of the previous page (keyset pagination in the same order).
+    pub cursor: Option<String>,
+}
+
+/// A list request's query string, read as text so that every rule is checked
+/// (and reported) by [`domain::PageRequest::parse`]; 400 when the query string
+/// cannot be read at all (bad percent-encoding, a parameter given twice).
+#[derive(Debug)]
+pub struct ListQuery(pub RawPageRequest);
+
+impl FromRequest for ListQuery {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(read_list_query(req.query_string()).map(ListQuery))
+    }
+}
+
+fn read_list_query(query: &str) -> Result<RawPageRequest, ApiError> {
+    let params = actix_web::web::Query::<ListParams>::from_query(query)
+        .map_err(|e| ApiError::BadRequest(format!("cannot read the query string: {e}")))?
+        .into_inner();
+    Ok(RawPageRequest {
+        page: params.page,
+        page_size: params.page_size,
+        sort_by: params.sort_by,
+        sort_direction: params.sort_direction,
+        search_query: params.search_query,
+        cursor: params.cursor,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +198,19 @@ mod tests {
         };
         assert_eq!(errors[0].field, "email");
         assert_eq!(errors[0].code, "INVALID_TYPE");
+    }
+
+    #[test]
+    fn list_parameters_are_read_as_text() {
+        let raw = read_list_query("pageSize=abc&sortBy=name&searchQuery=50%25%20off").unwrap();
+        assert_eq!(raw.page_size.as_deref(), Some("abc"));
+        assert_eq!(raw.sort_by.as_deref(), Some("name"));
+        assert_eq!(raw.search_query.as_deref(), Some("50% off"));
+        assert!(raw.page.is_none());
+        assert!(matches!(
+            read_list_query("page=1&page=2"),
+            Err(ApiError::BadRequest(_))
+        ));
     }
 
     #[test]

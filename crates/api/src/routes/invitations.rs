@@ -1,12 +1,262 @@
-//! (to be written)
+//! `/v1/organizations/{orgId}/invitations[/{invitationId}]` (invite, list
+//! pending, revoke) and `POST /v1/invitations/accept`.
 
-use actix_web::web;
-use utoipa::OpenApi;
+use actix_web::{HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Utc};
+use domain::tenancy::{INVITATION_NOT_FOUND, INVITATION_SORT_FIELDS, Invitation, InvitationDraft};
+use domain::{DomainError, Email, InvitationId, MemberRole, Page, PageRequest, Validation};
+use infra::services::invitations as service;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+use super::members::MemberResponse;
+use super::organizations::organization_id;
+use crate::auth::CurrentUser;
+use crate::error::{Problem, Result};
+use crate::extract::{JsonBody, ListParams, ListQuery};
+use crate::state::AppState;
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(create, list, delete_one, accept),
+    components(schemas(
+        CreateInvitationBody,
+        AcceptInvitationBody,
+        InvitationResponse,
+        InvitationPage
+    ))
+)]
 pub struct Doc;
 
 /// Registers this module's routes under `/v1`.
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create)
+        .service(list)
+        .service(delete_one)
+        .service(accept);
+}
+
+/// An invitation as sent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateInvitationBody {
+    /// Who is invited; only a user signed in with this email can accept.
+    #[schema(example = "grace@example.com")]
+    pub email: Option<String>,
+    /// `owner` (owners only), `admin` or `member`.
+    #[schema(example = "member")]
+    pub role: Option<String>,
+}
+
+impl TryFrom<CreateInvitationBody> for InvitationDraft {
+    type Error = DomainError;
+
+    fn try_from(body: CreateInvitationBody) -> Result<Self, DomainError> {
+        let mut v = Validation::default();
+        let email = v
+            .required("email", body.email)
+            .and_then(|e| v.check("email", Email::parse(&e)));
+        let role = v
+            .required("role", body.role)
+            .and_then(|r| v.check("role", r.parse::<MemberRole>()));
+        let (email, role) = v.finish(email.zip(role))?;
+        Ok(Self { email, role })
+    }
+}
+
+/// An invitation token as sent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptInvitationBody {
+    /// The token from the invitation email.
+    pub token: Option<String>,
+}
+
+/// An invitation as the API shows it (never with its token).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationResponse {
+    /// `inv_...`
+    #[schema(example = "inv_01JD6Z3Q9V7X2M4N8P0R5T1W3Y")]
+    pub id: String,
+    /// Who is invited.
+    pub email: String,
+    /// The role they will get.
+    pub role: String,
+    /// `usr_...` of the inviter.
+    pub invited_by: String,
+    /// After this instant it can no longer be accepted.
+    pub expires_at: DateTime<Utc>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Invitation> for InvitationResponse {
+    fn from(i: Invitation) -> Self {
+        Self {
+            id: i.id.to_string(),
+            email: i.email.into_inner(),
+            role: i.role.as_str().to_owned(),
+            invited_by: i.invited_by.to_string(),
+            expires_at: i.expires_at,
+            created_at: i.created_at,
+        }
+    }
+}
+
+/// A page of pending invitations.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationPage {
+    /// This page's invitations.
+    pub items: Vec<InvitationResponse>,
+    /// Whether another page follows.
+    pub has_next: bool,
+    /// Pass as `cursor` to get the next page (keyset, same order).
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<Invitation>> for InvitationPage {
+    fn from(page: Page<Invitation>) -> Self {
+        let page = page.map(InvitationResponse::from);
+        Self {
+            items: page.items,
+            has_next: page.has_next,
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// Invites someone by email (admin or owner; only an owner invites an owner).
+/// The token goes to the invitee by email (the outbox), never into the response.
+#[utoipa::path(
+    post,
+    path = "/v1/organizations/{orgId}/invitations",
+    tag = "invitations",
+    params(("orgId" = String, Path, description = "`org_...`")),
+    request_body = CreateInvitationBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = InvitationResponse),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: not JSON"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "ALREADY_MEMBER, INVITATION_PENDING"),
+        (status = 413, body = Problem, content_type = "application/problem+json", description = "PAYLOAD_TOO_LARGE"),
+        (status = 415, body = Problem, content_type = "application/problem+json", description = "UNSUPPORTED_MEDIA_TYPE"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+    )
+)]
+#[post("/organizations/{orgId}/invitations")]
+#[tracing::instrument(skip_all)]
+pub async fn create(
+    state: web::Data<AppState>,
+    CurrentUser(auth): CurrentUser,
+    path: web::Path<String>,
+    JsonBody(body): JsonBody<CreateInvitationBody>,
+) -> Result<HttpResponse> {
+    let org = organization_id(&path)?;
+    let draft = InvitationDraft::try_from(body)?;
+    let invitation = service::create(&state.db, state.now(), auth.user.id, org, draft).await?;
+    Ok(HttpResponse::Created().json(InvitationResponse::from(invitation)))
+}
+
+/// The organization's pending invitations (admin or owner). `sortBy`:
+/// `createdAt` (default) or `email`; `searchQuery` matches the email.
+#[utoipa::path(
+    get,
+    path = "/v1/organizations/{orgId}/invitations",
+    tag = "invitations",
+    params(("orgId" = String, Path, description = "`org_...`"), ListParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = InvitationPage),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: unreadable query string"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (INVALID_CURSOR, OUT_OF_RANGE, INVALID_VALUE, CONFLICTING_PARAMETERS)"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+    )
+)]
+#[get("/organizations/{orgId}/invitations")]
+#[tracing::instrument(skip_all)]
+pub async fn list(
+    state: web::Data<AppState>,
+    CurrentUser(auth): CurrentUser,
+    path: web::Path<String>,
+    ListQuery(raw): ListQuery,
+) -> Result<HttpResponse> {
+    let org = organization_id(&path)?;
+    let request = PageRequest::parse(&raw, INVITATION_SORT_FIELDS)?;
+    let page = service::list(&state.db, state.now(), auth.user.id, org, &request).await?;
+    Ok(HttpResponse::Ok().json(InvitationPage::from(page)))
+}
+
+/// Revokes a pending invitation (admin or owner).
+#[utoipa::path(
+    delete,
+    path = "/v1/organizations/{orgId}/invitations/{invitationId}",
+    tag = "invitations",
+    params(
+        ("orgId" = String, Path, description = "`org_...`"),
+        ("invitationId" = String, Path, description = "`inv_...`"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND, INVITATION_NOT_FOUND (also when no longer pending)"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+    )
+)]
+#[delete("/organizations/{orgId}/invitations/{invitationId}")]
+#[tracing::instrument(skip_all)]
+pub async fn delete_one(
+    state: web::Data<AppState>,
+    CurrentUser(auth): CurrentUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let org = organization_id(&path.0)?;
+    let id = InvitationId::parse(&path.1).map_err(|_| INVITATION_NOT_FOUND)?;
+    service::revoke(&state.db, state.now(), auth.user.id, org, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Accepts an invitation as the signed-in user, whose email must be the
+/// invitation's; answers with the new membership.
+#[utoipa::path(
+    post,
+    path = "/v1/invitations/accept",
+    tag = "invitations",
+    request_body = AcceptInvitationBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MemberResponse),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: not JSON"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "INVITATION_EMAIL_MISMATCH"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "ALREADY_MEMBER"),
+        (status = 413, body = Problem, content_type = "application/problem+json", description = "PAYLOAD_TOO_LARGE"),
+        (status = 415, body = Problem, content_type = "application/problem+json", description = "UNSUPPORTED_MEDIA_TYPE"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "INVALID_TOKEN (unknown, expired, revoked, used, or its organization deleted), VALIDATION_FAILED"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+    )
+)]
+#[post("/invitations/accept")]
+#[tracing::instrument(skip_all)]
+pub async fn accept(
+    state: web::Data<AppState>,
+    CurrentUser(auth): CurrentUser,
+    JsonBody(body): JsonBody<AcceptInvitationBody>,
+) -> Result<HttpResponse> {
+    let mut v = Validation::default();
+    let token = v.required("token", body.token.filter(|t| !t.trim().is_empty()));
+    let token = v.finish(token)?;
+    let member = service::accept(&state.db, state.now(), &auth.user, &token).await?;
+    Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
+}

@@ -1,12 +1,205 @@
-//! (to be written)
+//! `/v1/organizations/{orgId}/members[/{memberId}]`: list members, change a
+//! member's role, remove a member or leave.
 
-use actix_web::web;
-use utoipa::OpenApi;
+use actix_web::{HttpResponse, delete, get, patch, web};
+use chrono::{DateTime, Utc};
+use domain::tenancy::{MEMBER_NOT_FOUND, MEMBER_SORT_FIELDS, MemberWithUser};
+use domain::{DomainError, MemberId, MemberRole, Page, PageRequest, Validation};
+use infra::services::members as service;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+use super::organizations::organization_id;
+use crate::auth::CurrentUser;
+use crate::error::{Problem, Result};
+use crate::extract::{JsonBody, ListParams, ListQuery};
+use crate::state::AppState;
+use crate::views::UserResponse;
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(list, update, delete_one),
+    components(schemas(UpdateMemberBody, MemberResponse, MemberPage))
+)]
 pub struct Doc;
 
 /// Registers this module's routes under `/v1`.
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list).service(update).service(delete_one);
+}
+
+fn member_id(raw: &str) -> Result<MemberId, DomainError> {
+    MemberId::parse(raw).map_err(|_| MEMBER_NOT_FOUND)
+}
+
+/// A membership as the API shows it, with its user.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberResponse {
+    /// `mem_...`
+    #[schema(example = "mem_01JD6Z3Q9V7X2M4N8P0R5T1W3Y")]
+    pub id: String,
+    /// `owner`, `admin` or `member`.
+    pub role: String,
+    /// When the user joined.
+    pub created_at: DateTime<Utc>,
+    /// The member's user.
+    pub user: UserResponse,
+}
+
+impl From<MemberWithUser> for MemberResponse {
+    fn from(m: MemberWithUser) -> Self {
+        Self {
+            id: m.member.id.to_string(),
+            role: m.member.role.as_str().to_owned(),
+            created_at: m.member.created_at,
+            user: UserResponse::from(m.user),
+        }
+    }
+}
+
+/// A page of members.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberPage {
+    /// This page's members.
+    pub items: Vec<MemberResponse>,
+    /// Whether another page follows.
+    pub has_next: bool,
+    /// Pass as `cursor` to get the next page (keyset, same order).
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<MemberWithUser>> for MemberPage {
+    fn from(page: Page<MemberWithUser>) -> Self {
+        let page = page.map(MemberResponse::from);
+        Self {
+            items: page.items,
+            has_next: page.has_next,
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// A role change as sent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateMemberBody {
+    /// `owner`, `admin` or `member`.
+    #[schema(example = "admin")]
+    pub role: Option<String>,
+}
+
+fn parse_role(body: UpdateMemberBody) -> Result<MemberRole, DomainError> {
+    let mut v = Validation::default();
+    let role = v
+        .required("role", body.role)
+        .and_then(|r| v.check("role", r.parse::<MemberRole>()));
+    v.finish(role)
+}
+
+/// The organization's members with their users. `sortBy`: `createdAt`
+/// (default), `email`, `firstName`, `lastName` or `role` (alphabetical);
+/// `searchQuery` matches first name, last name or email, literally.
+#[utoipa::path(
+    get,
+    path = "/v1/organizations/{orgId}/members",
+    tag = "members",
+    params(("orgId" = String, Path, description = "`org_...`"), ListParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MemberPage),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: unreadable query string"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (INVALID_CURSOR, OUT_OF_RANGE, INVALID_VALUE, CONFLICTING_PARAMETERS)"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+    )
+)]
+#[get("/organizations/{orgId}/members")]
+#[tracing::instrument(skip_all)]
+pub async fn list(
+    state: web::Data<AppState>,
+    CurrentUser(auth): CurrentUser,
+    path: web::Path<String>,
+    ListQuery(raw): ListQuery,
+) -> Result<HttpResponse> {
+    let org = organization_id(&path)?;
+    let request = PageRequest::parse(&raw, MEMBER_SORT_FIELDS)?;
+    let page = service::list(&state.db, state.now(), auth.user.id, org, &request).await?;
+    Ok(HttpResponse::Ok().json(MemberPage::from(page)))
+}
+
+/// Changes a member's role (admin or owner; only an owner grants or takes away
+/// `owner`). The last owner cannot be demoted.
+#[utoipa::path(
+    patch,
+    path = "/v1/organizations/{orgId}/members/{memberId}",
+    tag = "members",
+    params(
+        ("orgId" = String, Path, description = "`org_...`"),
+        ("memberId" = String, Path, description = "`mem_...`"),
+    ),
+    request_body = UpdateMemberBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MemberResponse),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: not JSON"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND, MEMBER_NOT_FOUND"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "LAST_OWNER"),
+        (status = 413, body = Problem, content_type = "application/problem+json", description = "PAYLOAD_TOO_LARGE"),
+        (status = 415, body = Problem, content_type = "application/problem+json", description = "UNSUPPORTED_MEDIA_TYPE"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+    )
+)]
+#[patch("/organizations/{orgId}/members/{memberId}")]
+#[tracing::instrument(skip_all)]
+pub async fn update(
+    state: web::Data<AppState>,
+    CurrentUser(auth): CurrentUser,
+    path: web::Path<(String, String)>,
+    JsonBody(body): JsonBody<UpdateMemberBody>,
+) -> Result<HttpResponse> {
+    let org = organization_id(&path.0)?;
+    let id = member_id(&path.1)?;
+    let role = parse_role(body)?;
+    let member = service::change_role(&state.db, state.now(), auth.user.id, org, id, role).await?;
+    Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
+}
+
+/// Removes a member (admin or owner; only an owner removes an owner), or leaves
+/// when it is the caller's own membership. The last owner cannot leave.
+#[utoipa::path(
+    delete,
+    path = "/v1/organizations/{orgId}/members/{memberId}",
+    tag = "members",
+    params(
+        ("orgId" = String, Path, description = "`org_...`"),
+        ("memberId" = String, Path, description = "`mem_...`"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND, MEMBER_NOT_FOUND"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "LAST_OWNER"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+    )
+)]
+#[delete("/organizations/{orgId}/members/{memberId}")]
+#[tracing::instrument(skip_all)]
+pub async fn delete_one(
+    state: web::Data<AppState>,
+    CurrentUser(auth): CurrentUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let org = organization_id(&path.0)?;
+    let id = member_id(&path.1)?;
+    service::remove(&state.db, state.now(), auth.user.id, org, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

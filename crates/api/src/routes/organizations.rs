@@ -1,12 +1,228 @@
-//! (to be written)
+//! `/v1/organizations[/{orgId}[/restore]]`: create, list, read, change, delete
+//! and restore organizations.
 
-use actix_web::web;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use domain::tenancy::{
+    ORGANIZATION_NOT_FOUND, ORGANIZATION_SORT_FIELDS, OrganizationChanges, OrganizationDraft,
+};
+use domain::{DomainError, OrganizationId, PageRequest};
+use infra::services::organizations as service;
 use utoipa::OpenApi;
+
+use crate::auth::CurrentUser;
+use crate::error::{Problem, Result};
+use crate::extract::{JsonBody, ListParams, ListQuery};
+use crate::state::AppState;
+
+mod wire;
+pub use wire::{
+    CreateOrganizationBody, OrganizationPage, OrganizationResponse, UpdateOrganizationBody,
+};
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(create, list, get_one, update, delete_one, restore),
+    components(schemas(
+        CreateOrganizationBody,
+        UpdateOrganizationBody,
+        OrganizationResponse,
+        OrganizationPage
+    ))
+)]
 pub struct Doc;
 
 /// Registers this module's routes under `/v1`.
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create)
+        .service(list)
+        .service(get_one)
+        .service(update)
+        .service(delete_one)
+        .service(restore);
+}
+
+/// An organization ID from a path: anything that is not one (a garbage string, a
+/// `usr_` ID) is the organization's 404, like an organization of another tenant.
+pub(crate) fn organization_id(raw: &str) -> Result<OrganizationId, DomainError> {
+    OrganizationId::parse(raw).map_err(|_| ORGANIZATION_NOT_FOUND)
+}
+
+/// Creates an organization; the caller becomes its owner.
+#[utoipa::path(
+    post,
+    path = "/v1/organizations",
+    tag = "organizations",
+    request_body = CreateOrganizationBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = OrganizationResponse, headers(("Location" = String, description = "/v1/organizations/{orgId}"))),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: not JSON"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "SLUG_TAKEN"),
+        (status = 413, body = Problem, content_type = "application/problem+json", description = "PAYLOAD_TOO_LARGE"),
+        (status = 415, body = Problem, content_type = "application/problem+json", description = "UNSUPPORTED_MEDIA_TYPE"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+    )
+)]
+#[post("/organizations")]
+#[tracing::instrument(skip_all)]
+pub async fn create(
+    state: web::Data<AppState>,
+    CurrentUser(auth): CurrentUser,
+    JsonBody(body): JsonBody<CreateOrganizationBody>,
+) -> Result<HttpResponse> {
+    let draft = OrganizationDraft::try_from(body)?;
+    let created = service::create(&state.db, state.now(), auth.user.id, draft).await?;
+    let location = format!("/v1/organizations/{}", created.organization.id);
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, location))
+        .json(OrganizationResponse::from(created)))
+}
+
+/// The caller's organizations. `sortBy`: `createdAt` (default) or `name`;
+/// `searchQuery` matches the name.
+#[utoipa::path(
+    get,
+    path = "/v1/organizations",
+    tag = "organizations",
+    params(ListParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = OrganizationPage),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: unreadable query string"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (INVALID_CURSOR, OUT_OF_RANGE, INVALID_VALUE, CONFLICTING_PARAMETERS)"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+    )
+)]
+#[get("/organizations")]
+#[tracing::instrument(skip_all)]
+pub async fn list(
+    state: web::Data<AppState>,
+    CurrentUser(auth): CurrentUser,
+    ListQuery(raw): ListQuery,
+) -> Result<HttpResponse> {
+    let request = PageRequest::parse(&raw, ORGANIZATION_SORT_FIELDS)?;
+    let page = service::list(&state.db, state.now(), auth.user.id, &request).await?;
+    Ok(HttpResponse::Ok().json(OrganizationPage::from(page)))
+}
+
+/// One of the caller's organizations.
+#[utoipa::path(
+    get,
+    path = "/v1/organizations/{orgId}",
+    tag = "organizations",
+    params(("orgId" = String, Path, description = "`org_...`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = OrganizationResponse),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND: missing, deleted, or not the caller's"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+    )
+)]
+#[get("/organizations/{orgId}")]
+#[tracing::instrument(skip_all)]
+pub async fn get_one(
+    state: web::Data<AppState>,
+    CurrentUser(auth): CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let id = organization_id(&path)?;
+    let found = service::get(&state.db, state.now(), auth.user.id, id).await?;
+    Ok(HttpResponse::Ok().json(OrganizationResponse::from(found)))
+}
+
+/// Changes an organization (admin or owner); answers with the whole organization.
+#[utoipa::path(
+    patch,
+    path = "/v1/organizations/{orgId}",
+    tag = "organizations",
+    params(("orgId" = String, Path, description = "`org_...`")),
+    request_body = UpdateOrganizationBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = OrganizationResponse),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: not JSON"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "SLUG_TAKEN"),
+        (status = 413, body = Problem, content_type = "application/problem+json", description = "PAYLOAD_TOO_LARGE"),
+        (status = 415, body = Problem, content_type = "application/problem+json", description = "UNSUPPORTED_MEDIA_TYPE"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+    )
+)]
+#[patch("/organizations/{orgId}")]
+#[tracing::instrument(skip_all)]
+pub async fn update(
+    state: web::Data<AppState>,
+    CurrentUser(auth): CurrentUser,
+    path: web::Path<String>,
+    JsonBody(body): JsonBody<UpdateOrganizationBody>,
+) -> Result<HttpResponse> {
+    let id = organization_id(&path)?;
+    let changes = OrganizationChanges::try_from(body)?;
+    let updated = service::update(&state.db, state.now(), auth.user.id, id, changes).await?;
+    Ok(HttpResponse::Ok().json(OrganizationResponse::from(updated)))
+}
+
+/// Deletes an organization (owner only) with its members and pending
+/// invitations; `POST .../restore` brings them back.
+#[utoipa::path(
+    delete,
+    path = "/v1/organizations/{orgId}",
+    tag = "organizations",
+    params(("orgId" = String, Path, description = "`org_...`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+    )
+)]
+#[delete("/organizations/{orgId}")]
+#[tracing::instrument(skip_all)]
+pub async fn delete_one(
+    state: web::Data<AppState>,
+    CurrentUser(auth): CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let id = organization_id(&path)?;
+    service::delete(&state.db, state.now(), auth.user.id, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Restores a deleted organization, for a user who was its owner when it was
+/// deleted, with the members and invitations its deletion removed.
+#[utoipa::path(
+    post,
+    path = "/v1/organizations/{orgId}/restore",
+    tag = "organizations",
+    params(("orgId" = String, Path, description = "`org_...`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = OrganizationResponse),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND: not deleted, or the caller was not its owner"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "SLUG_TAKEN: a live organization took the slug"),
+        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+    )
+)]
+#[post("/organizations/{orgId}/restore")]
+#[tracing::instrument(skip_all)]
+pub async fn restore(
+    state: web::Data<AppState>,
+    CurrentUser(auth): CurrentUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let id = organization_id(&path)?;
+    let restored = service::restore(&state.db, state.now(), auth.user.id, id).await?;
+    Ok(HttpResponse::Ok().json(OrganizationResponse::from(restored)))
+}

@@ -1,1 +1,248 @@
-//! (to be written)
+//! Invitations to join an organization: stored with the hash of their token,
+//! pending until accepted, revoked, expired or deleted with their organization.
+
+use chrono::{DateTime, Utc};
+use domain::auth::INVITATION_LIFETIME;
+use domain::tenancy::{INVITATION_NOT_FOUND, Invitation, InvitationDraft};
+use domain::{
+    DomainError, Email, InvitationId, MemberRole, OrganizationId, Page, PageRequest, UserId,
+};
+use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
+
+use super::corrupt;
+use super::listing::{self, KeyKind, SortKey};
+use super::references::name_missing_reference;
+use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
+use crate::db_error::to_domain;
+use crate::entities::invitations::{self, Column, Entity};
+
+/// Invitations, soft-delete aware.
+pub type InvitationRepository<'c, C> = SoftDeleteRepository<'c, C, Entity>;
+
+impl SoftDeletable for Entity {
+    type Id = InvitationId;
+    type Domain = Invitation;
+    const NOT_FOUND: DomainError = INVITATION_NOT_FOUND;
+
+    standard_columns!();
+    fn to_domain(m: invitations::Model) -> Result<Invitation, DomainError> {
+        Ok(Invitation {
+            id: InvitationId::from(m.id),
+            organization_id: OrganizationId::from(m.organization_id),
+            email: Email::parse(&m.email).map_err(corrupt("email"))?,
+            role: m.role.parse::<MemberRole>().map_err(corrupt("role"))?,
+            invited_by: UserId::from(m.invited_by),
+            expires_at: m.expires_at,
+            accepted_at: m.accepted_at,
+            revoked_at: m.revoked_at,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            deleted_at: m.deleted_at,
+        })
+    }
+}
+
+/// Not accepted, revoked, deleted, nor expired at `now`.
+fn pending_at(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(Column::AcceptedAt.is_null())
+        .add(Column::RevokedAt.is_null())
+        .add(Column::DeletedAt.is_null())
+        .add(Column::ExpiresAt.gt(now))
+}
+
+impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
+    /// Stores an invitation by `invited_by` into `organization`, expiring
+    /// [`INVITATION_LIFETIME`] from now; only `token_hash` is kept. `Conflict`
+    /// (missing reference) when the organization or inviter does not exist.
+    #[tracing::instrument(skip_all)]
+    pub async fn insert(
+        &self,
+        organization: OrganizationId,
+        invited_by: UserId,
+        draft: InvitationDraft,
+        token_hash: String,
+    ) -> Result<Invitation, DomainError> {
+        let now = self.now;
+        let row = invitations::ActiveModel {
+            id: Set(InvitationId::new().as_uuid()),
+            organization_id: Set(organization.as_uuid()),
+            email: Set(draft.email.into_inner()),
+            role: Set(draft.role.as_str().to_owned()),
+            token_hash: Set(token_hash),
+            invited_by: Set(invited_by.as_uuid()),
+            expires_at: Set(now + INVITATION_LIFETIME),
+            accepted_at: Set(None),
+            revoked_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            deleted_at: Set(None),
+        };
+        match row.insert(self.conn).await {
+            Ok(model) => Entity::to_domain(model),
+            Err(err) => Err(name_missing_reference(
+                self.conn,
+                to_domain(err),
+                &[
+                    ("fk_invitations_organizations", organization.as_uuid()),
+                    ("fk_invitations_users", invited_by.as_uuid()),
+                ],
+            )
+            .await),
+        }
+    }
+
+    /// Whether `organization` has a pending invitation for `email`.
+    pub async fn has_pending(
+        &self,
+        organization: OrganizationId,
+        email: &Email,
+    ) -> Result<bool, DomainError> {
+        let found = Entity::find()
+            .filter(pending_at(self.now))
+            .filter(Column::OrganizationId.eq(organization.as_uuid()))
+            .filter(Column::Email.eq(email.as_str()))
+            .count(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(found > 0)
+    }
+
+    /// Revokes the pending invitation `id` of `organization`. `NotFound`
+    /// (`INVITATION_NOT_FOUND`) when it is missing, of another organization, or no
+    /// longer pending.
+    pub async fn revoke_pending(
+        &self,
+        organization: OrganizationId,
+        id: InvitationId,
+    ) -> Result<(), DomainError> {
+        let result = Entity::update_many()
+            .col_expr(Column::RevokedAt, Expr::value(self.now))
+            .col_expr(Column::UpdatedAt, Expr::value(self.now))
+            .filter(pending_at(self.now))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::OrganizationId.eq(organization.as_uuid()))
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        if result.rows_affected == 0 {
+            return Err(INVITATION_NOT_FOUND);
+        }
+        Ok(())
+    }
+
+    /// The invitation whose token hashes to `token_hash`, in whatever state.
+    pub async fn find_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<Invitation>, DomainError> {
+        Entity::find()
+            .filter(Column::TokenHash.eq(token_hash))
+            .one(self.conn)
+            .await
+            .map_err(to_domain)?
+            .map(Entity::to_domain)
+            .transpose()
+    }
+
+    /// Marks the invitation accepted if it is still pending; the condition is in
+    /// the UPDATE, so a token is used once even by concurrent requests. Returns
+    /// whether it did.
+    pub async fn mark_accepted(&self, id: InvitationId) -> Result<bool, DomainError> {
+        let result = Entity::update_many()
+            .col_expr(Column::AcceptedAt, Expr::value(self.now))
+            .col_expr(Column::UpdatedAt, Expr::value(self.now))
+            .filter(pending_at(self.now))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Soft-deletes the pending invitations of `organization` at this repository's
+    /// `now` (the organization's cascade); returns how many.
+    pub async fn soft_delete_pending_in(
+        &self,
+        organization: OrganizationId,
+    ) -> Result<u64, DomainError> {
+        let result = Entity::update_many()
+            .col_expr(Column::DeletedAt, Expr::value(self.now))
+            .col_expr(Column::UpdatedAt, Expr::value(self.now))
+            .filter(pending_at(self.now))
+            .filter(Column::OrganizationId.eq(organization.as_uuid()))
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(result.rows_affected)
+    }
+
+    /// Brings back the invitations of `organization` deleted at exactly
+    /// `deleted_at` (its cascade); returns how many.
+    pub async fn restore_deleted_at(
+        &self,
+        organization: OrganizationId,
+        deleted_at: DateTime<Utc>,
+    ) -> Result<u64, DomainError> {
+        let result = Entity::update_many()
+            .col_expr(
+                Column::DeletedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(Column::UpdatedAt, Expr::value(self.now))
+            .filter(Column::OrganizationId.eq(organization.as_uuid()))
+            .filter(Column::DeletedAt.eq(deleted_at))
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(result.rows_affected)
+    }
+
+    /// One page of `organization`'s pending invitations, sorted by `createdAt` or
+    /// `email`; `search` matches the email. `Validation` (`INVALID_CURSOR`) for a
+    /// cursor of another order.
+    #[tracing::instrument(skip_all)]
+    pub async fn list_pending(
+        &self,
+        organization: OrganizationId,
+        request: &PageRequest,
+    ) -> Result<Page<Invitation>, DomainError> {
+        let (column, kind) = match request.sort_by {
+            "email" => (Column::Email, KeyKind::Text),
+            _ => (Column::CreatedAt, KeyKind::Timestamp),
+        };
+        let key = SortKey {
+            column: Expr::col((Entity, column)),
+            kind,
+            id: Expr::col((Entity, Column::Id)),
+        };
+        let mut query = Entity::find()
+            .filter(pending_at(self.now))
+            .filter(Column::OrganizationId.eq(organization.as_uuid()));
+        if let Some(search) = &request.search {
+            query = query.filter(listing::search_any(
+                &[Expr::col((Entity, Column::Email))],
+                search,
+            ));
+        }
+        let rows = listing::paginate(query, request, &key, |id| {
+            InvitationId::parse(id).ok().map(|id| id.as_uuid())
+        })?
+        .all(self.conn)
+        .await
+        .map_err(to_domain)?
+        .into_iter()
+        .map(Entity::to_domain)
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(rows, request.page_size, |row| {
+            let value = match kind {
+                KeyKind::Timestamp => listing::timestamp_key(row.created_at),
+                KeyKind::Text => row.email.as_str().to_owned(),
+            };
+            listing::cursor_after(request, value, row.id)
+        }))
+    }
+}

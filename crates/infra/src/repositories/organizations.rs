@@ -1,11 +1,22 @@
 //! Organizations.
 
-use domain::{DomainError, NewOrganization, Organization, OrganizationId, Plan, Slug};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use chrono::{DateTime, Utc};
+use domain::tenancy::{ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationMembership};
+use domain::{
+    DomainError, Member, NewOrganization, Organization, OrganizationId, Page, PageRequest, Plan,
+    Slug, UserId,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, JoinType, QueryFilter,
+    QuerySelect, RelationDef, Set,
+};
 
 use super::corrupt;
+use super::listing::{self, KeyKind, SortKey};
 use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
+use crate::entities::organization_members as members;
 use crate::entities::organizations::{self, Column, Entity};
 
 /// Organizations, soft-delete aware.
@@ -30,6 +41,22 @@ impl SoftDeletable for Entity {
     }
 }
 
+/// `organizations.id = organization_members.organization_id`, declared here
+/// because the generated entities carry no relations.
+fn to_members() -> RelationDef {
+    Entity::belongs_to(members::Entity)
+        .from(Column::Id)
+        .to(members::Column::OrganizationId)
+        .into()
+}
+
+fn membership_row(
+    (org, member): (organizations::Model, Option<members::Model>),
+) -> Result<(Organization, Member), DomainError> {
+    let member = member.ok_or_else(|| DomainError::Internal("inner join without a row".into()))?;
+    Ok((Entity::to_domain(org)?, members::Entity::to_domain(member)?))
+}
+
 impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// Creates an organization. `Conflict` (`SLUG_TAKEN`) when a live organization
     /// has the slug.
@@ -47,5 +74,174 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         };
         let model = row.insert(self.conn).await.map_err(to_domain)?;
         Entity::to_domain(model)
+    }
+
+    /// Locks the live organization's row until the transaction ends, so that
+    /// checks over its members (the last owner, pending invitations) and the writes
+    /// that follow them are serialised. PostgreSQL: `SELECT ... FOR UPDATE`;
+    /// SQLite's `BEGIN IMMEDIATE` already serialises writers, and it has no
+    /// `FOR UPDATE`. `NotFound` (`ORGANIZATION_NOT_FOUND`) when missing or deleted.
+    #[tracing::instrument(skip_all)]
+    pub async fn lock(&self, id: OrganizationId) -> Result<(), DomainError> {
+        let mut query = Self::live()
+            .select_only()
+            .column(Column::Id)
+            .filter(Column::Id.eq(id.as_uuid()));
+        if self.conn.get_database_backend() == DbBackend::Postgres {
+            query = query.lock_exclusive();
+        }
+        match query.into_tuple::<uuid::Uuid>().one(self.conn).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(ORGANIZATION_NOT_FOUND),
+            Err(e) => Err(to_domain(e)),
+        }
+    }
+
+    /// The live organization and `user`'s live membership of it, in one read.
+    /// `NotFound` (`ORGANIZATION_NOT_FOUND`) when either is missing: a
+    /// non-member cannot tell a foreign organization from a missing one.
+    #[tracing::instrument(skip_all)]
+    pub async fn membership(
+        &self,
+        id: OrganizationId,
+        user: UserId,
+    ) -> Result<(Organization, Member), DomainError> {
+        let row = Self::live()
+            .join(JoinType::InnerJoin, to_members())
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(members::Column::UserId.eq(user.as_uuid()))
+            .filter(members::Column::DeletedAt.is_null())
+            .select_also(members::Entity)
+            .one(self.conn)
+            .await
+            .map_err(to_domain)?;
+        row.map_or(Err(ORGANIZATION_NOT_FOUND), membership_row)
+    }
+
+    /// Which of `candidates` live organizations already use.
+    pub async fn taken_slugs(&self, candidates: &[Slug]) -> Result<Vec<String>, DomainError> {
+        Self::live()
+            .select_only()
+            .column(Column::Slug)
+            .filter(Column::Slug.is_in(candidates.iter().map(Slug::as_str)))
+            .into_tuple::<String>()
+            .all(self.conn)
+            .await
+            .map_err(to_domain)
+    }
+
+    /// Applies `changes` to the live organization and returns it. `NotFound` when
+    /// missing or deleted; `Conflict` (`SLUG_TAKEN`) when a live organization has
+    /// the new slug.
+    #[tracing::instrument(skip_all)]
+    pub async fn update(
+        &self,
+        id: OrganizationId,
+        changes: OrganizationChanges,
+    ) -> Result<Organization, DomainError> {
+        let OrganizationChanges { name, slug, plan } = changes;
+        if name.is_none() && slug.is_none() && plan.is_none() {
+            return self.find(id).await;
+        }
+        let mut update = Entity::update_many().col_expr(Column::UpdatedAt, Expr::value(self.now));
+        if let Some(name) = name {
+            update = update.col_expr(Column::Name, Expr::value(name.into_inner()));
+        }
+        if let Some(slug) = slug {
+            update = update.col_expr(Column::Slug, Expr::value(slug.into_inner()));
+        }
+        if let Some(plan) = plan {
+            update = update.col_expr(Column::Plan, Expr::value(plan.as_str()));
+        }
+        let result = update
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::DeletedAt.is_null())
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        if result.rows_affected == 0 {
+            return Err(ORGANIZATION_NOT_FOUND);
+        }
+        self.find(id).await
+    }
+
+    /// Brings back the organization deleted at exactly `deleted_at` (the instant
+    /// its cascade shares). `NotFound` when it is live or was deleted at another
+    /// instant; `Conflict` (`SLUG_TAKEN`) when a live organization took its slug
+    /// meanwhile — the unique index decides.
+    #[tracing::instrument(skip_all)]
+    pub async fn restore_deleted_at(
+        &self,
+        id: OrganizationId,
+        deleted_at: DateTime<Utc>,
+    ) -> Result<Organization, DomainError> {
+        let result = Entity::update_many()
+            .col_expr(
+                Column::DeletedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(Column::UpdatedAt, Expr::value(self.now))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::DeletedAt.eq(deleted_at))
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        if result.rows_affected == 0 {
+            return Err(ORGANIZATION_NOT_FOUND);
+        }
+        self.find(id).await
+    }
+
+    /// One page of the live organizations `user` is a live member of, with the
+    /// user's role there. Sorted by `createdAt` or `name`; `search` matches the
+    /// name. `Validation` (`INVALID_CURSOR`) for a cursor of another order.
+    #[tracing::instrument(skip_all)]
+    pub async fn list_for_member(
+        &self,
+        user: UserId,
+        request: &PageRequest,
+    ) -> Result<Page<OrganizationMembership>, DomainError> {
+        let (column, kind) = match request.sort_by {
+            "name" => (Column::Name, KeyKind::Text),
+            _ => (Column::CreatedAt, KeyKind::Timestamp),
+        };
+        let key = SortKey {
+            column: Expr::col((Entity, column)),
+            kind,
+            id: Expr::col((Entity, Column::Id)),
+        };
+        let mut query = Self::live()
+            .join(JoinType::InnerJoin, to_members())
+            .filter(members::Column::UserId.eq(user.as_uuid()))
+            .filter(members::Column::DeletedAt.is_null());
+        if let Some(search) = &request.search {
+            query = query.filter(listing::search_any(
+                &[Expr::col((Entity, Column::Name))],
+                search,
+            ));
+        }
+        let query = listing::paginate(query.select_also(members::Entity), request, &key, |id| {
+            OrganizationId::parse(id).ok().map(|id| id.as_uuid())
+        })?;
+        let rows = query
+            .all(self.conn)
+            .await
+            .map_err(to_domain)?
+            .into_iter()
+            .map(|row| {
+                membership_row(row).map(|(organization, member)| OrganizationMembership {
+                    organization,
+                    role: member.role,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(rows, request.page_size, |row| {
+            let org = &row.organization;
+            let value = match kind {
+                KeyKind::Timestamp => listing::timestamp_key(org.created_at),
+                KeyKind::Text => org.name.clone(),
+            };
+            listing::cursor_after(request, value, org.id)
+        }))
     }
 }

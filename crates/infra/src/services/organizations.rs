@@ -1,1 +1,222 @@
-//! (to be written)
+//! Organizations: create (the creator becomes owner), list, read, change, delete
+//! with its cascade, and restore.
+
+use chrono::{DateTime, Utc};
+use domain::tenancy::{
+    ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationDraft, OrganizationMembership,
+    require_role,
+};
+use domain::{
+    DomainError, MemberRole, NewMember, NewOrganization, OrganizationId, Page, PageRequest,
+    PersonName, Slug, UserId,
+};
+
+use crate::Database;
+use crate::repositories::invitations::InvitationRepository;
+use crate::repositories::{MemberRepository, OrganizationRepository};
+
+/// A derived slug found free can be taken by a concurrent creation before we
+/// insert; the unique index then refuses ours and we look again this many times.
+const DERIVED_SLUG_ATTEMPTS: u32 = 3;
+
+/// How many suffixed candidates one query checks.
+const SLUG_BATCH: u32 = 20;
+
+/// Creates an organization with `actor` as its owner, in one unit of work.
+/// Without a slug, one is derived from the name, suffixed (`acme-2`, ...) when
+/// taken. `Conflict` (`SLUG_TAKEN`) when an explicit slug is taken.
+#[tracing::instrument(skip_all)]
+pub async fn create(
+    db: &Database,
+    now: DateTime<Utc>,
+    actor: UserId,
+    draft: OrganizationDraft,
+) -> Result<OrganizationMembership, DomainError> {
+    let mut attempt = 1;
+    loop {
+        match try_create(db, now, actor, draft.clone()).await {
+            Err(DomainError::Conflict(c))
+                if c.code == "SLUG_TAKEN"
+                    && draft.slug.is_none()
+                    && attempt < DERIVED_SLUG_ATTEMPTS =>
+            {
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+async fn try_create(
+    db: &Database,
+    now: DateTime<Utc>,
+    actor: UserId,
+    draft: OrganizationDraft,
+) -> Result<OrganizationMembership, DomainError> {
+    let uow = db.begin().await?;
+    let orgs = OrganizationRepository::at(uow.conn(), now);
+    let slug = match draft.slug {
+        Some(slug) => slug,
+        // Looked up before inserting: a failed INSERT would abort a PostgreSQL
+        // transaction.
+        None => free_slug(&orgs, &draft.name).await?,
+    };
+    let organization = orgs
+        .insert(NewOrganization {
+            name: draft.name,
+            slug,
+            plan: draft.plan,
+        })
+        .await?;
+    MemberRepository::at(uow.conn(), now)
+        .insert(NewMember {
+            organization_id: organization.id,
+            user_id: actor,
+            role: MemberRole::Owner,
+        })
+        .await?;
+    uow.commit().await?;
+    Ok(OrganizationMembership {
+        organization,
+        role: MemberRole::Owner,
+    })
+}
+
+/// The slug derived from `name`, or the first of `-2`, `-3`, ... that no live
+/// organization uses.
+async fn free_slug<C: sea_orm::ConnectionTrait>(
+    orgs: &OrganizationRepository<'_, C>,
+    name: &PersonName,
+) -> Result<Slug, DomainError> {
+    let base = Slug::derive_from(name.as_str());
+    let mut first = 1;
+    loop {
+        let candidates: Vec<Slug> = (first..first + SLUG_BATCH)
+            .map(|n| {
+                if n == 1 {
+                    base.clone()
+                } else {
+                    base.with_suffix(n)
+                }
+            })
+            .collect();
+        let taken = orgs.taken_slugs(&candidates).await?;
+        if let Some(free) = candidates
+            .into_iter()
+            .find(|c| !taken.iter().any(|t| t == c.as_str()))
+        {
+            return Ok(free);
+        }
+        first += SLUG_BATCH;
+    }
+}
+
+/// One page of the live organizations `actor` belongs to, with their role.
+pub async fn list(
+    db: &Database,
+    now: DateTime<Utc>,
+    actor: UserId,
+    request: &PageRequest,
+) -> Result<Page<OrganizationMembership>, DomainError> {
+    OrganizationRepository::at(db.conn(), now)
+        .list_for_member(actor, request)
+        .await
+}
+
+/// The organization, as its member `actor` sees it. `NotFound`
+/// (`ORGANIZATION_NOT_FOUND`) unless `actor` is a live member.
+pub async fn get(
+    db: &Database,
+    now: DateTime<Utc>,
+    actor: UserId,
+    id: OrganizationId,
+) -> Result<OrganizationMembership, DomainError> {
+    let (organization, member) = OrganizationRepository::at(db.conn(), now)
+        .membership(id, actor)
+        .await?;
+    Ok(OrganizationMembership {
+        organization,
+        role: member.role,
+    })
+}
+
+/// Changes the organization (admin or owner). `NotFound` for a non-member,
+/// `Forbidden` (`INSUFFICIENT_ROLE`) for a plain member, `Conflict`
+/// (`SLUG_TAKEN`).
+#[tracing::instrument(skip_all)]
+pub async fn update(
+    db: &Database,
+    now: DateTime<Utc>,
+    actor: UserId,
+    id: OrganizationId,
+    changes: OrganizationChanges,
+) -> Result<OrganizationMembership, DomainError> {
+    let uow = db.begin().await?;
+    let orgs = OrganizationRepository::at(uow.conn(), now);
+    let (_, member) = orgs.membership(id, actor).await?;
+    require_role(member.role, MemberRole::Admin)?;
+    let organization = orgs.update(id, changes).await?;
+    uow.commit().await?;
+    Ok(OrganizationMembership {
+        organization,
+        role: member.role,
+    })
+}
+
+/// Soft-deletes the organization (owner only) with its live members and pending
+/// invitations, all stamped with the same `now` so a restore finds exactly them.
+#[tracing::instrument(skip_all)]
+pub async fn delete(
+    db: &Database,
+    now: DateTime<Utc>,
+    actor: UserId,
+    id: OrganizationId,
+) -> Result<(), DomainError> {
+    let uow = db.begin().await?;
+    let orgs = OrganizationRepository::at(uow.conn(), now);
+    orgs.lock(id).await?;
+    let (_, member) = orgs.membership(id, actor).await?;
+    require_role(member.role, MemberRole::Owner)?;
+    orgs.soft_delete(id).await?;
+    MemberRepository::at(uow.conn(), now)
+        .soft_delete_all_in(id)
+        .await?;
+    InvitationRepository::at(uow.conn(), now)
+        .soft_delete_pending_in(id)
+        .await?;
+    uow.commit().await
+}
+
+/// Restores a deleted organization for a user who was its owner when it was
+/// deleted, with exactly the members and invitations its deletion removed.
+/// `NotFound` for anyone else or a live organization; `Conflict` (`SLUG_TAKEN`)
+/// when a live organization took the slug (then nothing is restored).
+#[tracing::instrument(skip_all)]
+pub async fn restore(
+    db: &Database,
+    now: DateTime<Utc>,
+    actor: UserId,
+    id: OrganizationId,
+) -> Result<OrganizationMembership, DomainError> {
+    let uow = db.begin().await?;
+    let orgs = OrganizationRepository::at(uow.conn(), now);
+    let members = MemberRepository::at(uow.conn(), now);
+    let deleted_at = orgs
+        .find_with_deleted(id)
+        .await?
+        .deleted_at
+        .ok_or(ORGANIZATION_NOT_FOUND)?;
+    if !members.was_owner_at_deletion(id, actor, deleted_at).await? {
+        return Err(ORGANIZATION_NOT_FOUND);
+    }
+    let organization = orgs.restore_deleted_at(id, deleted_at).await?;
+    members.restore_deleted_at(id, deleted_at).await?;
+    InvitationRepository::at(uow.conn(), now)
+        .restore_deleted_at(id, deleted_at)
+        .await?;
+    uow.commit().await?;
+    Ok(OrganizationMembership {
+        organization,
+        role: MemberRole::Owner,
+    })
+}
