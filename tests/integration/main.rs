@@ -9,6 +9,7 @@ mod layering;
 mod me;
 mod members;
 mod migrations;
+mod openapi;
 mod organizations;
 mod outbox;
 mod pagination;
