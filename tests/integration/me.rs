@@ -277,7 +277,68 @@ async fn deleting_me_leaves_every_organization_that_keeps_an_owner(backend: Back
     assert_eq!(grace_deletes.code(), "LAST_OWNER");
 }
 
+/// Two owners: one demotes themself while the other deletes their account, at the
+/// same moment, in several organizations at once. Both check "another owner
+/// remains" and both would succeed unless the checks are serialised: exactly one
+/// of each pair must win, and every organization must keep an owner.
+async fn a_demotion_racing_an_account_deletion_still_leaves_an_owner(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut pairs = Vec::new();
+    for i in 0..6 {
+        let stays = app.create_user(&format!("stays{i}@example.com")).await;
+        let leaves = app.create_user(&format!("leaves{i}@example.com")).await;
+        let org = app
+            .create_organization(&stays.token, &format!("Race {i}"))
+            .await;
+        let member = owner_member_id(&app, &org, &stays.token).await;
+        app.add_member(&org, &leaves.user_id, MemberRole::Owner)
+            .await;
+        pairs.push((org, member, stays, leaves));
+    }
+
+    let app = &app;
+    let demotion = json!({"role": "admin"});
+    let demotion = &demotion;
+    let races = pairs.iter().map(|(org, member, stays, leaves)| async move {
+        let path = format!("/v1/organizations/{org}/members/{member}");
+        let demote = app.patch_as(&path, &stays.token, demotion);
+        let delete = app.delete_as("/v1/me", &leaves.token);
+        let (demoted, deleted) = futures_util::future::join(demote, delete).await;
+        (demoted.status, deleted.status)
+    });
+    let outcomes = futures_util::future::join_all(races).await;
+
+    for ((org, ..), (demoted, deleted)) in pairs.iter().zip(outcomes) {
+        let won = [demoted == 200, deleted == 204];
+        assert_eq!(
+            won.iter().filter(|w| **w).count(),
+            1,
+            "{org}: demotion {demoted}, deletion {deleted}"
+        );
+        let owners = organization_members::Entity::find()
+            .filter(
+                organization_members::Column::OrganizationId
+                    .eq(OrganizationId::parse(org).unwrap().as_uuid()),
+            )
+            .filter(organization_members::Column::Role.eq("owner"))
+            .filter(organization_members::Column::DeletedAt.is_null())
+            .all(app.database.conn())
+            .await
+            .unwrap();
+        assert_eq!(owners.len(), 1, "{org} must keep exactly one owner");
+    }
+}
+
+/// The `mem_...` ID of the caller's own membership, read from the member list.
+async fn owner_member_id(app: &TestApp, org: &str, token: &str) -> String {
+    let list = app
+        .get_as(&format!("/v1/organizations/{org}/members"), token)
+        .await;
+    list.body["items"][0]["id"].as_str().unwrap().to_owned()
+}
+
 on_both_databases!(
+    a_demotion_racing_an_account_deletion_still_leaves_an_owner,
     me_is_the_signed_in_user,
     a_verified_email_shows_on_me,
     a_patch_changes_only_the_fields_sent,

@@ -6,10 +6,10 @@ use domain::{
     DomainError, Member, NewOrganization, Organization, OrganizationId, Page, PageRequest, Plan,
     Slug, UserId,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, JoinType, QueryFilter,
-    QuerySelect, RelationDef, Set,
+    QueryOrder, QuerySelect, RelationDef, Set,
 };
 
 use super::corrupt;
@@ -95,6 +95,33 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
             Ok(None) => Err(ORGANIZATION_NOT_FOUND),
             Err(e) => Err(to_domain(e)),
         }
+    }
+
+    /// Locks, as [`Self::lock`] does, every live organization `user` is a live
+    /// member of, in ID order (so two callers locking overlapping sets cannot
+    /// deadlock): for changes to a user that touch all their memberships at once.
+    #[tracing::instrument(skip_all)]
+    pub async fn lock_all_of_member(&self, user: UserId) -> Result<(), DomainError> {
+        if self.conn.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        let memberships = Query::select()
+            .column(members::Column::OrganizationId)
+            .from(members::Entity)
+            .and_where(members::Column::UserId.eq(user.as_uuid()))
+            .and_where(members::Column::DeletedAt.is_null())
+            .to_owned();
+        Self::live()
+            .select_only()
+            .column(Column::Id)
+            .filter(Column::Id.in_subquery(memberships))
+            .order_by_asc(Column::Id)
+            .lock_exclusive()
+            .into_tuple::<uuid::Uuid>()
+            .all(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(())
     }
 
     /// The live organization and `user`'s live membership of it, in one read.

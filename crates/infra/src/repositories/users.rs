@@ -130,10 +130,11 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         self.find(id).await
     }
 
-    /// Whether `user_id` is the only live owner of some live organization. The
-    /// owner rows read are locked until the unit of work ends (PostgreSQL
-    /// `FOR UPDATE`; SQLite's unit of work holds the write lock already), so two
-    /// owners leaving at once cannot both see the other one still there.
+    /// Whether `user_id` is the only live owner of some live organization. Call it
+    /// with the user's organizations locked
+    /// ([`OrganizationRepository::lock_all_of_member`](super::OrganizationRepository::lock_all_of_member)),
+    /// the lock every membership change takes, so that no concurrent demotion or
+    /// departure can change the answer before the unit of work ends.
     pub async fn is_sole_owner_anywhere(&self, user_id: UserId) -> Result<bool, DomainError> {
         let owner = MemberRole::Owner.as_str();
         let live_organizations = Query::select()
@@ -155,7 +156,6 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
             .filter(members::Column::OrganizationId.in_subquery(owned_by_me))
             .filter(members::Column::Role.eq(owner))
             .filter(members::Column::DeletedAt.is_null())
-            .lock_exclusive()
             .into_tuple()
             .all(self.conn)
             .await

@@ -5,7 +5,7 @@ use domain::identity::{ProfileChanges, last_owner_conflict};
 use domain::{DomainError, User, UserId};
 
 use crate::Database;
-use crate::repositories::{SessionRepository, UserRepository};
+use crate::repositories::{OrganizationRepository, SessionRepository, UserRepository};
 
 /// Applies `changes` to the live user `id` and returns the whole user.
 /// `Validation` when clearing an employee's profession; `NotFound` when the user
@@ -40,6 +40,9 @@ pub async fn delete_account(
 ) -> Result<(), DomainError> {
     let uow = db.begin().await?;
     let conn = uow.conn();
+    OrganizationRepository::at(conn, now)
+        .lock_all_of_member(id)
+        .await?;
     let users = UserRepository::at(conn, now);
     if users.is_sole_owner_anywhere(id).await? {
         return Err(last_owner_conflict());
