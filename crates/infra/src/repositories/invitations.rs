@@ -169,36 +169,24 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         &self,
         organization: OrganizationId,
     ) -> Result<u64, DomainError> {
-        let result = Entity::update_many()
-            .col_expr(Column::DeletedAt, Expr::value(self.now))
-            .col_expr(Column::UpdatedAt, Expr::value(self.now))
-            .filter(pending_at(self.now))
-            .filter(Column::OrganizationId.eq(organization.as_uuid()))
-            .exec(self.conn)
-            .await
-            .map_err(to_domain)?;
-        Ok(result.rows_affected)
+        self.soft_delete_where(
+            pending_at(self.now).add(Column::OrganizationId.eq(organization.as_uuid())),
+        )
+        .await
     }
 
     /// Brings back the invitations of `organization` deleted at exactly
     /// `deleted_at` (its cascade); returns how many.
-    pub async fn restore_deleted_at(
+    pub async fn restore_all_in(
         &self,
         organization: OrganizationId,
         deleted_at: DateTime<Utc>,
     ) -> Result<u64, DomainError> {
-        let result = Entity::update_many()
-            .col_expr(
-                Column::DeletedAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(Column::UpdatedAt, Expr::value(self.now))
-            .filter(Column::OrganizationId.eq(organization.as_uuid()))
-            .filter(Column::DeletedAt.eq(deleted_at))
-            .exec(self.conn)
-            .await
-            .map_err(to_domain)?;
-        Ok(result.rows_affected)
+        self.restore_deleted_at(
+            Column::OrganizationId.eq(organization.as_uuid()),
+            deleted_at,
+        )
+        .await
     }
 
     /// One page of `organization`'s pending invitations, sorted by `createdAt` or

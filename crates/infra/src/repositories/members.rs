@@ -175,36 +175,22 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         &self,
         organization: OrganizationId,
     ) -> Result<u64, DomainError> {
-        let result = Entity::update_many()
-            .col_expr(Column::DeletedAt, Expr::value(self.now))
-            .col_expr(Column::UpdatedAt, Expr::value(self.now))
-            .filter(Column::OrganizationId.eq(organization.as_uuid()))
-            .filter(Column::DeletedAt.is_null())
-            .exec(self.conn)
+        self.soft_delete_where(Column::OrganizationId.eq(organization.as_uuid()))
             .await
-            .map_err(to_domain)?;
-        Ok(result.rows_affected)
     }
 
     /// Brings back the members of `organization` deleted at exactly `deleted_at`
     /// (the ones its cascade removed, not those removed before); returns how many.
-    pub async fn restore_deleted_at(
+    pub async fn restore_all_in(
         &self,
         organization: OrganizationId,
         deleted_at: DateTime<Utc>,
     ) -> Result<u64, DomainError> {
-        let result = Entity::update_many()
-            .col_expr(
-                Column::DeletedAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(Column::UpdatedAt, Expr::value(self.now))
-            .filter(Column::OrganizationId.eq(organization.as_uuid()))
-            .filter(Column::DeletedAt.eq(deleted_at))
-            .exec(self.conn)
-            .await
-            .map_err(to_domain)?;
-        Ok(result.rows_affected)
+        self.restore_deleted_at(
+            Column::OrganizationId.eq(organization.as_uuid()),
+            deleted_at,
+        )
+        .await
     }
 
     /// Whether `user` was an owner of `organization` when it was deleted at

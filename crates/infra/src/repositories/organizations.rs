@@ -197,26 +197,18 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// instant; `Conflict` (`SLUG_TAKEN`) when a live organization took its slug
     /// meanwhile — the unique index decides.
     #[tracing::instrument(skip_all)]
-    pub async fn restore_deleted_at(
+    pub async fn restore_from_cascade(
         &self,
         id: OrganizationId,
         deleted_at: DateTime<Utc>,
     ) -> Result<Organization, DomainError> {
-        let result = Entity::update_many()
-            .col_expr(
-                Column::DeletedAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(Column::UpdatedAt, Expr::value(self.now))
-            .filter(Column::Id.eq(id.as_uuid()))
-            .filter(Column::DeletedAt.eq(deleted_at))
-            .exec(self.conn)
-            .await
-            .map_err(to_domain)?;
-        if result.rows_affected == 0 {
-            return Err(ORGANIZATION_NOT_FOUND);
+        match self
+            .restore_deleted_at(Column::Id.eq(id.as_uuid()), deleted_at)
+            .await?
+        {
+            0 => Err(ORGANIZATION_NOT_FOUND),
+            _ => self.find(id).await,
         }
-        self.find(id).await
     }
 
     /// One page of the live organizations `user` is a live member of, with the

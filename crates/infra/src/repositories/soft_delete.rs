@@ -4,7 +4,7 @@ use std::marker::PhantomData;
 
 use chrono::{DateTime, Utc};
 use domain::DomainError;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, IntoCondition};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select};
 use uuid::Uuid;
 
@@ -114,38 +114,71 @@ where
 
     /// Marks the live row deleted. `NotFound` when missing or already deleted.
     pub async fn soft_delete(&self, id: E::Id) -> Result<(), DomainError> {
+        match self.soft_delete_where(E::id_column().eq(id.into())).await? {
+            0 => Err(E::NOT_FOUND),
+            _ => Ok(()),
+        }
+    }
+
+    /// Marks every live row matching `scope` deleted, all at this repository's
+    /// `now` (one cascade shares one instant); returns how many.
+    pub async fn soft_delete_where(&self, scope: impl IntoCondition) -> Result<u64, DomainError> {
         let result = E::update_many()
             .col_expr(E::deleted_at_column(), Expr::value(self.now))
             .col_expr(E::updated_at_column(), Expr::value(self.now))
-            .filter(E::id_column().eq(id.into()))
+            .filter(scope.into_condition())
             .filter(E::deleted_at_column().is_null())
             .exec(self.conn)
             .await
             .map_err(to_domain)?;
-        if result.rows_affected == 0 {
-            return Err(E::NOT_FOUND);
-        }
-        Ok(())
+        Ok(result.rows_affected)
     }
 
     /// Brings a deleted row back. `NotFound` when missing or not deleted;
     /// `Conflict` (unique) when a live row has taken one of its unique values.
     pub async fn restore(&self, id: E::Id) -> Result<E::Domain, DomainError> {
+        let restored = self
+            .restore_where(
+                E::id_column().eq(id.into()),
+                E::deleted_at_column().is_not_null(),
+            )
+            .await?;
+        if restored == 0 {
+            return Err(E::NOT_FOUND);
+        }
+        self.find(id).await
+    }
+
+    /// Brings back the rows matching `scope` that were deleted at exactly
+    /// `deleted_at`: the ones one cascade removed, not those deleted before or
+    /// after. Returns how many; `Conflict` (unique) when a live row has taken one
+    /// of their unique values.
+    pub async fn restore_deleted_at(
+        &self,
+        scope: impl IntoCondition,
+        deleted_at: DateTime<Utc>,
+    ) -> Result<u64, DomainError> {
+        self.restore_where(scope, E::deleted_at_column().eq(deleted_at))
+            .await
+    }
+
+    async fn restore_where(
+        &self,
+        scope: impl IntoCondition,
+        deleted: impl IntoCondition,
+    ) -> Result<u64, DomainError> {
         let result = E::update_many()
             .col_expr(
                 E::deleted_at_column(),
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
             .col_expr(E::updated_at_column(), Expr::value(self.now))
-            .filter(E::id_column().eq(id.into()))
-            .filter(E::deleted_at_column().is_not_null())
+            .filter(scope.into_condition())
+            .filter(deleted.into_condition())
             .exec(self.conn)
             .await
             .map_err(to_domain)?;
-        if result.rows_affected == 0 {
-            return Err(E::NOT_FOUND);
-        }
-        self.find(id).await
+        Ok(result.rows_affected)
     }
 
     /// Permanently removes rows soft-deleted before `cutoff`; returns how many.

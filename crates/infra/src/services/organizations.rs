@@ -209,10 +209,10 @@ pub async fn restore(
     if !members.was_owner_at_deletion(id, actor, deleted_at).await? {
         return Err(ORGANIZATION_NOT_FOUND);
     }
-    let organization = orgs.restore_deleted_at(id, deleted_at).await?;
-    members.restore_deleted_at(id, deleted_at).await?;
+    let organization = orgs.restore_from_cascade(id, deleted_at).await?;
+    members.restore_all_in(id, deleted_at).await?;
     InvitationRepository::at(uow.conn(), now)
-        .restore_deleted_at(id, deleted_at)
+        .restore_all_in(id, deleted_at)
         .await?;
     uow.commit().await?;
     Ok(OrganizationMembership {
