@@ -60,3 +60,90 @@ pub fn document() -> utoipa::openapi::OpenApi {
     }
     doc
 }
+
+/// The problem responses most operations share, written once. An operation lists
+/// the groups that apply (`responses((status = 200, ...), SessionProblems, ...)`)
+/// and spells out only its own 403/404/409/422.
+mod shared_responses {
+    use std::collections::BTreeMap;
+
+    use utoipa::IntoResponses;
+    use utoipa::openapi::response::{Response, ResponseBuilder};
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+
+    fn problem(description: &str) -> RefOr<Response> {
+        let content = ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Problem")))
+            .build();
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/problem+json", content)
+            .build()
+            .into()
+    }
+
+    fn responses(entries: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
+        entries
+            .iter()
+            .map(|(status, description)| ((*status).to_owned(), problem(description)))
+            .collect()
+    }
+
+    /// 400, 413, 415: what any JSON body can run into.
+    pub struct JsonBodyProblems;
+
+    impl IntoResponses for JsonBodyProblems {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            responses(&[
+                ("400", "BAD_REQUEST: the body is not JSON"),
+                (
+                    "413",
+                    "PAYLOAD_TOO_LARGE: the body is over the configured limit",
+                ),
+                (
+                    "415",
+                    "UNSUPPORTED_MEDIA_TYPE: the body is not application/json",
+                ),
+            ])
+        }
+    }
+
+    /// 400: a query string that cannot be read.
+    pub struct QueryProblems;
+
+    impl IntoResponses for QueryProblems {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            responses(&[(
+                "400",
+                "BAD_REQUEST: the query string cannot be read (e.g. a repeated parameter)",
+            )])
+        }
+    }
+
+    /// 401: operations that need a session.
+    pub struct SessionProblems;
+
+    impl IntoResponses for SessionProblems {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            responses(&[(
+                "401",
+                "UNAUTHENTICATED: no bearer token, or one that is unknown, expired or revoked, \
+                 or whose user is inactive or deleted",
+            )])
+        }
+    }
+
+    /// 503: every operation that uses the database.
+    pub struct DatabaseProblems;
+
+    impl IntoResponses for DatabaseProblems {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            responses(&[(
+                "503",
+                "DATABASE_UNAVAILABLE: the database cannot be reached or is busy; retry",
+            )])
+        }
+    }
+}
+
+pub use shared_responses::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};

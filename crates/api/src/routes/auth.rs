@@ -13,6 +13,7 @@ use utoipa::{OpenApi, ToSchema};
 use crate::auth::{Client, CurrentUser};
 use crate::error::{Problem, Result};
 use crate::extract::JsonBody;
+use crate::openapi::{DatabaseProblems, JsonBodyProblems, SessionProblems};
 use crate::state::AppState;
 use crate::views::UserResponse;
 
@@ -181,12 +182,9 @@ impl From<SignedIn> for SessionResponse {
     request_body = SignUpBody,
     responses(
         (status = 201, body = SessionResponse, headers(("Location" = String, description = "`/v1/me`"))),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "Not JSON"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "EMAIL_TAKEN"),
-        (status = 413, body = Problem, content_type = "application/problem+json", description = "PAYLOAD_TOO_LARGE"),
-        (status = 415, body = Problem, content_type = "application/problem+json", description = "UNSUPPORTED_MEDIA_TYPE"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        JsonBodyProblems, DatabaseProblems,
     )
 )]
 #[post("/auth/sign-up")]
@@ -212,13 +210,9 @@ pub async fn sign_up(
     request_body = SignInBody,
     responses(
         (status = 200, body = SessionResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "Not JSON"),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "INVALID_CREDENTIALS: unknown email, deleted user or wrong password (one answer for all)"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "ACCOUNT_INACTIVE"),
-        (status = 413, body = Problem, content_type = "application/problem+json", description = "PAYLOAD_TOO_LARGE"),
-        (status = 415, body = Problem, content_type = "application/problem+json", description = "UNSUPPORTED_MEDIA_TYPE"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        JsonBodyProblems, SessionProblems, DatabaseProblems,
     )
 )]
 #[post("/auth/sign-in")]
@@ -248,8 +242,7 @@ pub async fn sign_in(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        SessionProblems, DatabaseProblems,
     )
 )]
 #[post("/auth/sign-out")]
@@ -279,11 +272,8 @@ pub struct VerifyEmailBody {
     request_body = VerifyEmailBody,
     responses(
         (status = 204, description = "The email is verified"),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "Not JSON"),
-        (status = 413, body = Problem, content_type = "application/problem+json", description = "PAYLOAD_TOO_LARGE"),
-        (status = 415, body = Problem, content_type = "application/problem+json", description = "UNSUPPORTED_MEDIA_TYPE"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "INVALID_TOKEN (unknown, expired or used), VALIDATION_FAILED"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        JsonBodyProblems, DatabaseProblems,
     )
 )]
 #[post("/auth/verify-email")]
@@ -317,11 +307,8 @@ pub struct PasswordResetRequestBody {
     request_body = PasswordResetRequestBody,
     responses(
         (status = 202, description = "Accepted, whether or not the email has an account"),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "Not JSON"),
-        (status = 413, body = Problem, content_type = "application/problem+json", description = "PAYLOAD_TOO_LARGE"),
-        (status = 415, body = Problem, content_type = "application/problem+json", description = "UNSUPPORTED_MEDIA_TYPE"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        JsonBodyProblems, DatabaseProblems,
     )
 )]
 #[post("/auth/password-reset/request")]
@@ -358,11 +345,8 @@ pub struct PasswordResetConfirmBody {
     request_body = PasswordResetConfirmBody,
     responses(
         (status = 204, description = "The password is changed; every session is revoked"),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "Not JSON"),
-        (status = 413, body = Problem, content_type = "application/problem+json", description = "PAYLOAD_TOO_LARGE"),
-        (status = 415, body = Problem, content_type = "application/problem+json", description = "UNSUPPORTED_MEDIA_TYPE"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "INVALID_TOKEN (unknown, expired or used), VALIDATION_FAILED"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        JsonBodyProblems, DatabaseProblems,
     )
 )]
 #[post("/auth/password-reset/confirm")]

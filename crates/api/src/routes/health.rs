@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::Result;
+use crate::openapi::DatabaseProblems;
 
 /// The state of a probe.
 #[derive(Serialize, ToSchema)]
@@ -29,7 +30,7 @@ pub async fn health() -> HttpResponse {
     tag = "health",
     responses(
         (status = 200, body = Status),
-        (status = 503, body = crate::error::Problem, content_type = "application/problem+json"),
+        DatabaseProblems,
     )
 )]
 #[get("/ready")]

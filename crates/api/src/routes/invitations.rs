@@ -14,6 +14,7 @@ use super::organizations::organization_id;
 use crate::auth::CurrentUser;
 use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, ListParams, ListQuery};
+use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
 use crate::state::AppState;
 
 /// This module's part of the OpenAPI document.
@@ -139,15 +140,11 @@ impl From<Page<Invitation>> for InvitationPage {
     security(("bearer" = [])),
     responses(
         (status = 201, body = InvitationResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: not JSON"),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "ALREADY_MEMBER, INVITATION_PENDING"),
-        (status = 413, body = Problem, content_type = "application/problem+json", description = "PAYLOAD_TOO_LARGE"),
-        (status = 415, body = Problem, content_type = "application/problem+json", description = "UNSUPPORTED_MEDIA_TYPE"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        JsonBodyProblems, SessionProblems, DatabaseProblems,
     )
 )]
 #[post("/organizations/{orgId}/invitations")]
@@ -174,12 +171,10 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, body = InvitationPage),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: unreadable query string"),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (INVALID_CURSOR, OUT_OF_RANGE, INVALID_VALUE, CONFLICTING_PARAMETERS)"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        QueryProblems, SessionProblems, DatabaseProblems,
     )
 )]
 #[get("/organizations/{orgId}/invitations")]
@@ -208,10 +203,9 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND, INVITATION_NOT_FOUND (also when no longer pending)"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        SessionProblems, DatabaseProblems,
     )
 )]
 #[delete("/organizations/{orgId}/invitations/{invitationId}")]
@@ -237,14 +231,10 @@ pub async fn delete_one(
     security(("bearer" = [])),
     responses(
         (status = 200, body = MemberResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: not JSON"),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INVITATION_EMAIL_MISMATCH"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "ALREADY_MEMBER"),
-        (status = 413, body = Problem, content_type = "application/problem+json", description = "PAYLOAD_TOO_LARGE"),
-        (status = 415, body = Problem, content_type = "application/problem+json", description = "UNSUPPORTED_MEDIA_TYPE"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "INVALID_TOKEN (unknown, expired, revoked, used, or its organization deleted), VALIDATION_FAILED"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        JsonBodyProblems, SessionProblems, DatabaseProblems,
     )
 )]
 #[post("/invitations/accept")]

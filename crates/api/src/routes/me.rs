@@ -10,6 +10,7 @@ use utoipa::{OpenApi, ToSchema};
 use crate::auth::CurrentUser;
 use crate::error::{Problem, Result};
 use crate::extract::JsonBody;
+use crate::openapi::{DatabaseProblems, JsonBodyProblems, SessionProblems};
 use crate::state::AppState;
 use crate::views::UserResponse;
 
@@ -112,8 +113,7 @@ impl TryFrom<UpdateMeBody> for ProfileChanges {
     security(("bearer" = [])),
     responses(
         (status = 200, body = UserResponse),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        SessionProblems, DatabaseProblems,
     )
 )]
 #[get("/me")]
@@ -132,12 +132,8 @@ pub async fn get_me(CurrentUser(caller): CurrentUser) -> HttpResponse {
     request_body = UpdateMeBody,
     responses(
         (status = 200, body = UserResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "Not JSON"),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
-        (status = 413, body = Problem, content_type = "application/problem+json", description = "PAYLOAD_TOO_LARGE"),
-        (status = 415, body = Problem, content_type = "application/problem+json", description = "UNSUPPORTED_MEDIA_TYPE"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (READ_ONLY for email, REQUIRED for an employee's profession)"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        JsonBodyProblems, SessionProblems, DatabaseProblems,
     )
 )]
 #[patch("/me")]
@@ -161,9 +157,8 @@ pub async fn update_me(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "LAST_OWNER: the only owner of a live organization"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        SessionProblems, DatabaseProblems,
     )
 )]
 #[delete("/me")]

@@ -13,6 +13,7 @@ use super::organizations::organization_id;
 use crate::auth::CurrentUser;
 use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, ListParams, ListQuery};
+use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
 use crate::state::AppState;
 use crate::views::UserResponse;
 
@@ -110,11 +111,9 @@ fn parse_role(body: UpdateMemberBody) -> Result<MemberRole, DomainError> {
     security(("bearer" = [])),
     responses(
         (status = 200, body = MemberPage),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: unreadable query string"),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (INVALID_CURSOR, OUT_OF_RANGE, INVALID_VALUE, CONFLICTING_PARAMETERS)"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        QueryProblems, SessionProblems, DatabaseProblems,
     )
 )]
 #[get("/organizations/{orgId}/members")]
@@ -145,15 +144,11 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, body = MemberResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: not JSON"),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND, MEMBER_NOT_FOUND"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "LAST_OWNER"),
-        (status = 413, body = Problem, content_type = "application/problem+json", description = "PAYLOAD_TOO_LARGE"),
-        (status = 415, body = Problem, content_type = "application/problem+json", description = "UNSUPPORTED_MEDIA_TYPE"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        JsonBodyProblems, SessionProblems, DatabaseProblems,
     )
 )]
 #[patch("/organizations/{orgId}/members/{memberId}")]
@@ -184,11 +179,10 @@ pub async fn update(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND, MEMBER_NOT_FOUND"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "LAST_OWNER"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        SessionProblems, DatabaseProblems,
     )
 )]
 #[delete("/organizations/{orgId}/members/{memberId}")]

@@ -13,6 +13,7 @@ use utoipa::OpenApi;
 use crate::auth::CurrentUser;
 use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, ListParams, ListQuery};
+use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
 use crate::state::AppState;
 
 mod wire;
@@ -58,13 +59,9 @@ pub(crate) fn organization_id(raw: &str) -> Result<OrganizationId, DomainError> 
     security(("bearer" = [])),
     responses(
         (status = 201, body = OrganizationResponse, headers(("Location" = String, description = "/v1/organizations/{orgId}"))),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: not JSON"),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "SLUG_TAKEN"),
-        (status = 413, body = Problem, content_type = "application/problem+json", description = "PAYLOAD_TOO_LARGE"),
-        (status = 415, body = Problem, content_type = "application/problem+json", description = "UNSUPPORTED_MEDIA_TYPE"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        JsonBodyProblems, SessionProblems, DatabaseProblems,
     )
 )]
 #[post("/organizations")]
@@ -92,10 +89,8 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, body = OrganizationPage),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: unreadable query string"),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (INVALID_CURSOR, OUT_OF_RANGE, INVALID_VALUE, CONFLICTING_PARAMETERS)"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        QueryProblems, SessionProblems, DatabaseProblems,
     )
 )]
 #[get("/organizations")]
@@ -119,9 +114,8 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, body = OrganizationResponse),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND: missing, deleted, or not the caller's"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        SessionProblems, DatabaseProblems,
     )
 )]
 #[get("/organizations/{orgId}")]
@@ -146,15 +140,11 @@ pub async fn get_one(
     security(("bearer" = [])),
     responses(
         (status = 200, body = OrganizationResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: not JSON"),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "SLUG_TAKEN"),
-        (status = 413, body = Problem, content_type = "application/problem+json", description = "PAYLOAD_TOO_LARGE"),
-        (status = 415, body = Problem, content_type = "application/problem+json", description = "UNSUPPORTED_MEDIA_TYPE"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        JsonBodyProblems, SessionProblems, DatabaseProblems,
     )
 )]
 #[patch("/organizations/{orgId}")]
@@ -181,10 +171,9 @@ pub async fn update(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        SessionProblems, DatabaseProblems,
     )
 )]
 #[delete("/organizations/{orgId}")]
@@ -209,10 +198,9 @@ pub async fn delete_one(
     security(("bearer" = [])),
     responses(
         (status = 200, body = OrganizationResponse),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "UNAUTHENTICATED"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND: not deleted, or the caller was not its owner"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "SLUG_TAKEN: a live organization took the slug"),
-        (status = 503, body = Problem, content_type = "application/problem+json", description = "DATABASE_UNAVAILABLE"),
+        SessionProblems, DatabaseProblems,
     )
 )]
 #[post("/organizations/{orgId}/restore")]

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::error::{Problem, Result};
 use crate::extract::JsonBody;
+use crate::openapi::{DatabaseProblems, JsonBodyProblems};
 use crate::state::AppState;
 
 /// A waitlist sign-up as sent.
@@ -72,12 +73,9 @@ impl From<WaitlistEntry> for WaitlistEntryResponse {
     request_body = CreateWaitlistEntryBody,
     responses(
         (status = 201, body = WaitlistEntryResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "Not JSON"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "EMAIL_TAKEN"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
-        (status = 503, body = Problem, content_type = "application/problem+json"),
+        JsonBodyProblems, DatabaseProblems,
     )
 )]
 #[post("/waitlist")]
