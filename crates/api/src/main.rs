@@ -70,7 +70,7 @@ async fn print_outbox(settings: Settings, limit: u64) -> ExitCode {
 }
 
 async fn serve(settings: Settings) -> ExitCode {
-    tracing::info!(environment = %settings.environment, server = ?settings.server, database = ?settings.database, log = ?settings.log, "effective settings");
+    tracing::info!(environment = %settings.environment, server = ?settings.server, database = ?settings.database, log = ?settings.log, auth = ?settings.auth, "effective settings");
     let app = match Application::build(&settings).await {
         Ok(app) => app,
         Err(e) => {
