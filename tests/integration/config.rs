@@ -62,6 +62,9 @@ fn the_defaults_are_the_documented_ones() {
     assert_eq!(settings.database.connect_timeout_secs, 5);
     assert_eq!(settings.database.acquire_timeout_secs, 5);
     assert!(settings.database.auto_migrate);
+    assert_eq!(settings.auth.argon2_memory_kib, 19_456);
+    assert_eq!(settings.auth.argon2_iterations, 2);
+    assert_eq!(settings.auth.argon2_parallelism, 1);
 }
 
 #[test]
@@ -166,6 +169,21 @@ fn a_value_that_breaks_a_rule_names_the_setting() {
         ),
         (vec![("DB_HOST", "h"), ("DB_PORT", "99999")], "DB_PORT"),
         (vec![("DB_HOST", "h"), ("DB_SSL", "maybe")], "DB_SSL"),
+        (
+            vec![("APP__AUTH__ARGON2_ITERATIONS", "0")],
+            "auth.argon2_iterations",
+        ),
+        (
+            vec![("APP__AUTH__ARGON2_PARALLELISM", "0")],
+            "auth.argon2_parallelism",
+        ),
+        (
+            vec![
+                ("APP__AUTH__ARGON2_PARALLELISM", "4"),
+                ("APP__AUTH__ARGON2_MEMORY_KIB", "16"),
+            ],
+            "auth.argon2_memory_kib",
+        ),
     ];
     for (pairs, setting) in cases {
         let err = load_error(&config_dir(), &pairs);
