@@ -75,13 +75,10 @@ pub fn ensure_may_sign_in(user: &User) -> Result<(), DomainError> {
 /// The code of a sign-in by a deactivated user.
 pub const ACCOUNT_INACTIVE: &str = "ACCOUNT_INACTIVE";
 
-/// The code of a change that would leave an organization without an owner.
-pub const LAST_OWNER: &str = "LAST_OWNER";
-
 /// Deleting the account of the only owner of a live organization.
 pub fn last_owner_conflict() -> DomainError {
     DomainError::state_conflict(
-        LAST_OWNER,
+        crate::tenancy::LAST_OWNER,
         "You are the only owner of an organization; transfer ownership or delete it first.",
     )
 }

@@ -6,7 +6,7 @@ use domain::{
     DomainError, Email, Member, MemberId, MemberRole, NewMember, OrganizationId, Page, PageRequest,
     UserId,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait,
     QueryFilter, QuerySelect, RelationDef, Select, Set,
@@ -18,7 +18,7 @@ use super::references::name_missing_reference;
 use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
 use crate::entities::organization_members::{self, Column, Entity};
-use crate::entities::users;
+use crate::entities::{organizations, users};
 
 /// Memberships, soft-delete aware.
 pub type MemberRepository<'c, C> = SoftDeleteRepository<'c, C, Entity>;
@@ -135,6 +135,51 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
             .count(self.conn)
             .await
             .map_err(to_domain)
+    }
+
+    /// Whether `user` is the only live owner of some live organization: one
+    /// grouped read. Call it with the user's organizations locked
+    /// ([`OrganizationRepository::lock_all_of_member`](super::OrganizationRepository::lock_all_of_member)),
+    /// the lock every membership change takes, so that no concurrent demotion or
+    /// departure can change the answer before the unit of work ends.
+    pub async fn is_sole_owner_anywhere(&self, user: UserId) -> Result<bool, DomainError> {
+        let owner = MemberRole::Owner.as_str();
+        let owned_by_user = Query::select()
+            .column(Column::OrganizationId)
+            .from(Entity)
+            .and_where(Column::UserId.eq(user.as_uuid()))
+            .and_where(Column::Role.eq(owner))
+            .and_where(Column::DeletedAt.is_null())
+            .and_where(
+                Column::OrganizationId.in_subquery(
+                    Query::select()
+                        .column(organizations::Column::Id)
+                        .from(organizations::Entity)
+                        .and_where(organizations::Column::DeletedAt.is_null())
+                        .to_owned(),
+                ),
+            )
+            .to_owned();
+        let solely_owned = Entity::find()
+            .select_only()
+            .column(Column::OrganizationId)
+            .filter(Column::OrganizationId.in_subquery(owned_by_user))
+            .filter(Column::Role.eq(owner))
+            .filter(Column::DeletedAt.is_null())
+            .group_by(Column::OrganizationId)
+            .having(Expr::col(Column::Id).count().eq(1))
+            .into_tuple::<uuid::Uuid>()
+            .one(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(solely_owned.is_some())
+    }
+
+    /// Soft-deletes every live membership of `user` at this repository's `now`
+    /// (the user's account deletion); returns how many.
+    pub async fn soft_delete_all_of(&self, user: UserId) -> Result<u64, DomainError> {
+        self.soft_delete_where(Column::UserId.eq(user.as_uuid()))
+            .await
     }
 
     /// Whether a live user with `email` is a live member of `organization`.

@@ -1,20 +1,14 @@
 //! Users.
 
-use std::collections::HashMap;
-
 use domain::identity::ProfileChanges;
-use domain::{DomainError, Email, MemberRole, NewUser, User, UserId, UserType};
-use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
-};
-use uuid::Uuid;
+use domain::{DomainError, Email, NewUser, User, UserId, UserType};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::corrupt;
 use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
 use crate::entities::users::{self, Column, Entity};
-use crate::entities::{organization_members as members, organizations};
 
 /// Users, soft-delete aware.
 pub type UserRepository<'c, C> = SoftDeleteRepository<'c, C, Entity>;
@@ -128,55 +122,5 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
             return Err(Entity::NOT_FOUND);
         }
         self.find(id).await
-    }
-
-    /// Whether `user_id` is the only live owner of some live organization. Call it
-    /// with the user's organizations locked
-    /// ([`OrganizationRepository::lock_all_of_member`](super::OrganizationRepository::lock_all_of_member)),
-    /// the lock every membership change takes, so that no concurrent demotion or
-    /// departure can change the answer before the unit of work ends.
-    pub async fn is_sole_owner_anywhere(&self, user_id: UserId) -> Result<bool, DomainError> {
-        let owner = MemberRole::Owner.as_str();
-        let live_organizations = Query::select()
-            .column(organizations::Column::Id)
-            .from(organizations::Entity)
-            .and_where(organizations::Column::DeletedAt.is_null())
-            .to_owned();
-        let owned_by_me = Query::select()
-            .column(members::Column::OrganizationId)
-            .from(members::Entity)
-            .and_where(members::Column::UserId.eq(user_id.as_uuid()))
-            .and_where(members::Column::Role.eq(owner))
-            .and_where(members::Column::DeletedAt.is_null())
-            .and_where(members::Column::OrganizationId.in_subquery(live_organizations))
-            .to_owned();
-        let owned: Vec<Uuid> = members::Entity::find()
-            .select_only()
-            .column(members::Column::OrganizationId)
-            .filter(members::Column::OrganizationId.in_subquery(owned_by_me))
-            .filter(members::Column::Role.eq(owner))
-            .filter(members::Column::DeletedAt.is_null())
-            .into_tuple()
-            .all(self.conn)
-            .await
-            .map_err(to_domain)?;
-        let mut owners_per_organization: HashMap<Uuid, usize> = HashMap::new();
-        for organization_id in owned {
-            *owners_per_organization.entry(organization_id).or_default() += 1;
-        }
-        Ok(owners_per_organization.values().any(|&count| count == 1))
-    }
-
-    /// Soft-deletes every live membership of `user_id`; returns how many.
-    pub async fn soft_delete_memberships(&self, user_id: UserId) -> Result<u64, DomainError> {
-        let result = members::Entity::update_many()
-            .col_expr(members::Column::DeletedAt, Expr::value(self.now))
-            .col_expr(members::Column::UpdatedAt, Expr::value(self.now))
-            .filter(members::Column::UserId.eq(user_id.as_uuid()))
-            .filter(members::Column::DeletedAt.is_null())
-            .exec(self.conn)
-            .await
-            .map_err(to_domain)?;
-        Ok(result.rows_affected)
     }
 }

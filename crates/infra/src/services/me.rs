@@ -5,7 +5,9 @@ use domain::identity::{ProfileChanges, last_owner_conflict};
 use domain::{DomainError, User, UserId};
 
 use crate::Database;
-use crate::repositories::{OrganizationRepository, SessionRepository, UserRepository};
+use crate::repositories::{
+    MemberRepository, OrganizationRepository, SessionRepository, UserRepository,
+};
 
 /// Applies `changes` to the live user `id` and returns the whole user.
 /// `Validation` when clearing an employee's profession; `NotFound` when the user
@@ -43,12 +45,12 @@ pub async fn delete_account(
     OrganizationRepository::at(conn, now)
         .lock_all_of_member(id)
         .await?;
-    let users = UserRepository::at(conn, now);
-    if users.is_sole_owner_anywhere(id).await? {
+    let members = MemberRepository::at(conn, now);
+    if members.is_sole_owner_anywhere(id).await? {
         return Err(last_owner_conflict());
     }
-    users.soft_delete(id).await?;
-    users.soft_delete_memberships(id).await?;
+    UserRepository::at(conn, now).soft_delete(id).await?;
+    members.soft_delete_all_of(id).await?;
     SessionRepository::at(conn, now)
         .revoke_all_for_user(id)
         .await?;
