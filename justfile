@@ -26,6 +26,10 @@ migrate-status:
 migrate-down n="1":
     cargo run -p migration -- down -n {{n}}
 
+# Print the undelivered outbox emails with their tokens (development only).
+outbox:
+    cargo run -q -p api -- outbox
+
 # Format the code.
 fmt:
     cargo fmt --all
