@@ -42,6 +42,8 @@ mod m20261123_000007_create_organization_members;
 mod m20261123_000008_create_invitations;
 mod m20261123_000009_create_waitlist_entries;
 mod m20261123_000010_create_outbox_messages;
+mod m20261123_000011_create_api_keys;
+mod m20261123_000012_create_audit_logs;
 
 /// Every Groundwork migration, oldest first.
 pub struct Migrator;
@@ -60,6 +62,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_create_invitations::Migration),
             Box::new(m20261123_000009_create_waitlist_entries::Migration),
             Box::new(m20261123_000010_create_outbox_messages::Migration),
+            Box::new(m20261123_000011_create_api_keys::Migration),
+            Box::new(m20261123_000012_create_audit_logs::Migration),
         ]
     }
 }

@@ -2,6 +2,8 @@
 //! domain types lives beside the repositories, not here.
 
 pub mod accounts;
+pub mod api_keys;
+pub mod audit_logs;
 pub mod invitations;
 pub mod organization_members;
 pub mod organizations;
