@@ -13,6 +13,10 @@ use sha2::{Digest, Sha256};
 
 use crate::config::AuthSettings;
 
+mod api_keys;
+
+pub use api_keys::{API_KEY_PREFIX, IssuedApiKey, PresentedApiKey, issue_api_key, parse_api_key};
+
 /// Hashes and verifies passwords with argon2id.
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -120,12 +124,17 @@ pub fn issue_token() -> Result<IssuedToken, DomainError> {
 /// SHA-256 of a token, in hex. Tokens carry 256 random bits, so a fast unsalted
 /// hash is enough and allows lookup by an indexed equality.
 pub fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().fold(String::with_capacity(64), |mut out, b| {
-        use std::fmt::Write as _;
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], DomainError> {
