@@ -1,5 +1,7 @@
-//! Bearer authentication: the [`CurrentUser`] extractor, and [`Client`] for the
-//! caller's address and user agent.
+//! Who is calling: [`CurrentUser`] (a session), [`Caller`] (a session or an API
+//! key, for organization routes), [`Anonymous`] (no credentials), each with the
+//! request's [`Context`] for the services and the audit trail; and [`Client`] for
+//! the caller's address and user agent.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,34 +9,108 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header::{AUTHORIZATION, USER_AGENT};
 use actix_web::web::Data;
-use actix_web::{FromRequest, HttpRequest};
-use domain::{Authenticated, DomainError};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use domain::{Actor, Authenticated, DomainError};
+use infra::Context;
 use infra::repositories::ClientInfo;
-use infra::services::sessions;
+use infra::services::sessions::{self, Principal};
+use tracing_actix_web::RequestId;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The signed-in caller. A handler that takes it answers 401 (`UNAUTHENTICATED`,
+type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+/// The signed-in user. A handler that takes it answers 401 (`UNAUTHENTICATED`,
 /// with `WWW-Authenticate: Bearer`) unless the request carries
-/// `Authorization: Bearer <token>` for a live session of an active user.
+/// `Authorization: Bearer <token>` for a live session of an active user, and 403
+/// (`USER_REQUIRED`) for an API key: keys act inside their organization only.
 #[derive(Clone, Debug)]
-pub struct CurrentUser(pub Authenticated);
+pub struct CurrentUser {
+    /// The user and session.
+    pub auth: Authenticated,
+    /// The request, acted by the user.
+    pub ctx: Context,
+}
 
 impl FromRequest for CurrentUser {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, &mut Payload::None);
+        Box::pin(async move {
+            let Caller { principal, ctx } = caller.await?;
+            match principal {
+                Principal::User(auth) => Ok(Self { auth, ctx }),
+                Principal::ApiKey(_) => Err(ctx.user().unwrap_err().into()),
+            }
+        })
+    }
+}
+
+/// A session or an API key: how organization routes are called. 401 as for
+/// [`CurrentUser`] unless one of them is valid.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// What the bearer value stands for.
+    pub principal: Principal,
+    /// The request, acted by it.
+    pub ctx: Context,
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Extracted<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer_token(req).map(str::to_owned);
         let state = req.app_data::<Data<AppState>>().cloned();
+        let ctx = state.as_ref().map(|s| context(req, s, Actor::Anonymous));
         Box::pin(async move {
             let token = token.ok_or(DomainError::UNAUTHENTICATED)?;
-            let state = state.ok_or_else(|| DomainError::Internal("no AppState".into()))?;
-            let now = state.now();
-            Ok(Self(sessions::authenticate(&state.db, &token, now).await?))
+            let (state, ctx) = state
+                .zip(ctx)
+                .ok_or_else(|| DomainError::Internal("no AppState".into()))?;
+            let principal = sessions::authenticate_bearer(&state.db, &token, ctx.now).await?;
+            let ctx = ctx.acting_as(principal.actor());
+            Ok(Self { principal, ctx })
         })
     }
+}
+
+/// A request without credentials (sign-up, sign-in, token redemption): its
+/// context, acted by no one.
+#[derive(Clone, Debug)]
+pub struct Anonymous(pub Context);
+
+impl FromRequest for Anonymous {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            req.app_data::<Data<AppState>>()
+                .map(|state| Self(context(req, state, Actor::Anonymous)))
+                .ok_or_else(|| DomainError::Internal("no AppState".into()).into()),
+        )
+    }
+}
+
+/// The request's context: now by the application's clock, the peer address, the
+/// request id.
+fn context(req: &HttpRequest, state: &AppState, actor: Actor) -> Context {
+    Context {
+        now: state.now(),
+        actor,
+        ip: peer_ip(req),
+        request_id: req.extensions().get::<RequestId>().map(ToString::to_string),
+    }
+}
+
+/// The peer address, not X-Forwarded-For: a client could forge that header.
+fn peer_ip(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
 }
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive).
@@ -54,8 +130,7 @@ impl FromRequest for Client {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        // The peer address, not X-Forwarded-For: a client could forge that header.
-        let ip = req.peer_addr().map(|a| a.ip().to_string());
+        let ip = peer_ip(req);
         let user_agent = req
             .headers()
             .get(USER_AGENT)

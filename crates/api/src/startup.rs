@@ -86,6 +86,7 @@ impl Application {
             db: db.clone(),
             clock,
             passwords: PasswordHasher::new(&settings.auth).map_err(StartupError::Auth)?,
+            plans: settings.plans.catalog(),
         });
         let json_limit = web::Data::new(JsonLimit(settings.server.json_body_limit_bytes));
         let mut server = HttpServer::new(move || {

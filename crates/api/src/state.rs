@@ -1,10 +1,11 @@
-//! What every handler may need besides the request: the pool, the clock and the
-//! password hasher.
+//! What every handler may need besides the request: the pool, the clock, the
+//! password hasher and the plans' caps.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::Clock;
+use domain::plans::PlanCatalog;
 use infra::{Database, PasswordHasher};
 
 /// Shared application state, registered once as `web::Data<AppState>`.
@@ -16,6 +17,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// argon2id, on the blocking pool.
     pub passwords: PasswordHasher,
+    /// Each plan's caps.
+    pub plans: PlanCatalog,
 }
 
 impl AppState {

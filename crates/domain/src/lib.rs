@@ -5,6 +5,9 @@
 //! database or the web.
 #![warn(missing_docs)]
 
+pub mod access;
+pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod entities;
@@ -13,9 +16,12 @@ pub mod error;
 pub mod id;
 pub mod identity;
 pub mod pagination;
+pub mod plans;
 pub mod tenancy;
 pub mod values;
 
+pub use access::{AccessRole, Actor, ApiKeyGrant, Operation};
+pub use audit::{AuditAction, AuditEntity, AuditEvent, Changes};
 pub use auth::{Authenticated, Session};
 pub use clock::{Clock, ShiftedClock, SystemClock};
 pub use entities::*;

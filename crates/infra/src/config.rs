@@ -7,6 +7,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use domain::plans::{PlanCatalog, PlanLimits};
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use migration::database_url;
@@ -28,6 +29,9 @@ pub struct Settings {
     /// Password hashing.
     #[serde(default)]
     pub auth: AuthSettings,
+    /// Plan limits (`[plans.free]`, `[plans.pro]`, `[plans.enterprise]`).
+    #[serde(default)]
+    pub plans: PlansSettings,
 }
 
 fn default_environment() -> String {
@@ -100,6 +104,57 @@ impl Default for AuthSettings {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_parallelism: 1,
+        }
+    }
+}
+
+/// Each plan's caps (`[plans.<plan>]`).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlansSettings {
+    /// `[plans.free]`.
+    pub free: PlanLimitSettings,
+    /// `[plans.pro]`.
+    pub pro: PlanLimitSettings,
+    /// `[plans.enterprise]`.
+    pub enterprise: PlanLimitSettings,
+}
+
+/// One plan's caps.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanLimitSettings {
+    /// Members (owners included) plus pending invitations.
+    pub max_members: u64,
+    /// API keys neither revoked nor expired.
+    pub max_api_keys: u64,
+}
+
+impl Default for PlansSettings {
+    fn default() -> Self {
+        let caps = |max_members, max_api_keys| PlanLimitSettings {
+            max_members,
+            max_api_keys,
+        };
+        Self {
+            free: caps(5, 2),
+            pro: caps(100, 25),
+            enterprise: caps(10_000, 1_000),
+        }
+    }
+}
+
+impl PlansSettings {
+    /// The caps as the domain asks them.
+    pub fn catalog(&self) -> PlanCatalog {
+        let limits = |p: PlanLimitSettings| PlanLimits {
+            max_members: p.max_members,
+            max_api_keys: p.max_api_keys,
+        };
+        PlanCatalog {
+            free: limits(self.free),
+            pro: limits(self.pro),
+            enterprise: limits(self.enterprise),
         }
     }
 }
@@ -264,6 +319,16 @@ impl Settings {
                 "auth.argon2_memory_kib",
                 "must be at least 8 × auth.argon2_parallelism",
             );
+        }
+        for (setting, plan) in [
+            ("plans.free.max_members", self.plans.free),
+            ("plans.pro.max_members", self.plans.pro),
+            ("plans.enterprise.max_members", self.plans.enterprise),
+        ] {
+            // The owner is a member: a cap of 0 would forbid every organization.
+            if plan.max_members == 0 {
+                return rule(setting, "must be at least 1 (the owner counts)");
+            }
         }
         if self.is_production() && db.auto_migrate {
             return rule(

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod constraints;
+pub mod context;
 pub mod database;
 pub mod db_error;
 pub mod entities;
@@ -12,6 +13,7 @@ pub mod security;
 pub mod services;
 
 pub use config::{ConfigError, Settings};
+pub use context::Context;
 pub use database::{Database, UnitOfWork};
 pub use sea_orm::{DatabaseConnection, DbErr};
 pub use security::PasswordHasher;

@@ -10,7 +10,7 @@ use infra::services::auth::{self as service, SignedIn};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::auth::{Client, CurrentUser};
+use crate::auth::{Anonymous, Client, CurrentUser};
 use crate::error::{Problem, Result};
 use crate::extract::JsonBody;
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, SessionProblems};
@@ -191,12 +191,12 @@ impl From<SignedIn> for SessionResponse {
 #[tracing::instrument(skip_all)]
 pub async fn sign_up(
     state: web::Data<AppState>,
+    Anonymous(ctx): Anonymous,
     Client(client): Client,
     JsonBody(body): JsonBody<SignUpBody>,
 ) -> Result<HttpResponse> {
     let sign_up = SignUp::try_from(body)?;
-    let signed_in =
-        service::sign_up(&state.db, &state.passwords, sign_up, client, state.now()).await?;
+    let signed_in = service::sign_up(&state.db, &state.passwords, &ctx, sign_up, client).await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, "/v1/me"))
         .json(SessionResponse::from(signed_in)))
@@ -219,18 +219,13 @@ pub async fn sign_up(
 #[tracing::instrument(skip_all)]
 pub async fn sign_in(
     state: web::Data<AppState>,
+    Anonymous(ctx): Anonymous,
     Client(client): Client,
     JsonBody(body): JsonBody<SignInBody>,
 ) -> Result<HttpResponse> {
     let credentials = Credentials::try_from(body)?;
-    let signed_in = service::sign_in(
-        &state.db,
-        &state.passwords,
-        credentials,
-        client,
-        state.now(),
-    )
-    .await?;
+    let signed_in =
+        service::sign_in(&state.db, &state.passwords, &ctx, credentials, client).await?;
     Ok(HttpResponse::Ok().json(SessionResponse::from(signed_in)))
 }
 
@@ -249,9 +244,9 @@ pub async fn sign_in(
 #[tracing::instrument(skip_all)]
 pub async fn sign_out(
     state: web::Data<AppState>,
-    CurrentUser(caller): CurrentUser,
+    CurrentUser { auth, ctx }: CurrentUser,
 ) -> Result<HttpResponse> {
-    service::sign_out(&state.db, caller.session.id, state.now()).await?;
+    service::sign_out(&state.db, &ctx, auth.session.id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -280,12 +275,13 @@ pub struct VerifyEmailBody {
 #[tracing::instrument(skip_all)]
 pub async fn verify_email(
     state: web::Data<AppState>,
+    Anonymous(ctx): Anonymous,
     JsonBody(body): JsonBody<VerifyEmailBody>,
 ) -> Result<HttpResponse> {
     let mut v = Validation::default();
     let token = v.required("token", body.token);
     let token = v.finish(token)?;
-    service::verify_email(&state.db, &token, state.now()).await?;
+    service::verify_email(&state.db, &ctx, &token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -315,6 +311,7 @@ pub struct PasswordResetRequestBody {
 #[tracing::instrument(skip_all)]
 pub async fn request_password_reset(
     state: web::Data<AppState>,
+    Anonymous(ctx): Anonymous,
     JsonBody(body): JsonBody<PasswordResetRequestBody>,
 ) -> Result<HttpResponse> {
     let mut v = Validation::default();
@@ -322,7 +319,7 @@ pub async fn request_password_reset(
         .required("email", body.email)
         .and_then(|e| v.check("email", Email::parse(&e)));
     let email = v.finish(email)?;
-    service::request_password_reset(&state.db, &email, state.now()).await?;
+    service::request_password_reset(&state.db, &ctx, &email).await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -353,6 +350,7 @@ pub struct PasswordResetConfirmBody {
 #[tracing::instrument(skip_all)]
 pub async fn confirm_password_reset(
     state: web::Data<AppState>,
+    Anonymous(ctx): Anonymous,
     JsonBody(body): JsonBody<PasswordResetConfirmBody>,
 ) -> Result<HttpResponse> {
     let mut v = Validation::default();
@@ -361,7 +359,6 @@ pub async fn confirm_password_reset(
         .required("newPassword", body.new_password)
         .and_then(|p| v.check("newPassword", Password::parse(&p)));
     let (token, password) = v.finish(token.zip(password))?;
-    service::confirm_password_reset(&state.db, &state.passwords, &token, password, state.now())
-        .await?;
+    service::confirm_password_reset(&state.db, &state.passwords, &ctx, &token, password).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -11,7 +11,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use super::members::MemberResponse;
 use super::organizations::organization_id;
-use crate::auth::CurrentUser;
+use crate::auth::{Caller, CurrentUser};
 use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
@@ -151,13 +151,13 @@ impl From<Page<Invitation>> for InvitationPage {
 #[tracing::instrument(skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
-    CurrentUser(auth): CurrentUser,
+    Caller { ctx, .. }: Caller,
     path: web::Path<String>,
     JsonBody(body): JsonBody<CreateInvitationBody>,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path)?;
     let draft = InvitationDraft::try_from(body)?;
-    let invitation = service::create(&state.db, state.now(), auth.user.id, org, draft).await?;
+    let invitation = service::create(&state.db, &state.plans, &ctx, org, draft).await?;
     Ok(HttpResponse::Created().json(InvitationResponse::from(invitation)))
 }
 
@@ -181,13 +181,13 @@ pub async fn create(
 #[tracing::instrument(skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
-    CurrentUser(auth): CurrentUser,
+    Caller { ctx, .. }: Caller,
     path: web::Path<String>,
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path)?;
     let request = PageRequest::parse(&raw, INVITATION_SORT_FIELDS)?;
-    let page = service::list(&state.db, state.now(), auth.user.id, org, &request).await?;
+    let page = service::list(&state.db, &ctx, org, &request).await?;
     Ok(HttpResponse::Ok().json(InvitationPage::from(page)))
 }
 
@@ -212,12 +212,12 @@ pub async fn list(
 #[tracing::instrument(skip_all)]
 pub async fn delete_one(
     state: web::Data<AppState>,
-    CurrentUser(auth): CurrentUser,
+    Caller { ctx, .. }: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path.0)?;
     let id = InvitationId::parse(&path.1).map_err(|_| INVITATION_NOT_FOUND)?;
-    service::revoke(&state.db, state.now(), auth.user.id, org, id).await?;
+    service::revoke(&state.db, &ctx, org, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -241,12 +241,12 @@ pub async fn delete_one(
 #[tracing::instrument(skip_all)]
 pub async fn accept(
     state: web::Data<AppState>,
-    CurrentUser(auth): CurrentUser,
+    CurrentUser { auth, ctx }: CurrentUser,
     JsonBody(body): JsonBody<AcceptInvitationBody>,
 ) -> Result<HttpResponse> {
     let mut v = Validation::default();
     let token = v.required("token", body.token.filter(|t| !t.trim().is_empty()));
     let token = v.finish(token)?;
-    let member = service::accept(&state.db, state.now(), &auth.user, &token).await?;
+    let member = service::accept(&state.db, &ctx, &auth.user, &token).await?;
     Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
 }

@@ -118,9 +118,9 @@ impl TryFrom<UpdateMeBody> for ProfileChanges {
 )]
 #[get("/me")]
 #[tracing::instrument(skip_all)]
-pub async fn get_me(CurrentUser(caller): CurrentUser) -> HttpResponse {
+pub async fn get_me(CurrentUser { auth, .. }: CurrentUser) -> HttpResponse {
     // The extractor has just read the user; reading it again would add nothing.
-    HttpResponse::Ok().json(UserResponse::from(caller.user))
+    HttpResponse::Ok().json(UserResponse::from(auth.user))
 }
 
 /// Changes the signed-in user's profile; answers with the whole user.
@@ -140,11 +140,11 @@ pub async fn get_me(CurrentUser(caller): CurrentUser) -> HttpResponse {
 #[tracing::instrument(skip_all)]
 pub async fn update_me(
     state: web::Data<AppState>,
-    CurrentUser(caller): CurrentUser,
+    CurrentUser { ctx, .. }: CurrentUser,
     JsonBody(body): JsonBody<UpdateMeBody>,
 ) -> Result<HttpResponse> {
     let changes = ProfileChanges::try_from(body)?;
-    let user = service::update_profile(&state.db, caller.user.id, changes, state.now()).await?;
+    let user = service::update_profile(&state.db, &ctx, changes).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
 
@@ -165,8 +165,8 @@ pub async fn update_me(
 #[tracing::instrument(skip_all)]
 pub async fn delete_me(
     state: web::Data<AppState>,
-    CurrentUser(caller): CurrentUser,
+    CurrentUser { ctx, .. }: CurrentUser,
 ) -> Result<HttpResponse> {
-    service::delete_account(&state.db, caller.user.id, state.now()).await?;
+    service::delete_account(&state.db, &ctx).await?;
     Ok(HttpResponse::NoContent().finish())
 }

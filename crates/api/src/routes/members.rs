@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use super::organizations::organization_id;
-use crate::auth::CurrentUser;
+use crate::auth::Caller;
 use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
@@ -120,13 +120,13 @@ fn parse_role(body: UpdateMemberBody) -> Result<MemberRole, DomainError> {
 #[tracing::instrument(skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
-    CurrentUser(auth): CurrentUser,
+    Caller { ctx, .. }: Caller,
     path: web::Path<String>,
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path)?;
     let request = PageRequest::parse(&raw, MEMBER_SORT_FIELDS)?;
-    let page = service::list(&state.db, state.now(), auth.user.id, org, &request).await?;
+    let page = service::list(&state.db, &ctx, org, &request).await?;
     Ok(HttpResponse::Ok().json(MemberPage::from(page)))
 }
 
@@ -155,14 +155,14 @@ pub async fn list(
 #[tracing::instrument(skip_all)]
 pub async fn update(
     state: web::Data<AppState>,
-    CurrentUser(auth): CurrentUser,
+    Caller { ctx, .. }: Caller,
     path: web::Path<(String, String)>,
     JsonBody(body): JsonBody<UpdateMemberBody>,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path.0)?;
     let id = member_id(&path.1)?;
     let role = parse_role(body)?;
-    let member = service::change_role(&state.db, state.now(), auth.user.id, org, id, role).await?;
+    let member = service::change_role(&state.db, &ctx, org, id, role).await?;
     Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
 }
 
@@ -189,11 +189,11 @@ pub async fn update(
 #[tracing::instrument(skip_all)]
 pub async fn delete_one(
     state: web::Data<AppState>,
-    CurrentUser(auth): CurrentUser,
+    Caller { ctx, .. }: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path.0)?;
     let id = member_id(&path.1)?;
-    service::remove(&state.db, state.now(), auth.user.id, org, id).await?;
+    service::remove(&state.db, &ctx, org, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

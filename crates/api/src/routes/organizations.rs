@@ -10,7 +10,7 @@ use domain::{DomainError, OrganizationId, PageRequest};
 use infra::services::organizations as service;
 use utoipa::OpenApi;
 
-use crate::auth::CurrentUser;
+use crate::auth::{Caller, CurrentUser};
 use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
@@ -68,11 +68,11 @@ pub(crate) fn organization_id(raw: &str) -> Result<OrganizationId, DomainError> 
 #[tracing::instrument(skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
-    CurrentUser(auth): CurrentUser,
+    CurrentUser { ctx, .. }: CurrentUser,
     JsonBody(body): JsonBody<CreateOrganizationBody>,
 ) -> Result<HttpResponse> {
     let draft = OrganizationDraft::try_from(body)?;
-    let created = service::create(&state.db, state.now(), auth.user.id, draft).await?;
+    let created = service::create(&state.db, &ctx, draft).await?;
     let location = format!("/v1/organizations/{}", created.organization.id);
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, location))
@@ -97,11 +97,11 @@ pub async fn create(
 #[tracing::instrument(skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
-    CurrentUser(auth): CurrentUser,
+    CurrentUser { ctx, .. }: CurrentUser,
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
     let request = PageRequest::parse(&raw, ORGANIZATION_SORT_FIELDS)?;
-    let page = service::list(&state.db, state.now(), auth.user.id, &request).await?;
+    let page = service::list(&state.db, &ctx, &request).await?;
     Ok(HttpResponse::Ok().json(OrganizationPage::from(page)))
 }
 
@@ -122,11 +122,11 @@ pub async fn list(
 #[tracing::instrument(skip_all)]
 pub async fn get_one(
     state: web::Data<AppState>,
-    CurrentUser(auth): CurrentUser,
+    Caller { ctx, .. }: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let id = organization_id(&path)?;
-    let found = service::get(&state.db, state.now(), auth.user.id, id).await?;
+    let found = service::get(&state.db, &ctx, id).await?;
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(found)))
 }
 
@@ -151,13 +151,13 @@ pub async fn get_one(
 #[tracing::instrument(skip_all)]
 pub async fn update(
     state: web::Data<AppState>,
-    CurrentUser(auth): CurrentUser,
+    Caller { ctx, .. }: Caller,
     path: web::Path<String>,
     JsonBody(body): JsonBody<UpdateOrganizationBody>,
 ) -> Result<HttpResponse> {
     let id = organization_id(&path)?;
     let changes = OrganizationChanges::try_from(body)?;
-    let updated = service::update(&state.db, state.now(), auth.user.id, id, changes).await?;
+    let updated = service::update(&state.db, &ctx, id, changes).await?;
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(updated)))
 }
 
@@ -180,11 +180,11 @@ pub async fn update(
 #[tracing::instrument(skip_all)]
 pub async fn delete_one(
     state: web::Data<AppState>,
-    CurrentUser(auth): CurrentUser,
+    Caller { ctx, .. }: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let id = organization_id(&path)?;
-    service::delete(&state.db, state.now(), auth.user.id, id).await?;
+    service::delete(&state.db, &ctx, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -207,10 +207,10 @@ pub async fn delete_one(
 #[tracing::instrument(skip_all)]
 pub async fn restore(
     state: web::Data<AppState>,
-    CurrentUser(auth): CurrentUser,
+    Caller { ctx, .. }: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let id = organization_id(&path)?;
-    let restored = service::restore(&state.db, state.now(), auth.user.id, id).await?;
+    let restored = service::restore(&state.db, &ctx, id).await?;
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(restored)))
 }

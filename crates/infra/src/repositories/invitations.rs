@@ -111,6 +111,16 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         Ok(found > 0)
     }
 
+    /// How many invitations of `organization` are pending (for its plan's cap).
+    pub async fn count_pending(&self, organization: OrganizationId) -> Result<u64, DomainError> {
+        Entity::find()
+            .filter(pending_at(self.now))
+            .filter(Column::OrganizationId.eq(organization.as_uuid()))
+            .count(self.conn)
+            .await
+            .map_err(to_domain)
+    }
+
     /// Revokes the pending invitation `id` of `organization`. `NotFound`
     /// (`INVITATION_NOT_FOUND`) when it is missing, of another organization, or no
     /// longer pending.

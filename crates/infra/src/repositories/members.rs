@@ -137,6 +137,14 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
             .map_err(to_domain)
     }
 
+    /// How many live members `organization` has (for its plan's cap).
+    pub async fn count_in(&self, organization: OrganizationId) -> Result<u64, DomainError> {
+        live_in(organization)
+            .count(self.conn)
+            .await
+            .map_err(to_domain)
+    }
+
     /// Whether `user` is the only live owner of some live organization: one
     /// grouped read. Call it with the user's organizations locked
     /// ([`OrganizationRepository::lock_all_of_member`](super::OrganizationRepository::lock_all_of_member)),

@@ -7,6 +7,8 @@
 //! which variants.
 
 pub mod accounts;
+mod api_keys;
+mod audit_logs;
 pub mod invitations;
 pub mod listing;
 mod members;
@@ -19,6 +21,8 @@ mod users;
 pub mod verification_tokens;
 mod waitlist;
 
+pub use api_keys::ApiKeyRepository;
+pub use audit_logs::{AUDIT_LOG_SORT_FIELDS, AuditLogRepository};
 pub use members::MemberRepository;
 pub use organizations::OrganizationRepository;
 pub use outbox::{EmailTemplate, OutboxMessage, OutboxRepository};

@@ -2,12 +2,16 @@
 
 use chrono::{DateTime, Utc};
 use domain::identity::{Credentials, SignUp, ensure_may_sign_in};
-use domain::{DomainError, Email, Password, SessionId, User, VerificationPurpose};
+use domain::{
+    Actor, AuditAction, AuditEntity, AuditEvent, Changes, DomainError, Email, Password, SessionId,
+    User, VerificationPurpose,
+};
 use serde_json::json;
 
-use crate::repositories::UserRepository;
+use crate::Context;
 use crate::repositories::accounts::AccountRepository;
 use crate::repositories::verification_tokens::VerificationTokenRepository;
+use crate::repositories::{AuditLogRepository, UserRepository};
 use crate::repositories::{ClientInfo, EmailTemplate, OutboxRepository, SessionRepository};
 use crate::security::{hash_token, issue_token};
 use crate::{Database, PasswordHasher};
@@ -32,10 +36,11 @@ pub struct SignedIn {
 pub async fn sign_up(
     db: &Database,
     passwords: &PasswordHasher,
+    ctx: &Context,
     sign_up: SignUp,
     client: ClientInfo,
-    now: DateTime<Utc>,
 ) -> Result<SignedIn, DomainError> {
+    let now = ctx.now;
     // Slow and secret-dependent work before the transaction, so that it holds
     // its locks only for the writes.
     let password_hash = passwords.hash(sign_up.password).await?;
@@ -66,6 +71,13 @@ pub async fn sign_up(
             json!({ "token": verification.token, "firstName": first_name }),
         )
         .await?;
+    AuditLogRepository::new(conn)
+        .record(
+            &ctx.acting_as(Actor::User(user.id)),
+            AuditEvent::new(AuditAction::UserSignedUp, AuditEntity::User, user.id)
+                .with_changes(user_fields(&user)),
+        )
+        .await?;
     uow.commit().await?;
 
     Ok(SignedIn {
@@ -84,10 +96,11 @@ pub async fn sign_up(
 pub async fn sign_in(
     db: &Database,
     passwords: &PasswordHasher,
+    ctx: &Context,
     credentials: Credentials,
     client: ClientInfo,
-    now: DateTime<Utc>,
 ) -> Result<SignedIn, DomainError> {
+    let now = ctx.now;
     let user = match UserRepository::at(db.conn(), now)
         .find_by_email(&credentials.email)
         .await
@@ -116,14 +129,26 @@ pub async fn sign_in(
     };
     let user = match user {
         Some(user) if verified => user,
-        _ => return Err(DomainError::INVALID_CREDENTIALS),
+        user => {
+            record_failed_sign_in(db, ctx, user.as_ref()).await?;
+            return Err(DomainError::INVALID_CREDENTIALS);
+        }
     };
-    ensure_may_sign_in(&user)?;
+    if let Err(refused) = ensure_may_sign_in(&user) {
+        record_failed_sign_in(db, ctx, Some(&user)).await?;
+        return Err(refused);
+    }
 
     let token = issue_token()?;
     let uow = db.begin().await?;
     let session = SessionRepository::at(uow.conn(), now)
         .create(user.id, token.hash, client)
+        .await?;
+    AuditLogRepository::new(uow.conn())
+        .record(
+            &ctx.acting_as(Actor::User(user.id)),
+            AuditEvent::new(AuditAction::UserSignedIn, AuditEntity::User, user.id),
+        )
         .await?;
     uow.commit().await?;
     Ok(SignedIn {
@@ -133,19 +158,50 @@ pub async fn sign_in(
     })
 }
 
+/// Appends `user.sign_in_failed` (about the user, when the email is one's).
+async fn record_failed_sign_in(
+    db: &Database,
+    ctx: &Context,
+    user: Option<&User>,
+) -> Result<(), DomainError> {
+    let event = AuditEvent {
+        organization_id: None,
+        action: AuditAction::UserSignInFailed,
+        entity: AuditEntity::User,
+        entity_id: user.map(|u| u.id.to_string()),
+        changes: Changes::new(),
+    };
+    AuditLogRepository::new(db.conn())
+        .record(ctx, event)
+        .await
+        .map(|_| ())
+}
+
+/// A new user's fields as `[null, value]` changes.
+fn user_fields(user: &User) -> Changes {
+    Changes::new()
+        .created("email", user.email.as_str())
+        .created("firstName", &user.first_name)
+        .created("lastName", &user.last_name)
+        .created("type", user.user_type.as_str())
+        .created("profession", &user.profession)
+}
+
 /// Verified in place of a password that breaks the length policy.
 const TIMING_STAND_IN: &str = "password outside the policy";
 
 /// Ends one session; its token no longer authenticates. Revoking twice is harmless.
 #[tracing::instrument(skip_all)]
-pub async fn sign_out(
-    db: &Database,
-    session: SessionId,
-    now: DateTime<Utc>,
-) -> Result<(), DomainError> {
+pub async fn sign_out(db: &Database, ctx: &Context, session: SessionId) -> Result<(), DomainError> {
     let uow = db.begin().await?;
-    SessionRepository::at(uow.conn(), now)
+    SessionRepository::at(uow.conn(), ctx.now)
         .revoke(session)
+        .await?;
+    AuditLogRepository::new(uow.conn())
+        .record(
+            ctx,
+            AuditEvent::new(AuditAction::SessionRevoked, AuditEntity::Session, session),
+        )
         .await?;
     uow.commit().await
 }
@@ -153,11 +209,8 @@ pub async fn sign_out(
 /// Uses an email-verification token and marks its live user's email verified.
 /// `InvalidToken` when the token is unknown, expired or used, or its user is gone.
 #[tracing::instrument(skip_all)]
-pub async fn verify_email(
-    db: &Database,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<(), DomainError> {
+pub async fn verify_email(db: &Database, ctx: &Context, token: &str) -> Result<(), DomainError> {
+    let now = ctx.now;
     let uow = db.begin().await?;
     let conn = uow.conn();
     let email = VerificationTokenRepository::at(conn, now)
@@ -166,6 +219,14 @@ pub async fn verify_email(
     let users = UserRepository::at(conn, now);
     let user = live_user_of_token(&users, &email).await?;
     users.mark_email_verified(user.id).await?;
+    AuditLogRepository::new(conn)
+        .record(
+            &ctx.acting_as(Actor::User(user.id)),
+            AuditEvent::new(AuditAction::UserUpdated, AuditEntity::User, user.id).with_changes(
+                Changes::new().field("emailVerifiedAt", user.email_verified_at, Some(now)),
+            ),
+        )
+        .await?;
     uow.commit().await
 }
 
@@ -174,9 +235,10 @@ pub async fn verify_email(
 #[tracing::instrument(skip_all)]
 pub async fn request_password_reset(
     db: &Database,
+    ctx: &Context,
     email: &Email,
-    now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
+    let now = ctx.now;
     match UserRepository::at(db.conn(), now)
         .find_by_email(email)
         .await
@@ -209,10 +271,11 @@ pub async fn request_password_reset(
 pub async fn confirm_password_reset(
     db: &Database,
     passwords: &PasswordHasher,
+    ctx: &Context,
     token: &str,
     new_password: Password,
-    now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
+    let now = ctx.now;
     let password_hash = passwords.hash(new_password).await?;
     let uow = db.begin().await?;
     let conn = uow.conn();
@@ -225,6 +288,14 @@ pub async fn confirm_password_reset(
         .await?;
     SessionRepository::at(conn, now)
         .revoke_all_for_user(user.id)
+        .await?;
+    // The password itself is never recorded, only that it changed.
+    AuditLogRepository::new(conn)
+        .record(
+            &ctx.acting_as(Actor::User(user.id)),
+            AuditEvent::new(AuditAction::UserUpdated, AuditEntity::User, user.id)
+                .with_changes(Changes::new().field("password", None::<&str>, "reset")),
+        )
         .await?;
     uow.commit().await
 }

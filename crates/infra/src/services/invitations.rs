@@ -1,50 +1,58 @@
 //! Invitations: invite by email and role (the token goes to the outbox, only its
 //! hash is stored), list and revoke pending ones, and accept one.
 
-use chrono::{DateTime, Utc};
+use domain::access::Operation;
+use domain::plans::{PlanCatalog, ensure_room};
 use domain::tenancy::{
     INVITATION_EMAIL_MISMATCH, Invitation, InvitationDraft, MemberWithUser, can_invite_as,
-    insufficient_role, require_role,
+    insufficient_role,
 };
 use domain::{
-    DomainError, InvitationId, MemberRole, NewMember, OrganizationId, Page, PageRequest, User,
-    UserId,
+    AuditAction, AuditEntity, AuditEvent, Changes, DomainError, InvitationId, NewMember,
+    OrganizationId, Page, PageRequest, User,
 };
 use serde_json::json;
 
-use crate::Database;
 use crate::repositories::invitations::InvitationRepository;
 use crate::repositories::{
-    EmailTemplate, MemberRepository, OrganizationRepository, OutboxRepository,
+    AuditLogRepository, EmailTemplate, MemberRepository, OrganizationRepository, OutboxRepository,
 };
 use crate::security::{hash_token, issue_token};
+use crate::services::access;
+use crate::{Context, Database};
 
 /// Invites `draft.email` as `draft.role` (admin or owner; only an owner invites
 /// an owner) and queues the email carrying the token, in one unit of work.
 /// `NotFound` (`ORGANIZATION_NOT_FOUND`) for a non-member; `Forbidden`
-/// (`INSUFFICIENT_ROLE`); `Conflict` `ALREADY_MEMBER` when a live member has the
-/// email, `INVITATION_PENDING` when a pending invitation for it exists.
+/// (`INSUFFICIENT_ROLE`, `USER_REQUIRED` for a key, `PLAN_LIMIT_REACHED` when
+/// members plus pending invitations fill the plan); `Conflict` `ALREADY_MEMBER`
+/// when a live member has the email, `INVITATION_PENDING` when a pending
+/// invitation for it exists.
 #[tracing::instrument(skip_all)]
 pub async fn create(
     db: &Database,
-    now: DateTime<Utc>,
-    actor: UserId,
+    plans: &PlanCatalog,
+    ctx: &Context,
     organization: OrganizationId,
     draft: InvitationDraft,
 ) -> Result<Invitation, DomainError> {
+    let now = ctx.now;
     let token = issue_token()?;
     let uow = db.begin().await?;
     let orgs = OrganizationRepository::at(uow.conn(), now);
     let invitations = InvitationRepository::at(uow.conn(), now);
-    // No unique index can express "one pending invitation per email", so the
-    // organization's lock serialises the check and the insert.
+    let members = MemberRepository::at(uow.conn(), now);
+    // No unique index can express "one pending invitation per email" or a plan's
+    // cap, so the organization's lock serialises the checks and the insert.
     orgs.lock(organization).await?;
-    let (org, me) = orgs.membership(organization, actor).await?;
-    require_role(me.role, MemberRole::Admin)?;
-    if !can_invite_as(me.role, draft.role) {
+    let access =
+        access::require(uow.conn(), ctx, organization, Operation::CreateInvitation).await?;
+    let actor = ctx.user()?;
+    let org = access.organization;
+    if !can_invite_as(access.role.member_role(), draft.role) {
         return Err(insufficient_role("only an owner may invite an owner"));
     }
-    if MemberRepository::at(uow.conn(), now)
+    if members
         .has_member_with_email(organization, &draft.email)
         .await?
     {
@@ -59,6 +67,14 @@ pub async fn create(
             "an invitation for this email is already pending",
         ));
     }
+    let seats =
+        members.count_in(organization).await? + invitations.count_pending(organization).await?;
+    ensure_room(
+        seats,
+        plans.limits(org.plan).max_members,
+        "members (pending invitations included)",
+        org.plan,
+    )?;
     let invitation = invitations
         .insert(organization, actor, draft, token.hash)
         .await?;
@@ -74,6 +90,22 @@ pub async fn create(
             }),
         )
         .await?;
+    AuditLogRepository::new(uow.conn())
+        .record(
+            ctx,
+            AuditEvent::new(
+                AuditAction::InvitationCreated,
+                AuditEntity::Invitation,
+                invitation.id,
+            )
+            .in_organization(organization)
+            .with_changes(
+                Changes::new()
+                    .created("email", invitation.email.as_str())
+                    .created("role", invitation.role.as_str()),
+            ),
+        )
+        .await?;
     uow.commit().await?;
     Ok(invitation)
 }
@@ -81,16 +113,12 @@ pub async fn create(
 /// One page of the organization's pending invitations (admin or owner).
 pub async fn list(
     db: &Database,
-    now: DateTime<Utc>,
-    actor: UserId,
+    ctx: &Context,
     organization: OrganizationId,
     request: &PageRequest,
 ) -> Result<Page<Invitation>, DomainError> {
-    let (_, me) = OrganizationRepository::at(db.conn(), now)
-        .membership(organization, actor)
-        .await?;
-    require_role(me.role, MemberRole::Admin)?;
-    InvitationRepository::at(db.conn(), now)
+    access::require(db.conn(), ctx, organization, Operation::ListInvitations).await?;
+    InvitationRepository::at(db.conn(), ctx.now)
         .list_pending(organization, request)
         .await
 }
@@ -100,18 +128,21 @@ pub async fn list(
 #[tracing::instrument(skip_all)]
 pub async fn revoke(
     db: &Database,
-    now: DateTime<Utc>,
-    actor: UserId,
+    ctx: &Context,
     organization: OrganizationId,
     id: InvitationId,
 ) -> Result<(), DomainError> {
     let uow = db.begin().await?;
-    let (_, me) = OrganizationRepository::at(uow.conn(), now)
-        .membership(organization, actor)
-        .await?;
-    require_role(me.role, MemberRole::Admin)?;
-    InvitationRepository::at(uow.conn(), now)
+    access::require(uow.conn(), ctx, organization, Operation::RevokeInvitation).await?;
+    InvitationRepository::at(uow.conn(), ctx.now)
         .revoke_pending(organization, id)
+        .await?;
+    AuditLogRepository::new(uow.conn())
+        .record(
+            ctx,
+            AuditEvent::new(AuditAction::InvitationRevoked, AuditEntity::Invitation, id)
+                .in_organization(organization),
+        )
         .await?;
     uow.commit().await
 }
@@ -123,10 +154,11 @@ pub async fn revoke(
 #[tracing::instrument(skip_all)]
 pub async fn accept(
     db: &Database,
-    now: DateTime<Utc>,
+    ctx: &Context,
     user: &User,
     token: &str,
 ) -> Result<MemberWithUser, DomainError> {
+    let now = ctx.now;
     let uow = db.begin().await?;
     let invitations = InvitationRepository::at(uow.conn(), now);
     let invitation = invitations
@@ -159,6 +191,26 @@ pub async fn accept(
             user_id: user.id,
             role: invitation.role,
         })
+        .await?;
+    let audit = AuditLogRepository::new(uow.conn());
+    audit
+        .record(
+            ctx,
+            AuditEvent::new(
+                AuditAction::InvitationAccepted,
+                AuditEntity::Invitation,
+                invitation.id,
+            )
+            .in_organization(invitation.organization_id),
+        )
+        .await?;
+    audit
+        .record(
+            ctx,
+            AuditEvent::new(AuditAction::MemberUpdated, AuditEntity::Member, member.id)
+                .in_organization(invitation.organization_id)
+                .with_changes(Changes::new().created("role", member.role.as_str())),
+        )
         .await?;
     uow.commit().await?;
     Ok(MemberWithUser {

@@ -2,28 +2,29 @@
 //! the organization's row lock, so the "at least one owner" check and the write
 //! after it cannot interleave with another change.
 
-use chrono::{DateTime, Utc};
+use domain::access::{Operation, authorize};
 use domain::tenancy::{
-    MemberWithUser, can_change_role, can_remove, insufficient_role, keeps_an_owner, require_role,
+    MemberWithUser, can_change_role, can_remove, insufficient_role, keeps_an_owner,
 };
-use domain::{DomainError, MemberId, MemberRole, OrganizationId, Page, PageRequest, UserId};
+use domain::{
+    AuditAction, AuditEntity, AuditEvent, Changes, DomainError, MemberId, MemberRole,
+    OrganizationId, Page, PageRequest,
+};
 
-use crate::Database;
-use crate::repositories::{MemberRepository, OrganizationRepository};
+use crate::repositories::{AuditLogRepository, MemberRepository, OrganizationRepository};
+use crate::services::access;
+use crate::{Context, Database};
 
 /// One page of the organization's members with their users. `NotFound`
-/// (`ORGANIZATION_NOT_FOUND`) unless `actor` is a live member.
+/// (`ORGANIZATION_NOT_FOUND`) unless the caller is a live member or one of its keys.
 pub async fn list(
     db: &Database,
-    now: DateTime<Utc>,
-    actor: UserId,
+    ctx: &Context,
     organization: OrganizationId,
     request: &PageRequest,
 ) -> Result<Page<MemberWithUser>, DomainError> {
-    OrganizationRepository::at(db.conn(), now)
-        .membership(organization, actor)
-        .await?;
-    MemberRepository::at(db.conn(), now)
+    access::require(db.conn(), ctx, organization, Operation::ListMembers).await?;
+    MemberRepository::at(db.conn(), ctx.now)
         .list(organization, request)
         .await
 }
@@ -35,20 +36,19 @@ pub async fn list(
 #[tracing::instrument(skip_all)]
 pub async fn change_role(
     db: &Database,
-    now: DateTime<Utc>,
-    actor: UserId,
+    ctx: &Context,
     organization: OrganizationId,
     id: MemberId,
     role: MemberRole,
 ) -> Result<MemberWithUser, DomainError> {
     let uow = db.begin().await?;
-    let orgs = OrganizationRepository::at(uow.conn(), now);
-    let members = MemberRepository::at(uow.conn(), now);
-    orgs.lock(organization).await?;
-    let (_, me) = orgs.membership(organization, actor).await?;
-    require_role(me.role, MemberRole::Admin)?;
+    let members = MemberRepository::at(uow.conn(), ctx.now);
+    OrganizationRepository::at(uow.conn(), ctx.now)
+        .lock(organization)
+        .await?;
+    let me = access::require(uow.conn(), ctx, organization, Operation::UpdateMember).await?;
     let target = members.find_in(organization, id).await?;
-    if !can_change_role(me.role, target.role, role) {
+    if !can_change_role(me.role.member_role(), target.role, role) {
         return Err(insufficient_role(
             "only an owner may grant or take away the owner role",
         ));
@@ -60,6 +60,18 @@ pub async fn change_role(
             Some(role),
         )?;
         members.set_role(id, role).await?;
+        AuditLogRepository::new(uow.conn())
+            .record(
+                ctx,
+                AuditEvent::new(AuditAction::MemberUpdated, AuditEntity::Member, id)
+                    .in_organization(organization)
+                    .with_changes(Changes::new().field(
+                        "role",
+                        target.role.as_str(),
+                        role.as_str(),
+                    )),
+            )
+            .await?;
     }
     let changed = members.find_with_user(id).await?;
     uow.commit().await?;
@@ -72,23 +84,33 @@ pub async fn change_role(
 #[tracing::instrument(skip_all)]
 pub async fn remove(
     db: &Database,
-    now: DateTime<Utc>,
-    actor: UserId,
+    ctx: &Context,
     organization: OrganizationId,
     id: MemberId,
 ) -> Result<(), DomainError> {
     let uow = db.begin().await?;
-    let orgs = OrganizationRepository::at(uow.conn(), now);
-    let members = MemberRepository::at(uow.conn(), now);
-    orgs.lock(organization).await?;
-    let (_, me) = orgs.membership(organization, actor).await?;
+    let members = MemberRepository::at(uow.conn(), ctx.now);
+    OrganizationRepository::at(uow.conn(), ctx.now)
+        .lock(organization)
+        .await?;
+    let me = access::resolve(uow.conn(), ctx, organization).await?;
     let target = members.find_in(organization, id).await?;
-    if !can_remove(me.role, target.role, target.id == me.id) {
+    let own = me.member.as_ref().is_some_and(|m| m.id == target.id);
+    authorize(me.role, Operation::RemoveMember, own)?;
+    if !can_remove(me.role.member_role(), target.role, own) {
         return Err(insufficient_role(
             "admins remove admins and members; only an owner removes an owner",
         ));
     }
     keeps_an_owner(members.count_owners(organization).await?, target.role, None)?;
     members.soft_delete(id).await?;
+    AuditLogRepository::new(uow.conn())
+        .record(
+            ctx,
+            AuditEvent::new(AuditAction::MemberRemoved, AuditEntity::Member, id)
+                .in_organization(organization)
+                .with_changes(Changes::new().field("role", target.role.as_str(), None::<&str>)),
+        )
+        .await?;
     uow.commit().await
 }

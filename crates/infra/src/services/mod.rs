@@ -1,8 +1,12 @@
 //! Use cases. Each public function is one request's worth of work: it opens one
 //! unit of work for anything it writes (so every step commits together or not at
 //! all), calls repositories, applies the domain's rules and returns domain values.
-//! Time comes in as `now` from the caller's clock.
+//! Time, actor, address and request id come in as a [`Context`](crate::Context);
+//! every mutation appends its audit rows in the same unit of work.
 
+pub mod access;
+pub mod api_keys;
+pub mod audit_logs;
 pub mod auth;
 pub mod invitations;
 pub mod me;

@@ -1,19 +1,21 @@
 //! Organizations: create (the creator becomes owner), list, read, change, delete
 //! with its cascade, and restore.
 
-use chrono::{DateTime, Utc};
+use domain::access::Operation;
 use domain::tenancy::{
     ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationDraft, OrganizationMembership,
-    require_role,
 };
 use domain::{
-    DomainError, MemberRole, NewMember, NewOrganization, OrganizationId, Page, PageRequest,
-    PersonName, Slug, UserId,
+    AuditAction, AuditEntity, AuditEvent, Changes, DomainError, MemberRole, NewMember,
+    NewOrganization, Organization, OrganizationId, Page, PageRequest, PersonName, Slug,
 };
 
-use crate::Database;
 use crate::repositories::invitations::InvitationRepository;
-use crate::repositories::{MemberRepository, OrganizationRepository};
+use crate::repositories::{
+    ApiKeyRepository, AuditLogRepository, MemberRepository, OrganizationRepository,
+};
+use crate::services::access;
+use crate::{Context, Database};
 
 /// A derived slug found free can be taken by a concurrent creation before we
 /// insert; the unique index then refuses ours and we look again this many times.
@@ -22,19 +24,18 @@ const DERIVED_SLUG_ATTEMPTS: u32 = 3;
 /// How many suffixed candidates one query checks.
 const SLUG_BATCH: u32 = 20;
 
-/// Creates an organization with `actor` as its owner, in one unit of work.
+/// Creates an organization with the calling user as its owner, in one unit of work.
 /// Without a slug, one is derived from the name, suffixed (`acme-2`, ...) when
 /// taken. `Conflict` (`SLUG_TAKEN`) when an explicit slug is taken.
 #[tracing::instrument(skip_all)]
 pub async fn create(
     db: &Database,
-    now: DateTime<Utc>,
-    actor: UserId,
+    ctx: &Context,
     draft: OrganizationDraft,
 ) -> Result<OrganizationMembership, DomainError> {
     let mut attempt = 1;
     loop {
-        match try_create(db, now, actor, draft.clone()).await {
+        match try_create(db, ctx, draft.clone()).await {
             Err(DomainError::Conflict(c))
                 if c.code == "SLUG_TAKEN"
                     && draft.slug.is_none()
@@ -49,10 +50,10 @@ pub async fn create(
 
 async fn try_create(
     db: &Database,
-    now: DateTime<Utc>,
-    actor: UserId,
+    ctx: &Context,
     draft: OrganizationDraft,
 ) -> Result<OrganizationMembership, DomainError> {
+    let (actor, now) = (ctx.user()?, ctx.now);
     let uow = db.begin().await?;
     let orgs = OrganizationRepository::at(uow.conn(), now);
     let slug = match draft.slug {
@@ -68,12 +69,32 @@ async fn try_create(
             plan: draft.plan,
         })
         .await?;
-    MemberRepository::at(uow.conn(), now)
+    let owner = MemberRepository::at(uow.conn(), now)
         .insert(NewMember {
             organization_id: organization.id,
             user_id: actor,
             role: MemberRole::Owner,
         })
+        .await?;
+    let audit = AuditLogRepository::new(uow.conn());
+    audit
+        .record(
+            ctx,
+            organization_event(AuditAction::OrganizationCreated, &organization).with_changes(
+                Changes::new()
+                    .created("name", &organization.name)
+                    .created("slug", organization.slug.as_str())
+                    .created("plan", organization.plan.as_str()),
+            ),
+        )
+        .await?;
+    audit
+        .record(
+            ctx,
+            AuditEvent::new(AuditAction::MemberUpdated, AuditEntity::Member, owner.id)
+                .in_organization(organization.id)
+                .with_changes(Changes::new().created("role", MemberRole::Owner.as_str())),
+        )
         .await?;
     uow.commit().await?;
     Ok(OrganizationMembership {
@@ -111,32 +132,34 @@ async fn free_slug<C: sea_orm::ConnectionTrait>(
     }
 }
 
-/// One page of the live organizations `actor` belongs to, with their role.
+/// An event about `organization`, inside it.
+fn organization_event(action: AuditAction, organization: &Organization) -> AuditEvent {
+    AuditEvent::new(action, AuditEntity::Organization, organization.id)
+        .in_organization(organization.id)
+}
+
+/// One page of the live organizations the calling user belongs to, with their role.
 pub async fn list(
     db: &Database,
-    now: DateTime<Utc>,
-    actor: UserId,
+    ctx: &Context,
     request: &PageRequest,
 ) -> Result<Page<OrganizationMembership>, DomainError> {
-    OrganizationRepository::at(db.conn(), now)
-        .list_for_member(actor, request)
+    OrganizationRepository::at(db.conn(), ctx.now)
+        .list_for_member(ctx.user()?, request)
         .await
 }
 
-/// The organization, as its member `actor` sees it. `NotFound`
-/// (`ORGANIZATION_NOT_FOUND`) unless `actor` is a live member.
+/// The organization, as the caller (a member, or one of its keys) sees it.
+/// `NotFound` (`ORGANIZATION_NOT_FOUND`) for anyone else.
 pub async fn get(
     db: &Database,
-    now: DateTime<Utc>,
-    actor: UserId,
+    ctx: &Context,
     id: OrganizationId,
 ) -> Result<OrganizationMembership, DomainError> {
-    let (organization, member) = OrganizationRepository::at(db.conn(), now)
-        .membership(id, actor)
-        .await?;
+    let access = access::require(db.conn(), ctx, id, Operation::ReadOrganization).await?;
     Ok(OrganizationMembership {
-        organization,
-        role: member.role,
+        organization: access.organization,
+        role: access.role.member_role(),
     })
 }
 
@@ -146,43 +169,61 @@ pub async fn get(
 #[tracing::instrument(skip_all)]
 pub async fn update(
     db: &Database,
-    now: DateTime<Utc>,
-    actor: UserId,
+    ctx: &Context,
     id: OrganizationId,
     changes: OrganizationChanges,
 ) -> Result<OrganizationMembership, DomainError> {
     let uow = db.begin().await?;
-    let orgs = OrganizationRepository::at(uow.conn(), now);
-    let (_, member) = orgs.membership(id, actor).await?;
-    require_role(member.role, MemberRole::Admin)?;
-    let organization = orgs.update(id, changes).await?;
+    let access = access::require(uow.conn(), ctx, id, Operation::UpdateOrganization).await?;
+    let before = access.organization;
+    let organization = OrganizationRepository::at(uow.conn(), ctx.now)
+        .update(id, changes)
+        .await?;
+    let changed = Changes::new()
+        .field("name", &before.name, &organization.name)
+        .field("slug", before.slug.as_str(), organization.slug.as_str())
+        .field("plan", before.plan.as_str(), organization.plan.as_str());
+    if !changed.is_empty() {
+        AuditLogRepository::new(uow.conn())
+            .record(
+                ctx,
+                organization_event(AuditAction::OrganizationUpdated, &organization)
+                    .with_changes(changed),
+            )
+            .await?;
+    }
     uow.commit().await?;
     Ok(OrganizationMembership {
         organization,
-        role: member.role,
+        role: access.role.member_role(),
     })
 }
 
 /// Soft-deletes the organization (owner only) with its live members and pending
-/// invitations, all stamped with the same `now` so a restore finds exactly them.
+/// invitations, all stamped with the same `now` so a restore finds exactly them,
+/// and revokes its API keys (for good).
 #[tracing::instrument(skip_all)]
-pub async fn delete(
-    db: &Database,
-    now: DateTime<Utc>,
-    actor: UserId,
-    id: OrganizationId,
-) -> Result<(), DomainError> {
+pub async fn delete(db: &Database, ctx: &Context, id: OrganizationId) -> Result<(), DomainError> {
+    let now = ctx.now;
     let uow = db.begin().await?;
     let orgs = OrganizationRepository::at(uow.conn(), now);
     orgs.lock(id).await?;
-    let (_, member) = orgs.membership(id, actor).await?;
-    require_role(member.role, MemberRole::Owner)?;
+    let access = access::require(uow.conn(), ctx, id, Operation::DeleteOrganization).await?;
     orgs.soft_delete(id).await?;
     MemberRepository::at(uow.conn(), now)
         .soft_delete_all_in(id)
         .await?;
     InvitationRepository::at(uow.conn(), now)
         .soft_delete_pending_in(id)
+        .await?;
+    ApiKeyRepository::at(uow.conn(), now)
+        .revoke_all_in(id)
+        .await?;
+    AuditLogRepository::new(uow.conn())
+        .record(
+            ctx,
+            organization_event(AuditAction::OrganizationDeleted, &access.organization),
+        )
         .await?;
     uow.commit().await
 }
@@ -194,10 +235,10 @@ pub async fn delete(
 #[tracing::instrument(skip_all)]
 pub async fn restore(
     db: &Database,
-    now: DateTime<Utc>,
-    actor: UserId,
+    ctx: &Context,
     id: OrganizationId,
 ) -> Result<OrganizationMembership, DomainError> {
+    let (actor, now) = (ctx.user()?, ctx.now);
     let uow = db.begin().await?;
     let orgs = OrganizationRepository::at(uow.conn(), now);
     let members = MemberRepository::at(uow.conn(), now);
@@ -213,6 +254,12 @@ pub async fn restore(
     members.restore_all_in(id, deleted_at).await?;
     InvitationRepository::at(uow.conn(), now)
         .restore_all_in(id, deleted_at)
+        .await?;
+    AuditLogRepository::new(uow.conn())
+        .record(
+            ctx,
+            organization_event(AuditAction::OrganizationRestored, &organization),
+        )
         .await?;
     uow.commit().await?;
     Ok(OrganizationMembership {

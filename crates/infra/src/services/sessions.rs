@@ -1,17 +1,50 @@
-//! Authenticating a bearer token.
+//! Authenticating a bearer value: a session token or an API key.
 
 use chrono::{DateTime, Utc};
 use domain::auth::SESSION_LIFETIME;
-use domain::{Authenticated, DomainError};
+use domain::{Actor, ApiKeyGrant, Authenticated, DomainError};
 
 use crate::Database;
-use crate::repositories::SessionRepository;
-use crate::security::hash_token;
+use crate::repositories::{ApiKeyRepository, SessionRepository};
+use crate::security::{PresentedApiKey, hash_token, parse_api_key};
 
-/// The user and session behind a bearer `token` at `now`. `Unauthenticated` when
-/// the token is unknown, revoked or expired, or its user is deleted or inactive:
-/// checked on every request, so losing access takes effect at once. A session
-/// last refreshed more than a day ago is extended (one conditional write).
+/// Who a bearer value stands for.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    /// A user's session.
+    User(Authenticated),
+    /// An API key, acting inside its organization only.
+    ApiKey(ApiKeyGrant),
+}
+
+impl Principal {
+    /// The actor the audit trail and the permission matrix see.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Self::User(auth) => Actor::User(auth.user.id),
+            Self::ApiKey(grant) => Actor::ApiKey(*grant),
+        }
+    }
+}
+
+/// The session or API key behind `bearer` at `now`. `Unauthenticated` for
+/// anything unknown, revoked or expired, for a key whose organization is deleted,
+/// and for a session whose user is deleted or inactive: checked on every request
+/// (no cache), so losing access takes effect at once.
+pub async fn authenticate_bearer(
+    db: &Database,
+    bearer: &str,
+    now: DateTime<Utc>,
+) -> Result<Principal, DomainError> {
+    match parse_api_key(bearer) {
+        Some(key) => authenticate_key(db, key, now).await.map(Principal::ApiKey),
+        None => authenticate(db, bearer, now).await.map(Principal::User),
+    }
+}
+
+/// The user and session behind a session `token` at `now` (see
+/// [`authenticate_bearer`]). A session last refreshed more than a day ago is
+/// extended (one conditional write).
 pub async fn authenticate(
     db: &Database,
     token: &str,
@@ -29,4 +62,30 @@ pub async fn authenticate(
         session.last_refreshed_at = now;
     }
     Ok(Authenticated { user, session })
+}
+
+/// One indexed read by the key's public part, then a constant-time comparison
+/// of its salted hash; its use is written at most once a minute.
+async fn authenticate_key(
+    db: &Database,
+    presented: PresentedApiKey<'_>,
+    now: DateTime<Utc>,
+) -> Result<ApiKeyGrant, DomainError> {
+    let keys = ApiKeyRepository::at(db.conn(), now);
+    let Some((key, secret_hash, organization_live)) =
+        keys.find_for_authentication(presented.lookup).await?
+    else {
+        return Err(DomainError::UNAUTHENTICATED);
+    };
+    if !presented.matches(&secret_hash) || !key.is_active_at(now) || !organization_live {
+        return Err(DomainError::UNAUTHENTICATED);
+    }
+    if key.needs_touch_at(now) {
+        keys.touch(key.id).await?;
+    }
+    Ok(ApiKeyGrant {
+        id: key.id,
+        organization_id: key.organization_id,
+        role: key.role,
+    })
 }

@@ -1,0 +1,350 @@
+//! Who is acting, and the one permission matrix of the organization routes.
+//!
+//! Every organization-scoped operation is an [`Operation`]; every way of acting
+//! inside an organization is an [`AccessRole`] (a member's role, or an API key's).
+//! [`permission`] is the whole matrix: services ask [`authorize`], the README
+//! prints [`matrix_markdown`], and a test walks every cell over HTTP.
+
+use std::fmt::Write as _;
+
+use crate::enums::MemberRole;
+use crate::error::DomainError;
+use crate::id::{ApiKeyId, OrganizationId, UserId};
+use crate::tenancy::INSUFFICIENT_ROLE;
+
+/// The machine code of a 403 for an API key calling what only a person may do
+/// (creating keys or invitations).
+pub const USER_REQUIRED: &str = "USER_REQUIRED";
+
+/// What an authenticated API key may do: act in its one organization, with its role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApiKeyGrant {
+    /// The key.
+    pub id: ApiKeyId,
+    /// The only organization the key acts in.
+    pub organization_id: OrganizationId,
+    /// `admin` or `member`; never `owner`.
+    pub role: MemberRole,
+}
+
+/// 403 `USER_REQUIRED`.
+pub fn user_required() -> DomainError {
+    DomainError::forbidden(
+        USER_REQUIRED,
+        "an API key cannot do this; sign in as a user",
+    )
+}
+
+/// Who performs a request: recorded in the audit trail and asked by the matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// No credentials (sign-up, sign-in, token redemption, the waitlist).
+    Anonymous,
+    /// A signed-in user.
+    User(UserId),
+    /// An API key.
+    ApiKey(ApiKeyGrant),
+    /// The server itself or an operator's command.
+    System,
+}
+
+impl Actor {
+    /// The audit trail's `actor_type`.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::Anonymous => "anonymous",
+            Self::User(_) => "user",
+            Self::ApiKey(_) => "api_key",
+            Self::System => "system",
+        }
+    }
+
+    /// The user behind a session, or 403 `USER_REQUIRED` for a key (and 401 for
+    /// no one): what creating keys, invitations or organizations needs.
+    pub fn user(&self) -> Result<UserId, DomainError> {
+        match self {
+            Self::User(id) => Ok(*id),
+            Self::ApiKey(_) => Err(user_required()),
+            Self::Anonymous | Self::System => Err(DomainError::UNAUTHENTICATED),
+        }
+    }
+}
+
+/// The ways of acting inside an organization: the matrix's columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AccessRole {
+    /// A member with role `owner`.
+    Owner,
+    /// A member with role `admin`.
+    Admin,
+    /// A member with role `member`.
+    Member,
+    /// An API key with role `admin`.
+    AdminKey,
+    /// An API key with role `member`.
+    MemberKey,
+}
+
+impl AccessRole {
+    /// Every column, in the README's order.
+    pub const ALL: [AccessRole; 5] = [
+        Self::Owner,
+        Self::Admin,
+        Self::Member,
+        Self::AdminKey,
+        Self::MemberKey,
+    ];
+
+    /// A member's column.
+    pub const fn of_member(role: MemberRole) -> Self {
+        match role {
+            MemberRole::Owner => Self::Owner,
+            MemberRole::Admin => Self::Admin,
+            MemberRole::Member => Self::Member,
+        }
+    }
+
+    /// A key's column (a key is never an owner: an `owner` grant reads as admin).
+    pub const fn of_key(role: MemberRole) -> Self {
+        match role {
+            MemberRole::Owner | MemberRole::Admin => Self::AdminKey,
+            MemberRole::Member => Self::MemberKey,
+        }
+    }
+
+    /// The member role the finer role rules (who may change whose role) see.
+    pub const fn member_role(self) -> MemberRole {
+        match self {
+            Self::Owner => MemberRole::Owner,
+            Self::Admin | Self::AdminKey => MemberRole::Admin,
+            Self::Member | Self::MemberKey => MemberRole::Member,
+        }
+    }
+
+    /// Whether this is an API key.
+    pub const fn is_key(self) -> bool {
+        matches!(self, Self::AdminKey | Self::MemberKey)
+    }
+
+    /// The column's heading.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Admin => "admin",
+            Self::Member => "member",
+            Self::AdminKey => "API key (admin)",
+            Self::MemberKey => "API key (member)",
+        }
+    }
+}
+
+/// Every organization-scoped operation: the matrix's rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// Read the organization.
+    ReadOrganization,
+    /// Change its name, slug or plan.
+    UpdateOrganization,
+    /// Soft-delete it with its members, invitations and keys.
+    DeleteOrganization,
+    /// Bring a deleted organization back.
+    RestoreOrganization,
+    /// List members.
+    ListMembers,
+    /// Change a member's role.
+    UpdateMember,
+    /// Remove a member (or leave).
+    RemoveMember,
+    /// Invite someone.
+    CreateInvitation,
+    /// List pending invitations.
+    ListInvitations,
+    /// Revoke an invitation.
+    RevokeInvitation,
+    /// Create an API key.
+    CreateApiKey,
+    /// List API keys.
+    ListApiKeys,
+    /// Revoke an API key.
+    RevokeApiKey,
+    /// Read the audit trail.
+    ReadAuditLogs,
+}
+
+impl Operation {
+    /// Every row, in the README's order.
+    pub const ALL: [Operation; 14] = [
+        Self::ReadOrganization,
+        Self::UpdateOrganization,
+        Self::DeleteOrganization,
+        Self::RestoreOrganization,
+        Self::ListMembers,
+        Self::UpdateMember,
+        Self::RemoveMember,
+        Self::CreateInvitation,
+        Self::ListInvitations,
+        Self::RevokeInvitation,
+        Self::CreateApiKey,
+        Self::ListApiKeys,
+        Self::RevokeApiKey,
+        Self::ReadAuditLogs,
+    ];
+
+    /// The route, as method and path under `/v1/organizations/{orgId}`.
+    pub const fn route(self) -> (&'static str, &'static str) {
+        match self {
+            Self::ReadOrganization => ("GET", ""),
+            Self::UpdateOrganization => ("PATCH", ""),
+            Self::DeleteOrganization => ("DELETE", ""),
+            Self::RestoreOrganization => ("POST", "/restore"),
+            Self::ListMembers => ("GET", "/members"),
+            Self::UpdateMember => ("PATCH", "/members/{memberId}"),
+            Self::RemoveMember => ("DELETE", "/members/{memberId}"),
+            Self::CreateInvitation => ("POST", "/invitations"),
+            Self::ListInvitations => ("GET", "/invitations"),
+            Self::RevokeInvitation => ("DELETE", "/invitations/{invitationId}"),
+            Self::CreateApiKey => ("POST", "/api-keys"),
+            Self::ListApiKeys => ("GET", "/api-keys"),
+            Self::RevokeApiKey => ("DELETE", "/api-keys/{keyId}"),
+            Self::ReadAuditLogs => ("GET", "/audit-logs"),
+        }
+    }
+}
+
+/// One cell of the matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    /// Allowed (finer rules may still refuse, e.g. the last owner).
+    Allowed,
+    /// Allowed on the caller's own membership only (leaving).
+    OwnOnly,
+    /// Refused with 403.
+    Denied,
+}
+
+/// The matrix: what `role` may do about `operation`.
+pub const fn permission(role: AccessRole, operation: Operation) -> Permission {
+    use AccessRole::*;
+    use Operation::*;
+    use Permission::*;
+    match (operation, role) {
+        (ReadOrganization | ListMembers, _) => Allowed,
+        // Deleting and restoring are an owner's; a key never holds owner rights.
+        (DeleteOrganization | RestoreOrganization, Owner) => Allowed,
+        (DeleteOrganization | RestoreOrganization, _) => Denied,
+        (RemoveMember, Member) => OwnOnly,
+        // Keys and invitations are created by a person, who answers for them.
+        (CreateInvitation | CreateApiKey, Owner | Admin) => Allowed,
+        (CreateInvitation | CreateApiKey, _) => Denied,
+        (_, Owner | Admin | AdminKey) => Allowed,
+        (_, Member | MemberKey) => Denied,
+    }
+}
+
+/// `Ok` when `role` may attempt `operation` (on its own membership, for
+/// [`Permission::OwnOnly`], when `own` is true). Otherwise 403: `USER_REQUIRED`
+/// for a key where a person of that role would be allowed, else
+/// `INSUFFICIENT_ROLE`.
+pub fn authorize(role: AccessRole, operation: Operation, own: bool) -> Result<(), DomainError> {
+    match permission(role, operation) {
+        Permission::Allowed => Ok(()),
+        Permission::OwnOnly if own => Ok(()),
+        _ if role.is_key()
+            && permission(AccessRole::of_member(role.member_role()), operation)
+                == Permission::Allowed =>
+        {
+            Err(user_required())
+        }
+        _ => Err(DomainError::forbidden(
+            INSUFFICIENT_ROLE,
+            format!("{} may not do this", role.label()),
+        )),
+    }
+}
+
+/// The matrix as a Markdown table (what the README shows; a test keeps them equal).
+pub fn matrix_markdown() -> String {
+    let mut out = String::from("| route |");
+    for role in AccessRole::ALL {
+        let _ = write!(out, " {} |", role.label());
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(AccessRole::ALL.len()));
+    for operation in Operation::ALL {
+        let (method, path) = operation.route();
+        let _ = write!(out, "\n| `{method} /v1/organizations/{{orgId}}{path}` |");
+        for role in AccessRole::ALL {
+            let cell = match permission(role, operation) {
+                Permission::Allowed => "yes",
+                Permission::OwnOnly => "self",
+                Permission::Denied => "no",
+            };
+            let _ = write!(out, " {cell} |");
+        }
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(result: Result<(), DomainError>) -> &'static str {
+        match result {
+            Err(DomainError::Forbidden { code, .. }) => code,
+            other => panic!("expected 403, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn keys_never_create_keys_or_invitations_and_say_why() {
+        for operation in [Operation::CreateApiKey, Operation::CreateInvitation] {
+            assert_eq!(
+                code(authorize(AccessRole::AdminKey, operation, false)),
+                USER_REQUIRED
+            );
+            assert_eq!(
+                code(authorize(AccessRole::MemberKey, operation, false)),
+                INSUFFICIENT_ROLE
+            );
+        }
+    }
+
+    #[test]
+    fn a_member_may_leave_but_not_remove_others() {
+        assert!(authorize(AccessRole::Member, Operation::RemoveMember, true).is_ok());
+        assert_eq!(
+            code(authorize(
+                AccessRole::Member,
+                Operation::RemoveMember,
+                false
+            )),
+            INSUFFICIENT_ROLE
+        );
+    }
+
+    #[test]
+    fn only_an_owner_deletes_or_restores() {
+        for role in AccessRole::ALL {
+            let allowed = role == AccessRole::Owner;
+            for operation in [
+                Operation::DeleteOrganization,
+                Operation::RestoreOrganization,
+            ] {
+                assert_eq!(authorize(role, operation, true).is_ok(), allowed);
+            }
+        }
+    }
+
+    #[test]
+    fn the_markdown_has_a_row_per_operation_and_a_column_per_role() {
+        let table = matrix_markdown();
+        assert_eq!(table.lines().count(), 2 + Operation::ALL.len());
+        assert!(
+            table
+                .lines()
+                .all(|l| l.matches('|').count() == 2 + AccessRole::ALL.len())
+        );
+    }
+}

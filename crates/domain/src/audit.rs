@@ -1,0 +1,221 @@
+//! The audit trail's vocabulary: what happened ([`AuditAction`]), to what
+//! ([`AuditEntity`]), and which fields changed ([`Changes`]).
+//!
+//! An [`AuditEvent`] is written in the same transaction as the change it
+//! describes; who did it, from where and in which request come from the request.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+use crate::enums::{UnknownVariant, text_enum};
+use crate::id::{AuditLogId, OrganizationId};
+
+text_enum! {
+    /// What happened, as `entity.verb`.
+    AuditAction {
+        /// A user signed up.
+        UserSignedUp => "user.signed_up",
+        /// A user signed in.
+        UserSignedIn => "user.signed_in",
+        /// A sign-in was refused.
+        UserSignInFailed => "user.sign_in_failed",
+        /// A user changed their profile, verified their email or reset their password.
+        UserUpdated => "user.updated",
+        /// A user deleted their account.
+        UserDeleted => "user.deleted",
+        /// A platform admin deactivated a user.
+        UserDeactivated => "user.deactivated",
+        /// A platform admin reactivated a user.
+        UserReactivated => "user.reactivated",
+        /// An operator made a user a platform admin.
+        UserPromoted => "user.promoted",
+        /// A session was revoked (sign-out).
+        SessionRevoked => "session.revoked",
+        /// An organization was created.
+        OrganizationCreated => "organization.created",
+        /// An organization was changed.
+        OrganizationUpdated => "organization.updated",
+        /// An organization was deleted (with its cascade).
+        OrganizationDeleted => "organization.deleted",
+        /// An organization was restored.
+        OrganizationRestored => "organization.restored",
+        /// A member's role changed.
+        MemberUpdated => "member.updated",
+        /// A member was removed or left.
+        MemberRemoved => "member.removed",
+        /// Someone was invited.
+        InvitationCreated => "invitation.created",
+        /// An invitation was revoked.
+        InvitationRevoked => "invitation.revoked",
+        /// An invitation was accepted (a membership begins).
+        InvitationAccepted => "invitation.accepted",
+        /// An API key was created.
+        ApiKeyCreated => "api_key.created",
+        /// An API key was revoked.
+        ApiKeyRevoked => "api_key.revoked",
+    }
+}
+
+text_enum! {
+    /// The kind of thing an event is about.
+    AuditEntity {
+        /// A user (`usr_...`).
+        User => "user",
+        /// A session (`ses_...`).
+        Session => "session",
+        /// An organization (`org_...`).
+        Organization => "organization",
+        /// A membership (`mem_...`).
+        Member => "member",
+        /// An invitation (`inv_...`).
+        Invitation => "invitation",
+        /// An API key (`key_...`).
+        ApiKey => "api_key",
+    }
+}
+
+/// Changed fields, `field -> [old, new]` (`null` for "none"). Never secrets.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Changes(BTreeMap<&'static str, [Value; 2]>);
+
+impl Changes {
+    /// No changes.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `field` going from `old` to `new`, unless they are equal.
+    pub fn field(mut self, field: &'static str, old: impl Serialize, new: impl Serialize) -> Self {
+        let old = serde_json::to_value(old).unwrap_or(Value::Null);
+        let new = serde_json::to_value(new).unwrap_or(Value::Null);
+        if old != new {
+            self.0.insert(field, [old, new]);
+        }
+        self
+    }
+
+    /// Records a field that came into being (`[null, value]`).
+    pub fn created(self, field: &'static str, value: impl Serialize) -> Self {
+        self.field(field, Value::Null, value)
+    }
+
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The JSON object, or `None` when nothing changed.
+    pub fn into_json(self) -> Option<Value> {
+        (!self.is_empty()).then(|| serde_json::to_value(self.0).unwrap_or(Value::Null))
+    }
+}
+
+/// One thing that happened, as a service describes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEvent {
+    /// The organization it belongs to; `None` for account-level events.
+    pub organization_id: Option<OrganizationId>,
+    /// What happened.
+    pub action: AuditAction,
+    /// The kind of thing it happened to.
+    pub entity: AuditEntity,
+    /// Its public ID (`org_...`), when there is one.
+    pub entity_id: Option<String>,
+    /// What changed.
+    pub changes: Changes,
+}
+
+impl AuditEvent {
+    /// `action` on the entity with public ID `entity_id`, outside any organization.
+    pub fn new(action: AuditAction, entity: AuditEntity, entity_id: impl fmt::Display) -> Self {
+        Self {
+            organization_id: None,
+            action,
+            entity,
+            entity_id: Some(entity_id.to_string()),
+            changes: Changes::new(),
+        }
+    }
+
+    /// The same event, inside `organization`.
+    pub fn in_organization(mut self, organization: OrganizationId) -> Self {
+        self.organization_id = Some(organization);
+        self
+    }
+
+    /// The same event, with `changes`.
+    pub fn with_changes(mut self, changes: Changes) -> Self {
+        self.changes = changes;
+        self
+    }
+}
+
+/// A row of the trail, as read back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditLog {
+    /// Identity.
+    pub id: AuditLogId,
+    /// The organization, if any.
+    pub organization_id: Option<OrganizationId>,
+    /// `user`, `api_key`, `anonymous` or `system`.
+    pub actor_type: String,
+    /// The actor's public ID (`usr_...`, `key_...`), if any.
+    pub actor_id: Option<String>,
+    /// What happened.
+    pub action: String,
+    /// The kind of thing.
+    pub entity_type: String,
+    /// Its public ID, if any.
+    pub entity_id: Option<String>,
+    /// `field -> [old, new]`.
+    pub changes: Option<Value>,
+    /// The caller's address.
+    pub ip: Option<String>,
+    /// The request's id (`x-request-id`).
+    pub request_id: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Filters of an audit-log list; all optional, combined with AND.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuditFilter {
+    /// Only this action.
+    pub action: Option<AuditAction>,
+    /// Only this kind of entity.
+    pub entity: Option<AuditEntity>,
+    /// Only this entity (its public ID).
+    pub entity_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_real_changes_are_kept() {
+        let changes = Changes::new()
+            .field("name", "Acme", "Acme Inc")
+            .field("slug", "acme", "acme")
+            .created("role", "member");
+        assert_eq!(
+            changes.into_json(),
+            Some(serde_json::json!({"name": ["Acme", "Acme Inc"], "role": [null, "member"]}))
+        );
+        assert_eq!(Changes::new().field("a", 1, 1).into_json(), None);
+    }
+
+    #[test]
+    fn actions_read_as_entity_dot_verb() {
+        for action in AuditAction::ALL {
+            let (entity, verb) = action.split_once('.').expect("entity.verb");
+            assert!(entity.parse::<AuditEntity>().is_ok(), "{action}");
+            assert!(!verb.is_empty());
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! API keys: created with a secret shown once, found by their public lookup
+//! part, touched at most once a minute, revoked one by one or with their
+//! organization.
+
+use chrono::{DateTime, Utc};
+use domain::api_keys::{API_KEY_NOT_FOUND, ApiKey, ApiKeyDraft, LAST_USED_RESOLUTION};
+use domain::{ApiKeyId, DomainError, OrganizationId, Page, PageRequest, UserId};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType,
+    PaginatorTrait, QueryFilter, QuerySelect, RelationTrait, Set,
+};
+
+use super::corrupt;
+use super::listing::{self, KeyKind, SortKey};
+use crate::db_error::to_domain;
+use crate::entities::api_keys::{self, Column, Entity, Relation};
+use crate::entities::organizations;
+
+/// API keys over a connection or transaction.
+#[derive(Debug)]
+pub struct ApiKeyRepository<'c, C> {
+    conn: &'c C,
+    now: DateTime<Utc>,
+}
+
+fn to_domain_key(m: api_keys::Model) -> Result<ApiKey, DomainError> {
+    Ok(ApiKey {
+        id: ApiKeyId::from(m.id),
+        organization_id: OrganizationId::from(m.organization_id),
+        created_by: UserId::from(m.created_by),
+        name: m.name,
+        role: m.role.parse().map_err(corrupt("api key role"))?,
+        prefix: m.prefix,
+        last_used_at: m.last_used_at,
+        expires_at: m.expires_at,
+        revoked_at: m.revoked_at,
+        created_at: m.created_at,
+    })
+}
+
+/// Keys that authenticate at `now`: not revoked, not expired.
+fn active_at(now: DateTime<Utc>) -> Condition {
+    Condition::all().add(Column::RevokedAt.is_null()).add(
+        Condition::any()
+            .add(Column::ExpiresAt.is_null())
+            .add(Column::ExpiresAt.gt(now)),
+    )
+}
+
+impl<'c, C: ConnectionTrait> ApiKeyRepository<'c, C> {
+    /// A repository over `conn` for which "now" is `now`.
+    pub fn at(conn: &'c C, now: DateTime<Utc>) -> Self {
+        Self { conn, now }
+    }
+
+    /// Stores a new key of `organization` made by `creator`: its public `lookup`
+    /// part and the salted hash of its secret (never the secret).
+    pub async fn insert(
+        &self,
+        organization: OrganizationId,
+        creator: UserId,
+        draft: &ApiKeyDraft,
+        lookup: String,
+        secret_hash: String,
+    ) -> Result<ApiKey, DomainError> {
+        let now = self.now;
+        let row = api_keys::ActiveModel {
+            id: Set(ApiKeyId::new().as_uuid()),
+            organization_id: Set(organization.as_uuid()),
+            created_by: Set(creator.as_uuid()),
+            name: Set(draft.name.as_str().to_owned()),
+            role: Set(draft.role.as_str().to_owned()),
+            prefix: Set(lookup),
+            secret_hash: Set(secret_hash),
+            last_used_at: Set(None),
+            expires_at: Set(draft.expires_at),
+            revoked_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(self.conn)
+        .await
+        .map_err(to_domain)?;
+        to_domain_key(row)
+    }
+
+    /// The key with public part `lookup`, its secret hash, and whether its
+    /// organization is live: one indexed read.
+    pub async fn find_for_authentication(
+        &self,
+        lookup: &str,
+    ) -> Result<Option<(ApiKey, String, bool)>, DomainError> {
+        let row = Entity::find()
+            .join(JoinType::InnerJoin, Relation::Organization.def())
+            .filter(Column::Prefix.eq(lookup))
+            .select_also(organizations::Entity)
+            .one(self.conn)
+            .await
+            .map_err(to_domain)?;
+        let Some((key, organization)) = row else {
+            return Ok(None);
+        };
+        let organization_live = organization.is_some_and(|o| o.deleted_at.is_none());
+        let secret_hash = key.secret_hash.clone();
+        Ok(Some((to_domain_key(key)?, secret_hash, organization_live)))
+    }
+
+    /// Records a use at "now" unless one was recorded within the last minute
+    /// (a conditional write, so concurrent requests write once between them).
+    pub async fn touch(&self, id: ApiKeyId) -> Result<(), DomainError> {
+        let now = self.now;
+        Entity::update_many()
+            .col_expr(Column::LastUsedAt, Expr::value(now))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(
+                Condition::any()
+                    .add(Column::LastUsedAt.is_null())
+                    .add(Column::LastUsedAt.lte(now - LAST_USED_RESOLUTION)),
+            )
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(())
+    }
+
+    /// The key `id` of `organization`, revoked or not. `NotFound`
+    /// (`API_KEY_NOT_FOUND`) otherwise.
+    pub async fn find_in(
+        &self,
+        organization: OrganizationId,
+        id: ApiKeyId,
+    ) -> Result<ApiKey, DomainError> {
+        Entity::find_by_id(id.as_uuid())
+            .filter(Column::OrganizationId.eq(organization.as_uuid()))
+            .one(self.conn)
+            .await
+            .map_err(to_domain)?
+            .map_or(Err(API_KEY_NOT_FOUND), to_domain_key)
+    }
+
+    /// One page of the organization's keys that are not revoked (expired ones
+    /// included, so they can be seen and revoked).
+    pub async fn list(
+        &self,
+        organization: OrganizationId,
+        request: &PageRequest,
+    ) -> Result<Page<ApiKey>, DomainError> {
+        let (column, kind) = match request.sort_by {
+            "name" => (Column::Name, KeyKind::Text),
+            _ => (Column::CreatedAt, KeyKind::Timestamp),
+        };
+        let key = SortKey {
+            column: Expr::col((Entity, column)),
+            kind,
+            id: Expr::col((Entity, Column::Id)),
+        };
+        let mut query = Entity::find()
+            .filter(Column::OrganizationId.eq(organization.as_uuid()))
+            .filter(Column::RevokedAt.is_null());
+        if let Some(search) = &request.search {
+            query = query.filter(listing::search_any(
+                &[Expr::col((Entity, Column::Name))],
+                search,
+            ));
+        }
+        let rows = listing::paginate(query, request, &key, |id| {
+            ApiKeyId::parse(id).ok().map(|id| id.as_uuid())
+        })?
+        .all(self.conn)
+        .await
+        .map_err(to_domain)?
+        .into_iter()
+        .map(to_domain_key)
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(rows, request.page_size, |row| {
+            let value = match kind {
+                KeyKind::Timestamp => listing::timestamp_key(row.created_at),
+                KeyKind::Text => row.name.clone(),
+            };
+            listing::cursor_after(request, value, row.id)
+        }))
+    }
+
+    /// How many of the organization's keys authenticate now (the plan's cap).
+    pub async fn count_active(&self, organization: OrganizationId) -> Result<u64, DomainError> {
+        Entity::find()
+            .filter(Column::OrganizationId.eq(organization.as_uuid()))
+            .filter(active_at(self.now))
+            .count(self.conn)
+            .await
+            .map_err(to_domain)
+    }
+
+    /// Revokes key `id`; `false` when it was already revoked.
+    pub async fn revoke(&self, id: ApiKeyId) -> Result<bool, DomainError> {
+        let now = self.now;
+        let result = Entity::update_many()
+            .col_expr(Column::RevokedAt, Expr::value(now))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::RevokedAt.is_null())
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Revokes every key of `organization` (when it is deleted): they stay
+    /// revoked if it is restored.
+    pub async fn revoke_all_in(&self, organization: OrganizationId) -> Result<u64, DomainError> {
+        let now = self.now;
+        let result = Entity::update_many()
+            .col_expr(Column::RevokedAt, Expr::value(now))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(Column::OrganizationId.eq(organization.as_uuid()))
+            .filter(Column::RevokedAt.is_null())
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(result.rows_affected)
+    }
+}

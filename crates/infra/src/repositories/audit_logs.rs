@@ -1,0 +1,129 @@
+//! The audit trail: appended in the unit of work of the change it records,
+//! read in newest-first cursor pages. Nothing here updates or deletes a row.
+
+use domain::audit::{AuditFilter, AuditLog};
+use domain::{
+    Actor, ApiKeyId, AuditEvent, AuditLogId, DomainError, OrganizationId, Page, PageRequest, UserId,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use super::listing::{self, KeyKind, SortKey};
+use crate::context::Context;
+use crate::db_error::to_domain;
+use crate::entities::audit_logs::{self, Column, Entity};
+
+/// The sortable fields of an audit-log list: creation time only (the ID is
+/// time-ordered, so it is also the tie-breaker).
+pub const AUDIT_LOG_SORT_FIELDS: &[&str] = &["createdAt"];
+
+/// The audit trail over a connection or transaction.
+#[derive(Debug)]
+pub struct AuditLogRepository<'c, C> {
+    conn: &'c C,
+}
+
+impl<'c, C: ConnectionTrait> AuditLogRepository<'c, C> {
+    /// A repository over `conn`: a unit of work's transaction for writes, so the
+    /// row commits (or not) with the change.
+    pub fn new(conn: &'c C) -> Self {
+        Self { conn }
+    }
+
+    /// Appends `event`, done by `ctx`'s actor at `ctx.now`.
+    pub async fn record(
+        &self,
+        ctx: &Context,
+        event: AuditEvent,
+    ) -> Result<AuditLogId, DomainError> {
+        let id = AuditLogId::new();
+        let (actor_type, actor_id) = actor_columns(&ctx.actor);
+        audit_logs::ActiveModel {
+            id: Set(id.as_uuid()),
+            organization_id: Set(event.organization_id.map(|o| o.as_uuid())),
+            actor_type: Set(actor_type.to_owned()),
+            actor_id: Set(actor_id),
+            action: Set(event.action.as_str().to_owned()),
+            entity_type: Set(event.entity.as_str().to_owned()),
+            entity_id: Set(event.entity_id),
+            changes: Set(event.changes.into_json()),
+            ip: Set(ctx.ip.clone()),
+            request_id: Set(ctx.request_id.clone()),
+            created_at: Set(ctx.now),
+            updated_at: Set(ctx.now),
+        }
+        .insert(self.conn)
+        .await
+        .map_err(to_domain)?;
+        Ok(id)
+    }
+
+    /// One newest-first (or oldest-first) page of the trail of `organization`
+    /// (`None`: the account-level events, which belong to no organization).
+    pub async fn list(
+        &self,
+        organization: Option<OrganizationId>,
+        filter: &AuditFilter,
+        request: &PageRequest,
+    ) -> Result<Page<AuditLog>, DomainError> {
+        let key = SortKey {
+            column: Expr::col((Entity, Column::CreatedAt)),
+            kind: KeyKind::Timestamp,
+            id: Expr::col((Entity, Column::Id)),
+        };
+        let mut query = Entity::find().filter(match organization {
+            Some(id) => Column::OrganizationId.eq(id.as_uuid()),
+            None => Column::OrganizationId.is_null(),
+        });
+        if let Some(action) = filter.action {
+            query = query.filter(Column::Action.eq(action.as_str()));
+        }
+        if let Some(entity) = filter.entity {
+            query = query.filter(Column::EntityType.eq(entity.as_str()));
+        }
+        if let Some(entity_id) = &filter.entity_id {
+            query = query.filter(Column::EntityId.eq(entity_id.as_str()));
+        }
+        let rows: Vec<AuditLog> = listing::paginate(query, request, &key, |id| {
+            AuditLogId::parse(id).ok().map(|id| id.as_uuid())
+        })?
+        .all(self.conn)
+        .await
+        .map_err(to_domain)?
+        .into_iter()
+        .map(to_domain_log)
+        .collect();
+        Ok(Page::from_overfetch(rows, request.page_size, |row| {
+            listing::cursor_after(request, listing::timestamp_key(row.created_at), row.id)
+        }))
+    }
+}
+
+fn actor_columns(actor: &Actor) -> (&'static str, Option<uuid::Uuid>) {
+    let id = match actor {
+        Actor::User(id) => Some(id.as_uuid()),
+        Actor::ApiKey(grant) => Some(grant.id.as_uuid()),
+        Actor::Anonymous | Actor::System => None,
+    };
+    (actor.kind(), id)
+}
+
+fn to_domain_log(row: audit_logs::Model) -> AuditLog {
+    let actor_id = row.actor_id.map(|id| match row.actor_type.as_str() {
+        "api_key" => ApiKeyId::from(id).to_string(),
+        _ => UserId::from(id).to_string(),
+    });
+    AuditLog {
+        id: AuditLogId::from(row.id),
+        organization_id: row.organization_id.map(OrganizationId::from),
+        actor_type: row.actor_type,
+        actor_id,
+        action: row.action,
+        entity_type: row.entity_type,
+        entity_id: row.entity_id,
+        changes: row.changes,
+        ip: row.ip,
+        request_id: row.request_id,
+        created_at: row.created_at,
+    }
+}

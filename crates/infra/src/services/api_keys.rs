@@ -1,0 +1,120 @@
+//! API keys: create (the key is returned once), list, revoke.
+
+use domain::access::Operation;
+use domain::api_keys::{API_KEY_NOT_FOUND, ApiKey, ApiKeyDraft, may_grant};
+use domain::plans::{PlanCatalog, ensure_room};
+use domain::{
+    ApiKeyId, AuditAction, AuditEntity, AuditEvent, Changes, DomainError, OrganizationId, Page,
+    PageRequest,
+};
+
+use crate::repositories::{ApiKeyRepository, AuditLogRepository, OrganizationRepository};
+use crate::security::issue_api_key;
+use crate::services::access;
+use crate::{Context, Database};
+
+/// A new key and its secret, which is never available again.
+#[derive(Debug)]
+pub struct CreatedApiKey {
+    /// The stored key.
+    pub key: ApiKey,
+    /// `gwk_...`: shown to the creator once.
+    pub secret: String,
+}
+
+/// Creates a key for the organization (a person who is admin or owner; the key's
+/// role at most theirs). `Forbidden`: `INSUFFICIENT_ROLE`, `USER_REQUIRED` for a
+/// key, `PLAN_LIMIT_REACHED` when the plan's active keys are all in use (checked
+/// under the organization's lock, so concurrent creations cannot overshoot).
+#[tracing::instrument(skip_all)]
+pub async fn create(
+    db: &Database,
+    plans: &PlanCatalog,
+    ctx: &Context,
+    organization: OrganizationId,
+    draft: ApiKeyDraft,
+) -> Result<CreatedApiKey, DomainError> {
+    let issued = issue_api_key()?;
+    let uow = db.begin().await?;
+    let keys = ApiKeyRepository::at(uow.conn(), ctx.now);
+    OrganizationRepository::at(uow.conn(), ctx.now)
+        .lock(organization)
+        .await?;
+    let access = access::require(uow.conn(), ctx, organization, Operation::CreateApiKey).await?;
+    let creator = ctx.user()?;
+    may_grant(access.role.member_role(), draft.role)?;
+    let plan = access.organization.plan;
+    ensure_room(
+        keys.count_active(organization).await?,
+        plans.limits(plan).max_api_keys,
+        "active API keys",
+        plan,
+    )?;
+    let key = keys
+        .insert(
+            organization,
+            creator,
+            &draft,
+            issued.lookup,
+            issued.secret_hash,
+        )
+        .await?;
+    AuditLogRepository::new(uow.conn())
+        .record(
+            ctx,
+            AuditEvent::new(AuditAction::ApiKeyCreated, AuditEntity::ApiKey, key.id)
+                .in_organization(organization)
+                .with_changes(
+                    Changes::new()
+                        .created("name", &key.name)
+                        .created("role", key.role.as_str())
+                        .created("expiresAt", key.expires_at),
+                ),
+        )
+        .await?;
+    uow.commit().await?;
+    Ok(CreatedApiKey {
+        key,
+        secret: issued.key,
+    })
+}
+
+/// One page of the organization's keys that are not revoked (never their secrets).
+pub async fn list(
+    db: &Database,
+    ctx: &Context,
+    organization: OrganizationId,
+    request: &PageRequest,
+) -> Result<Page<ApiKey>, DomainError> {
+    access::require(db.conn(), ctx, organization, Operation::ListApiKeys).await?;
+    ApiKeyRepository::at(db.conn(), ctx.now)
+        .list(organization, request)
+        .await
+}
+
+/// Revokes a key of the organization: it is refused (401) from the next request
+/// on. `NotFound` (`API_KEY_NOT_FOUND`) when it is not one of this
+/// organization's keys or is already revoked.
+#[tracing::instrument(skip_all)]
+pub async fn revoke(
+    db: &Database,
+    ctx: &Context,
+    organization: OrganizationId,
+    id: ApiKeyId,
+) -> Result<(), DomainError> {
+    let uow = db.begin().await?;
+    access::require(uow.conn(), ctx, organization, Operation::RevokeApiKey).await?;
+    let keys = ApiKeyRepository::at(uow.conn(), ctx.now);
+    keys.find_in(organization, id).await?;
+    if !keys.revoke(id).await? {
+        return Err(API_KEY_NOT_FOUND);
+    }
+    AuditLogRepository::new(uow.conn())
+        .record(
+            ctx,
+            AuditEvent::new(AuditAction::ApiKeyRevoked, AuditEntity::ApiKey, id)
+                .in_organization(organization),
+        )
+        .await?;
+    uow.commit().await
+}
