@@ -377,4 +377,22 @@ impl TestApp {
             .id
             .to_string()
     }
+
+    /// Creates an API key over HTTP as the holder of `token` in `org_id` with
+    /// `role` (`admin` or `member`) and returns its `key_...` ID and whole key.
+    /// Panics unless it is a 201.
+    pub async fn create_api_key(&self, token: &str, org_id: &str, role: &str) -> (String, String) {
+        let res = self
+            .post_as(
+                &format!("/v1/organizations/{org_id}/api-keys"),
+                token,
+                &json!({ "name": format!("{role} key"), "role": role }),
+            )
+            .await;
+        assert_eq!(res.status, 201, "creating a {role} key: {}", res.text);
+        (
+            res.body["id"].as_str().unwrap_or_default().to_owned(),
+            res.body["key"].as_str().unwrap_or_default().to_owned(),
+        )
+    }
 }

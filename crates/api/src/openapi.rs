@@ -4,7 +4,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemFieldError};
-use crate::routes::{auth, health, invitations, me, members, organizations, waitlist};
+use crate::routes::{
+    api_keys, audit_logs, auth, health, invitations, me, members, organizations, waitlist,
+};
 use crate::views::UserResponse;
 
 /// The shared part of the document: info, tags, security scheme, common schemas.
@@ -55,6 +57,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         organizations::Doc::openapi(),
         members::Doc::openapi(),
         invitations::Doc::openapi(),
+        api_keys::Doc::openapi(),
+        audit_logs::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -1,6 +1,8 @@
 //! Routes, one module per resource. Each module registers its handlers under
 //! `/v1` (`configure`) and describes them for OpenAPI (`Doc`).
 
+pub mod api_keys;
+pub mod audit_logs;
 pub mod auth;
 pub mod docs;
 pub mod health;
@@ -25,6 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(me::configure)
                 .configure(organizations::configure)
                 .configure(members::configure)
-                .configure(invitations::configure),
+                .configure(invitations::configure)
+                .configure(api_keys::configure)
+                .configure(audit_logs::configure),
         );
 }

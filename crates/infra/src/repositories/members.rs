@@ -246,23 +246,23 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         .await
     }
 
-    /// Whether `user` was an owner of `organization` when it was deleted at
-    /// `deleted_at`: their membership is an owner's, deleted at that instant.
-    pub async fn was_owner_at_deletion(
+    /// `user`'s role in `organization` when it was deleted at `deleted_at`: the
+    /// role of their membership deleted at that instant, if any.
+    pub async fn role_at_deletion(
         &self,
         organization: OrganizationId,
         user: UserId,
         deleted_at: DateTime<Utc>,
-    ) -> Result<bool, DomainError> {
-        let found = Entity::find()
+    ) -> Result<Option<MemberRole>, DomainError> {
+        Entity::find()
             .filter(Column::OrganizationId.eq(organization.as_uuid()))
             .filter(Column::UserId.eq(user.as_uuid()))
-            .filter(Column::Role.eq(MemberRole::Owner.as_str()))
             .filter(Column::DeletedAt.eq(deleted_at))
-            .count(self.conn)
+            .one(self.conn)
             .await
-            .map_err(to_domain)?;
-        Ok(found > 0)
+            .map_err(to_domain)?
+            .map(|m| m.role.parse().map_err(corrupt("member role")))
+            .transpose()
     }
 
     /// One page of `organization`'s live members with their (live) users, in one

@@ -1,7 +1,7 @@
 //! Organizations: create (the creator becomes owner), list, read, change, delete
 //! with its cascade, and restore.
 
-use domain::access::Operation;
+use domain::access::{AccessRole, Operation, authorize};
 use domain::tenancy::{
     ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationDraft, OrganizationMembership,
 };
@@ -230,7 +230,8 @@ pub async fn delete(db: &Database, ctx: &Context, id: OrganizationId) -> Result<
 
 /// Restores a deleted organization for a user who was its owner when it was
 /// deleted, with exactly the members and invitations its deletion removed.
-/// `NotFound` for anyone else or a live organization; `Conflict` (`SLUG_TAKEN`)
+/// `Forbidden` (`INSUFFICIENT_ROLE`) for another member of that time; `NotFound`
+/// for anyone else or a live organization; `Conflict` (`SLUG_TAKEN`)
 /// when a live organization took the slug (then nothing is restored).
 #[tracing::instrument(skip_all)]
 pub async fn restore(
@@ -247,9 +248,17 @@ pub async fn restore(
         .await?
         .deleted_at
         .ok_or(ORGANIZATION_NOT_FOUND)?;
-    if !members.was_owner_at_deletion(id, actor, deleted_at).await? {
-        return Err(ORGANIZATION_NOT_FOUND);
-    }
+    // Who was not a member when it was deleted cannot tell it exists; a member
+    // who was not an owner hears the matrix's 403.
+    let role = members
+        .role_at_deletion(id, actor, deleted_at)
+        .await?
+        .ok_or(ORGANIZATION_NOT_FOUND)?;
+    authorize(
+        AccessRole::of_member(role),
+        Operation::RestoreOrganization,
+        false,
+    )?;
     let organization = orgs.restore_from_cascade(id, deleted_at).await?;
     members.restore_all_in(id, deleted_at).await?;
     InvitationRepository::at(uow.conn(), now)

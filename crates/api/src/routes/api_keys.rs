@@ -1,0 +1,271 @@
+//! `/v1/organizations/{orgId}/api-keys[/{keyId}]`: create (the key is shown
+//! once), list (never secrets), revoke.
+
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Utc};
+use domain::api_keys::{API_KEY_NOT_FOUND, API_KEY_SORT_FIELDS, ApiKey, ApiKeyDraft};
+use domain::{
+    ApiKeyId, DomainError, FieldError, MemberRole, Page, PageRequest, PersonName, Validation,
+};
+use infra::services::api_keys::{self as service, CreatedApiKey};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+use super::organizations::organization_id;
+use crate::auth::Caller;
+use crate::error::{Problem, Result};
+use crate::extract::{JsonBody, ListParams, ListQuery};
+use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
+use crate::state::AppState;
+
+/// This module's part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(create, list, revoke),
+    components(schemas(CreateApiKeyBody, ApiKeyResponse, CreatedApiKeyResponse, ApiKeyPage))
+)]
+pub struct Doc;
+
+/// Registers this module's routes under `/v1`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create).service(list).service(revoke);
+}
+
+/// A key as asked for.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateApiKeyBody {
+    /// What it is for, 1 to 100 characters.
+    #[schema(example = "CI deploys")]
+    pub name: Option<String>,
+    /// `admin` or `member`, at most the creator's role.
+    #[schema(example = "member")]
+    pub role: Option<String>,
+    /// Optional expiry (RFC 3339), in the future.
+    pub expires_at: Option<String>,
+}
+
+impl CreateApiKeyBody {
+    fn into_draft(self, now: DateTime<Utc>) -> Result<ApiKeyDraft, DomainError> {
+        let mut v = Validation::default();
+        let name = v
+            .required("name", self.name)
+            .and_then(|n| v.check("name", PersonName::parse(&n)));
+        let role = v
+            .required("role", self.role)
+            .and_then(|r| v.check("role", r.parse::<MemberRole>()));
+        if role == Some(MemberRole::Owner) {
+            v.push(FieldError::new(
+                "role",
+                "INVALID_VALUE",
+                "an API key's role is admin or member",
+            ));
+        }
+        let expires_at = match self.expires_at {
+            None => Some(None),
+            Some(raw) => match DateTime::parse_from_rfc3339(&raw) {
+                Ok(at) if at.with_timezone(&Utc) > now => Some(Some(at.with_timezone(&Utc))),
+                Ok(_) => {
+                    v.push(FieldError::new(
+                        "expiresAt",
+                        "OUT_OF_RANGE",
+                        "must be in the future",
+                    ));
+                    None
+                }
+                Err(_) => {
+                    v.push(FieldError::new(
+                        "expiresAt",
+                        "INVALID_FORMAT",
+                        "must be an RFC 3339 timestamp",
+                    ));
+                    None
+                }
+            },
+        };
+        let ((name, role), expires_at) = v.finish(name.zip(role).zip(expires_at))?;
+        Ok(ApiKeyDraft {
+            name,
+            role,
+            expires_at,
+        })
+    }
+}
+
+/// A key as the API lists it: never its secret.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyResponse {
+    /// `key_...`
+    #[schema(example = "key_01JD6Z3Q9V7X2M4N8P0R5T1W3Y")]
+    pub id: String,
+    /// What it is for.
+    pub name: String,
+    /// `admin` or `member`.
+    pub role: String,
+    /// The key's public start, `gwk_<prefix>_`: enough to recognise it.
+    #[schema(example = "gwk_3f9a1c0d7e2b4a68_")]
+    pub prefix: String,
+    /// `usr_...` of its creator.
+    pub created_by: String,
+    /// Last use, to the minute.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it stops working; `null`: never.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ApiKey> for ApiKeyResponse {
+    fn from(k: ApiKey) -> Self {
+        Self {
+            id: k.id.to_string(),
+            name: k.name,
+            role: k.role.as_str().to_owned(),
+            prefix: format!("{}{}_", infra::security::API_KEY_PREFIX, k.prefix),
+            created_by: k.created_by.to_string(),
+            last_used_at: k.last_used_at,
+            expires_at: k.expires_at,
+            created_at: k.created_at,
+        }
+    }
+}
+
+/// A new key, with its secret: shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedApiKeyResponse {
+    /// The key.
+    #[serde(flatten)]
+    pub api_key: ApiKeyResponse,
+    /// The whole key for `Authorization: Bearer`; it cannot be shown again.
+    #[schema(example = "gwk_3f9a1c0d7e2b4a68_Wm9vZ2xlLWlzLW5vdC1hLXJlYWwta2V5LWF0LWFsbA")]
+    pub key: String,
+}
+
+impl From<CreatedApiKey> for CreatedApiKeyResponse {
+    fn from(created: CreatedApiKey) -> Self {
+        Self {
+            api_key: ApiKeyResponse::from(created.key),
+            key: created.secret,
+        }
+    }
+}
+
+/// A page of keys.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyPage {
+    /// This page's keys.
+    pub items: Vec<ApiKeyResponse>,
+    /// Whether another page follows.
+    pub has_next: bool,
+    /// Pass as `cursor` to get the next page (keyset, same order).
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<ApiKey>> for ApiKeyPage {
+    fn from(page: Page<ApiKey>) -> Self {
+        let page = page.map(ApiKeyResponse::from);
+        Self {
+            items: page.items,
+            has_next: page.has_next,
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// Creates a key (a signed-in admin or owner; the key's role at most theirs).
+/// The answer carries the whole key, once.
+#[utoipa::path(
+    post,
+    path = "/v1/organizations/{orgId}/api-keys",
+    tag = "api-keys",
+    params(("orgId" = String, Path, description = "`org_...`")),
+    request_body = CreateApiKeyBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = CreatedApiKeyResponse),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE, USER_REQUIRED (an API key cannot create keys), PLAN_LIMIT_REACHED"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
+        JsonBodyProblems, SessionProblems, DatabaseProblems,
+    )
+)]
+#[post("/organizations/{orgId}/api-keys")]
+#[tracing::instrument(skip_all)]
+pub async fn create(
+    state: web::Data<AppState>,
+    Caller { ctx, .. }: Caller,
+    path: web::Path<String>,
+    JsonBody(body): JsonBody<CreateApiKeyBody>,
+) -> Result<HttpResponse> {
+    let org = organization_id(&path)?;
+    let draft = body.into_draft(ctx.now)?;
+    let created = service::create(&state.db, &state.plans, &ctx, org, draft).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, format!("/v1/organizations/{org}/api-keys")))
+        .json(CreatedApiKeyResponse::from(created)))
+}
+
+/// The organization's keys that are not revoked (expired ones included), never
+/// with their secrets. `sortBy`: `createdAt` (default) or `name`; `searchQuery`
+/// matches the name.
+#[utoipa::path(
+    get,
+    path = "/v1/organizations/{orgId}/api-keys",
+    tag = "api-keys",
+    params(("orgId" = String, Path, description = "`org_...`"), ListParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ApiKeyPage),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (INVALID_CURSOR, OUT_OF_RANGE, INVALID_VALUE, CONFLICTING_PARAMETERS)"),
+        QueryProblems, SessionProblems, DatabaseProblems,
+    )
+)]
+#[get("/organizations/{orgId}/api-keys")]
+#[tracing::instrument(skip_all)]
+pub async fn list(
+    state: web::Data<AppState>,
+    Caller { ctx, .. }: Caller,
+    path: web::Path<String>,
+    ListQuery(raw): ListQuery,
+) -> Result<HttpResponse> {
+    let org = organization_id(&path)?;
+    let request = PageRequest::parse(&raw, API_KEY_SORT_FIELDS)?;
+    let page = service::list(&state.db, &ctx, org, &request).await?;
+    Ok(HttpResponse::Ok().json(ApiKeyPage::from(page)))
+}
+
+/// Revokes a key: the next request that carries it is 401.
+#[utoipa::path(
+    delete,
+    path = "/v1/organizations/{orgId}/api-keys/{keyId}",
+    tag = "api-keys",
+    params(
+        ("orgId" = String, Path, description = "`org_...`"),
+        ("keyId" = String, Path, description = "`key_...`"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND, API_KEY_NOT_FOUND (also when already revoked)"),
+        SessionProblems, DatabaseProblems,
+    )
+)]
+#[delete("/organizations/{orgId}/api-keys/{keyId}")]
+#[tracing::instrument(skip_all)]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    Caller { ctx, .. }: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let org = organization_id(&path.0)?;
+    let id = ApiKeyId::parse(&path.1).map_err(|_| API_KEY_NOT_FOUND)?;
+    service::revoke(&state.db, &ctx, org, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
