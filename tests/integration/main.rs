@@ -1,5 +1,6 @@
 //! One test binary (one link) for every black-box test.
 
+mod access;
 mod api_keys;
 mod auth;
 mod config;
@@ -14,6 +15,7 @@ mod openapi;
 mod organizations;
 mod outbox;
 mod pagination;
+mod plan_limits;
 mod repositories;
 mod schema;
 mod sessions;

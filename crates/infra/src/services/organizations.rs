@@ -6,7 +6,7 @@ use domain::tenancy::{
     ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationDraft, OrganizationMembership,
 };
 use domain::{
-    AuditAction, AuditEntity, AuditEvent, Changes, DomainError, MemberRole, NewMember,
+    Actor, AuditAction, AuditEntity, AuditEvent, Changes, DomainError, MemberRole, NewMember,
     NewOrganization, Organization, OrganizationId, Page, PageRequest, PersonName, Slug,
 };
 
@@ -239,7 +239,11 @@ pub async fn restore(
     ctx: &Context,
     id: OrganizationId,
 ) -> Result<OrganizationMembership, DomainError> {
-    let (actor, now) = (ctx.user()?, ctx.now);
+    // A key never sees a deleted organization (deletion revoked its own keys).
+    let Actor::User(actor) = ctx.actor else {
+        return Err(ORGANIZATION_NOT_FOUND);
+    };
+    let now = ctx.now;
     let uow = db.begin().await?;
     let orgs = OrganizationRepository::at(uow.conn(), now);
     let members = MemberRepository::at(uow.conn(), now);

@@ -1,0 +1,277 @@
+//! The permission matrix (`domain::access`), walked over HTTP: every
+//! organization route for every way of acting in an organization; and
+//! isolation: every organization route as an outsider, by session and by key,
+//! is 404, as is an ID of the wrong kind in a path.
+
+use awc::http::Method;
+use domain::MemberRole;
+use domain::access::{AccessRole, Operation, Permission, permission};
+use groundwork_tests::Backend;
+use groundwork_tests::app::{TestApp, spawn_app_with};
+use groundwork_tests::on_both_databases;
+use serde_json::{Value, json};
+
+/// Room for every fixture's keys and invitations on the free plan.
+const ROOMY_PLANS: &[(&str, &str)] = &[
+    ("APP__PLANS__FREE__MAX_MEMBERS", "50"),
+    ("APP__PLANS__FREE__MAX_API_KEYS", "50"),
+];
+
+/// An organization with one actor of each kind and a target of each kind.
+struct Fixture {
+    org: String,
+    owner: String,
+    admin: String,
+    member: String,
+    admin_key: String,
+    member_key: String,
+    /// A plain member to change or remove.
+    target_member: String,
+    /// A pending invitation to revoke.
+    invitation: String,
+    /// A key to revoke.
+    target_key: String,
+}
+
+async fn fixture(app: &TestApp, n: usize) -> Fixture {
+    let owner = app.create_user(&format!("owner{n}@example.com")).await;
+    let admin = app.create_user(&format!("admin{n}@example.com")).await;
+    let member = app.create_user(&format!("member{n}@example.com")).await;
+    let target = app.create_user(&format!("target{n}@example.com")).await;
+    let org = app
+        .create_organization(&owner.token, &format!("Org {n}"))
+        .await;
+    app.add_member(&org, &admin.user_id, MemberRole::Admin)
+        .await;
+    app.add_member(&org, &member.user_id, MemberRole::Member)
+        .await;
+    let target_member = app
+        .add_member(&org, &target.user_id, MemberRole::Member)
+        .await;
+    let (_, admin_key) = app.create_api_key(&owner.token, &org, "admin").await;
+    let (_, member_key) = app.create_api_key(&owner.token, &org, "member").await;
+    let (target_key, _) = app.create_api_key(&owner.token, &org, "member").await;
+    let invited = app
+        .post_as(
+            &format!("/v1/organizations/{org}/invitations"),
+            &owner.token,
+            &json!({"email": format!("invitee{n}@example.com"), "role": "member"}),
+        )
+        .await;
+    assert_eq!(invited.status, 201, "{}", invited.text);
+    Fixture {
+        invitation: invited.body["id"].as_str().unwrap().to_owned(),
+        org,
+        owner: owner.token,
+        admin: admin.token,
+        member: member.token,
+        admin_key,
+        member_key,
+        target_member,
+        target_key,
+    }
+}
+
+impl Fixture {
+    fn token(&self, role: AccessRole) -> &str {
+        match role {
+            AccessRole::Owner => &self.owner,
+            AccessRole::Admin => &self.admin,
+            AccessRole::Member => &self.member,
+            AccessRole::AdminKey => &self.admin_key,
+            AccessRole::MemberKey => &self.member_key,
+        }
+    }
+
+    /// The operation's request against `org`: method, path and body.
+    fn request(&self, operation: Operation, org: &str) -> (Method, String, Option<Value>) {
+        let (method, template) = operation.route();
+        let path = format!("/v1/organizations/{org}{template}")
+            .replace("{memberId}", &self.target_member)
+            .replace("{invitationId}", &self.invitation)
+            .replace("{keyId}", &self.target_key);
+        let body = match operation {
+            Operation::UpdateOrganization => Some(json!({"name": "Renamed"})),
+            Operation::UpdateMember => Some(json!({"role": "admin"})),
+            Operation::CreateInvitation => {
+                Some(json!({"email": "new@example.com", "role": "member"}))
+            }
+            Operation::CreateApiKey => Some(json!({"name": "new", "role": "member"})),
+            Operation::RestoreOrganization => Some(json!({})),
+            _ => None,
+        };
+        (method.parse().unwrap(), path, body)
+    }
+}
+
+/// What an allowed operation answers.
+fn success(operation: Operation) -> u16 {
+    match operation {
+        Operation::DeleteOrganization
+        | Operation::RemoveMember
+        | Operation::RevokeInvitation
+        | Operation::RevokeApiKey => 204,
+        Operation::CreateInvitation | Operation::CreateApiKey => 201,
+        _ => 200,
+    }
+}
+
+async fn every_cell_of_the_permission_matrix_holds(backend: Backend) {
+    let app = spawn_app_with(backend, ROOMY_PLANS).await;
+    let mut n = 0;
+    let mut failures = Vec::new();
+    for operation in Operation::ALL {
+        for role in AccessRole::ALL {
+            // Arrange: a fresh organization per cell, since cells change state.
+            n += 1;
+            let f = fixture(&app, n).await;
+            if operation == Operation::RestoreOrganization {
+                let deleted = app
+                    .delete_as(&format!("/v1/organizations/{}", f.org), &f.owner)
+                    .await;
+                assert_eq!(deleted.status, 204);
+            }
+            let (method, path, body) = f.request(operation, &f.org);
+
+            // Act
+            let res = app
+                .request(method.clone(), &path, Some(f.token(role)), body.as_ref())
+                .await;
+
+            // Assert
+            let expected = match permission(role, operation) {
+                Permission::Allowed => success(operation),
+                // Deleting an organization revoked its keys.
+                _ if operation == Operation::RestoreOrganization && role.is_key() => 401,
+                // OwnOnly: the target is someone else's membership.
+                Permission::OwnOnly | Permission::Denied => 403,
+            };
+            if res.status != expected {
+                failures.push(format!(
+                    "{operation:?} as {}: {method} {path} -> {} (expected {expected}): {}",
+                    role.label(),
+                    res.status,
+                    res.text
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+async fn a_member_may_remove_their_own_membership(backend: Backend) {
+    let app = spawn_app_with(backend, ROOMY_PLANS).await;
+    let f = fixture(&app, 1).await;
+    let list = app
+        .get_as(
+            &format!("/v1/organizations/{}/members?searchQuery=member1@", f.org),
+            &f.member,
+        )
+        .await;
+    let own = list.body["items"][0]["id"].as_str().unwrap();
+    let res = app
+        .delete_as(
+            &format!("/v1/organizations/{}/members/{own}", f.org),
+            &f.member,
+        )
+        .await;
+    assert_eq!(res.status, 204, "{}", res.text);
+}
+
+async fn every_organization_route_is_404_to_outsiders(backend: Backend) {
+    // Arrange: two organizations; the outsiders belong to the second.
+    let app = spawn_app_with(backend, ROOMY_PLANS).await;
+    let ours = fixture(&app, 1).await;
+    let theirs = fixture(&app, 2).await;
+    let outsiders = [
+        ("owner of another organization", theirs.owner.as_str()),
+        (
+            "admin key of another organization",
+            theirs.admin_key.as_str(),
+        ),
+        (
+            "member key of another organization",
+            theirs.member_key.as_str(),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for operation in Operation::ALL {
+        for (who, token) in outsiders {
+            let (method, path, body) = ours.request(operation, &ours.org);
+
+            // Act
+            let res = app
+                .request(method.clone(), &path, Some(token), body.as_ref())
+                .await;
+
+            // Assert
+            if res.status != 404 || res.code() != "ORGANIZATION_NOT_FOUND" {
+                failures.push(format!(
+                    "{who}: {method} {path} -> {}: {}",
+                    res.status, res.text
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Nothing of ours changed.
+    let org = app
+        .get_as(&format!("/v1/organizations/{}", ours.org), &ours.owner)
+        .await;
+    assert_eq!(org.body["name"], "Org 1");
+}
+
+async fn an_id_of_the_wrong_kind_in_a_path_is_404(backend: Backend) {
+    // Arrange
+    let app = spawn_app_with(backend, ROOMY_PLANS).await;
+    let f = fixture(&app, 1).await;
+    let user = app.create_user("someone@example.com").await;
+    let mut failures = Vec::new();
+    for operation in Operation::ALL {
+        for wrong in [user.user_id.as_str(), "org_not-a-ulid", "42"] {
+            // Act: the wrong ID where the organization's belongs...
+            let (method, path, body) = f.request(operation, wrong);
+            let res = app
+                .request(method.clone(), &path, Some(&f.owner), body.as_ref())
+                .await;
+            if res.status != 404 {
+                failures.push(format!("{method} {path} -> {}: {}", res.status, res.text));
+            }
+            // ...and where a member's, invitation's or key's belongs.
+            let (_, template) = operation.route();
+            if template.contains('{') {
+                let (method, path, body) = f.request(operation, &f.org);
+                let path = path
+                    .replace(&f.target_member, wrong)
+                    .replace(&f.invitation, wrong)
+                    .replace(&f.target_key, wrong);
+                let res = app
+                    .request(method.clone(), &path, Some(&f.owner), body.as_ref())
+                    .await;
+                if res.status != 404 {
+                    failures.push(format!("{method} {path} -> {}: {}", res.status, res.text));
+                }
+            }
+        }
+    }
+    // Assert
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_readme_prints_the_matrix_as_the_code_defines_it() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let table = domain::access::matrix_markdown();
+    assert!(
+        readme.contains(&table),
+        "the README's permission matrix differs from domain::access; paste this:\n{table}"
+    );
+}
+
+on_both_databases!(
+    every_cell_of_the_permission_matrix_holds,
+    a_member_may_remove_their_own_membership,
+    every_organization_route_is_404_to_outsiders,
+    an_id_of_the_wrong_kind_in_a_path_is_404,
+);
