@@ -2,6 +2,7 @@
 
 mod access;
 mod api_keys;
+mod audit;
 mod auth;
 mod config;
 mod health;
