@@ -26,6 +26,10 @@ const AUTHENTICATED: &[(&str, &str)] = &[
         "/v1/organizations/{orgId}/invitations/{invitationId}",
     ),
     ("post", "/v1/invitations/accept"),
+    ("post", "/v1/organizations/{orgId}/api-keys"),
+    ("get", "/v1/organizations/{orgId}/api-keys"),
+    ("delete", "/v1/organizations/{orgId}/api-keys/{keyId}"),
+    ("get", "/v1/organizations/{orgId}/audit-logs"),
 ];
 
 /// Every operation of `/v1` open to anyone.
