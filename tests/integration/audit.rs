@@ -197,7 +197,10 @@ async fn organization_changes_are_recorded_filtered_and_paged(backend: Backend) 
     assert_eq!(change["actorType"], "user");
     assert_eq!(change["actorId"], ada.user_id.as_str());
     assert_eq!(change["entityId"], org.as_str());
-    assert_eq!(actions(&of_member.body), ["member.removed", "member.updated"]);
+    assert_eq!(
+        actions(&of_member.body),
+        ["member.removed", "member.updated"]
+    );
     assert_eq!(
         of_member.body["items"][1]["changes"],
         json!({"role": ["member", "admin"]})

@@ -42,7 +42,7 @@ impl FromRequest for CurrentUser {
         Box::pin(async move {
             let Caller { principal, ctx } = caller.await?;
             match principal {
-                Principal::User(auth) => Ok(Self { auth, ctx }),
+                Principal::User(auth) => Ok(Self { auth: *auth, ctx }),
                 Principal::ApiKey(_) => Err(ctx.user().unwrap_err().into()),
             }
         })

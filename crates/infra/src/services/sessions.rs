@@ -11,8 +11,8 @@ use crate::security::{PresentedApiKey, hash_token, parse_api_key};
 /// Who a bearer value stands for.
 #[derive(Clone, Debug)]
 pub enum Principal {
-    /// A user's session.
-    User(Authenticated),
+    /// A user's session (boxed: it is ten times the size of a key's grant).
+    User(Box<Authenticated>),
     /// An API key, acting inside its organization only.
     ApiKey(ApiKeyGrant),
 }
@@ -38,7 +38,9 @@ pub async fn authenticate_bearer(
 ) -> Result<Principal, DomainError> {
     match parse_api_key(bearer) {
         Some(key) => authenticate_key(db, key, now).await.map(Principal::ApiKey),
-        None => authenticate(db, bearer, now).await.map(Principal::User),
+        None => authenticate(db, bearer, now)
+            .await
+            .map(|auth| Principal::User(Box::new(auth))),
     }
 }
 
