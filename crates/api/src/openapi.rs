@@ -132,7 +132,20 @@ mod shared_responses {
             responses(&[(
                 "401",
                 "UNAUTHENTICATED: no bearer token, or one that is unknown, expired or revoked, \
-                 or whose user is inactive or deleted",
+                 or whose user is inactive or deleted; an API key revoked, expired or of a \
+                 deleted organization",
+            )])
+        }
+    }
+
+    /// 403 for the routes only a person (a session) may call, when an API key does.
+    pub struct PersonOnlyProblems;
+
+    impl IntoResponses for PersonOnlyProblems {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            responses(&[(
+                "403",
+                "USER_REQUIRED: an API key cannot call this; sign in as a user",
             )])
         }
     }
@@ -150,4 +163,6 @@ mod shared_responses {
     }
 }
 
-pub use shared_responses::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
+pub use shared_responses::{
+    DatabaseProblems, JsonBodyProblems, PersonOnlyProblems, QueryProblems, SessionProblems,
+};

@@ -13,7 +13,7 @@ use utoipa::{OpenApi, ToSchema};
 use crate::auth::{Anonymous, Client, CurrentUser};
 use crate::error::{Problem, Result};
 use crate::extract::JsonBody;
-use crate::openapi::{DatabaseProblems, JsonBodyProblems, SessionProblems};
+use crate::openapi::{DatabaseProblems, JsonBodyProblems, PersonOnlyProblems, SessionProblems};
 use crate::state::AppState;
 use crate::views::UserResponse;
 
@@ -237,7 +237,7 @@ pub async fn sign_in(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
-        SessionProblems, DatabaseProblems,
+        SessionProblems, PersonOnlyProblems, DatabaseProblems,
     )
 )]
 #[post("/auth/sign-out")]

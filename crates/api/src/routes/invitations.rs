@@ -140,7 +140,7 @@ impl From<Page<Invitation>> for InvitationPage {
     security(("bearer" = [])),
     responses(
         (status = 201, body = InvitationResponse),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE, USER_REQUIRED (an API key cannot invite), PLAN_LIMIT_REACHED"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "ALREADY_MEMBER, INVITATION_PENDING"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
@@ -231,7 +231,7 @@ pub async fn delete_one(
     security(("bearer" = [])),
     responses(
         (status = 200, body = MemberResponse),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "INVITATION_EMAIL_MISMATCH"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "INVITATION_EMAIL_MISMATCH, USER_REQUIRED (an API key)"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "ALREADY_MEMBER"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "INVALID_TOKEN (unknown, expired, revoked, used, or its organization deleted), VALIDATION_FAILED"),
         JsonBodyProblems, SessionProblems, DatabaseProblems,

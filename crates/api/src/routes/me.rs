@@ -10,7 +10,7 @@ use utoipa::{OpenApi, ToSchema};
 use crate::auth::CurrentUser;
 use crate::error::{Problem, Result};
 use crate::extract::JsonBody;
-use crate::openapi::{DatabaseProblems, JsonBodyProblems, SessionProblems};
+use crate::openapi::{DatabaseProblems, JsonBodyProblems, PersonOnlyProblems, SessionProblems};
 use crate::state::AppState;
 use crate::views::UserResponse;
 
@@ -113,7 +113,7 @@ impl TryFrom<UpdateMeBody> for ProfileChanges {
     security(("bearer" = [])),
     responses(
         (status = 200, body = UserResponse),
-        SessionProblems, DatabaseProblems,
+        SessionProblems, PersonOnlyProblems, DatabaseProblems,
     )
 )]
 #[get("/me")]
@@ -133,7 +133,7 @@ pub async fn get_me(CurrentUser { auth, .. }: CurrentUser) -> HttpResponse {
     responses(
         (status = 200, body = UserResponse),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (READ_ONLY for email, REQUIRED for an employee's profession)"),
-        JsonBodyProblems, SessionProblems, DatabaseProblems,
+        JsonBodyProblems, SessionProblems, PersonOnlyProblems, DatabaseProblems,
     )
 )]
 #[patch("/me")]
@@ -158,7 +158,7 @@ pub async fn update_me(
     responses(
         (status = 204, description = "Deleted"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "LAST_OWNER: the only owner of a live organization"),
-        SessionProblems, DatabaseProblems,
+        SessionProblems, PersonOnlyProblems, DatabaseProblems,
     )
 )]
 #[delete("/me")]

@@ -13,7 +13,9 @@ use utoipa::OpenApi;
 use crate::auth::{Caller, CurrentUser};
 use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, ListParams, ListQuery};
-use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
+use crate::openapi::{
+    DatabaseProblems, JsonBodyProblems, PersonOnlyProblems, QueryProblems, SessionProblems,
+};
 use crate::state::AppState;
 
 mod wire;
@@ -61,7 +63,7 @@ pub(crate) fn organization_id(raw: &str) -> Result<OrganizationId, DomainError> 
         (status = 201, body = OrganizationResponse, headers(("Location" = String, description = "/v1/organizations/{orgId}"))),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "SLUG_TAKEN"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
-        JsonBodyProblems, SessionProblems, DatabaseProblems,
+        JsonBodyProblems, SessionProblems, PersonOnlyProblems, DatabaseProblems,
     )
 )]
 #[post("/organizations")]
@@ -90,7 +92,7 @@ pub async fn create(
     responses(
         (status = 200, body = OrganizationPage),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (INVALID_CURSOR, OUT_OF_RANGE, INVALID_VALUE, CONFLICTING_PARAMETERS)"),
-        QueryProblems, SessionProblems, DatabaseProblems,
+        QueryProblems, SessionProblems, PersonOnlyProblems, DatabaseProblems,
     )
 )]
 #[get("/organizations")]
