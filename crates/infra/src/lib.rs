@@ -6,6 +6,7 @@ pub mod config;
 pub mod constraints;
 pub mod database;
 pub mod db_error;
+pub mod delivery;
 pub mod entities;
 pub mod repositories;
 pub mod security;
