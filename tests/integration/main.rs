@@ -12,6 +12,7 @@ mod migrations;
 mod openapi;
 mod organizations;
 mod outbox;
+mod outbox_delivery;
 mod pagination;
 mod repositories;
 mod schema;

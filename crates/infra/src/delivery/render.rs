@@ -41,6 +41,7 @@ pub fn render(payload: &Value) -> Result<RenderedEmail, RenderError> {
     let data = &payload["data"];
     let field = |name: &'static str| data[name].as_str().ok_or(RenderError::MissingData(name));
     let template = payload["template"].as_str().unwrap_or_default();
+    // Lines stay under 78 characters, so plain ASCII bodies go out as 7bit text.
     let (subject, body) = match template {
         "email_verification" => {
             let greeting = greeting(data["firstName"].as_str());
@@ -49,9 +50,11 @@ pub fn render(payload: &Value) -> Result<RenderedEmail, RenderError> {
             (
                 "Confirm your email address".to_owned(),
                 format!(
-                    "{greeting}\n\nWelcome to Groundwork. Confirm your email address with this \
-                     token:\n\n    {token}\n\nIt can be used once, within {lifetime}. If you did \
-                     not sign up, ignore this email.\n"
+                    "{greeting}\n\n\
+                     Welcome to Groundwork. Confirm your email address with this token:\n\n\
+                     \x20   {token}\n\n\
+                     It can be used once, within {lifetime}.\n\
+                     If you did not sign up, ignore this email.\n"
                 ),
             )
         }
@@ -61,10 +64,12 @@ pub fn render(payload: &Value) -> Result<RenderedEmail, RenderError> {
             (
                 "Reset your password".to_owned(),
                 format!(
-                    "Hello,\n\nSomeone asked to reset the password of your Groundwork account. \
-                     Choose a new one with this token:\n\n    {token}\n\nIt can be used once, \
-                     within {lifetime}. If it was not you, ignore this email: your password \
-                     stays as it is.\n"
+                    "Hello,\n\n\
+                     Someone asked to reset the password of your Groundwork account.\n\
+                     Choose a new one with this token:\n\n\
+                     \x20   {token}\n\n\
+                     It can be used once, within {lifetime}. If it was not you, ignore\n\
+                     this email: your password stays as it is.\n"
                 ),
             )
         }
@@ -76,11 +81,13 @@ pub fn render(payload: &Value) -> Result<RenderedEmail, RenderError> {
             (
                 format!("You are invited to join {organization} on Groundwork"),
                 format!(
-                    "Hello,\n\nYou are invited to join {organization} on Groundwork as {} \
-                     {role}. Accept with this token, signed in with this email address:\n\n    \
-                     {token}\n\nThe invitation is valid for {lifetime}. If you do not know \
-                     {organization}, ignore this email.\n",
-                    article(role)
+                    "Hello,\n\n\
+                     You are invited to join {organization} on Groundwork as {article} {role}.\n\
+                     Sign in with this email address and accept with this token:\n\n\
+                     \x20   {token}\n\n\
+                     The invitation is valid for {lifetime}.\n\
+                     If you do not know {organization}, ignore this email.\n",
+                    article = article(role)
                 ),
             )
         }
@@ -167,6 +174,17 @@ mod tests {
         );
         assert!(email.body.contains("as an admin."), "{}", email.body);
         assert!(email.body.contains("valid for 7 days"), "{}", email.body);
+    }
+
+    #[test]
+    fn every_line_fits_plain_7bit_text() {
+        let data = json!({"token": "x".repeat(43), "firstName": "Ada", "organizationName": "Acme Inc", "role": "member"});
+        for template in ["email_verification", "password_reset", "invitation"] {
+            let email =
+                render(&json!({"to": "a@b.co", "template": template, "data": data})).unwrap();
+            let longest = email.body.lines().map(str::len).max().unwrap_or(0);
+            assert!(longest < 78, "{template}: a {longest}-character line");
+        }
     }
 
     #[test]
