@@ -530,6 +530,10 @@ async fn the_outbox_command_shows_the_latest_messages_with_their_state(backend: 
         ]
     );
     assert!(all[0]["processedAt"].is_string());
+    assert!(
+        all[0]["nextAttemptAt"].is_null(),
+        "a delivered message is not due"
+    );
     assert_eq!(all[1]["attempts"], 1);
     assert_eq!(all[1]["lastError"], "451 busy");
     assert_eq!(

@@ -51,7 +51,8 @@ fn line(m: &OutboxMessage) -> String {
         "state": m.state(),
         "attempts": m.attempts,
         "lastError": m.last_error,
-        "nextAttemptAt": m.next_attempt_at,
+        // A delivered message is never due again.
+        "nextAttemptAt": m.processed_at.is_none().then_some(m.next_attempt_at),
         "processedAt": m.processed_at,
         "createdAt": m.created_at,
         "payload": m.payload,

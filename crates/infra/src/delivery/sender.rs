@@ -34,8 +34,8 @@ pub enum Sender {
         /// Log the body too (outside production).
         include_body: bool,
     },
-    /// Hands each email to an SMTP relay.
-    Smtp(SmtpSender),
+    /// Hands each email to an SMTP relay (boxed: the transport is large).
+    Smtp(Box<SmtpSender>),
 }
 
 /// An SMTP relay and the sender address.
@@ -51,7 +51,11 @@ impl Sender {
     /// production). `timeout` bounds each SMTP command.
     pub fn from_settings(settings: &Settings, timeout: Duration) -> Result<Self, SenderSetupError> {
         match settings.smtp.relay() {
-            Some(host) => Ok(Self::Smtp(SmtpSender::new(&settings.smtp, host, timeout)?)),
+            Some(host) => Ok(Self::Smtp(Box::new(SmtpSender::new(
+                &settings.smtp,
+                host,
+                timeout,
+            )?))),
             None => Ok(Self::Log {
                 include_body: !settings.is_production(),
             }),
@@ -67,7 +71,8 @@ impl Sender {
                     message_id = %id,
                     to = %email.to,
                     subject = %email.subject,
-                    body = %email.body,
+                    // Debug keeps the entry on one line (`\n` escaped).
+                    body = ?email.body,
                     "email logged, not sent (no SMTP relay configured)"
                 );
                 Ok(())
@@ -126,10 +131,10 @@ impl SmtpSender {
             .port(port)
             .tls(tls)
             .timeout(Some(timeout));
-        if let (Some(user), Some(password)) = (&settings.username, &settings.password) {
-            if !user.is_empty() {
-                builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
-            }
+        if let (Some(user), Some(password)) = (&settings.username, &settings.password)
+            && !user.is_empty()
+        {
+            builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
         }
         Ok(Self {
             transport: builder.build(),
