@@ -26,7 +26,7 @@ migrate-status:
 migrate-down n="1":
     cargo run -p migration -- down -n {{n}}
 
-# Print the undelivered outbox emails with their tokens (development only).
+# Print the latest outbox emails with their tokens and delivery state (development only).
 outbox:
     cargo run -q -p api -- outbox
 

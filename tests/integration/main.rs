@@ -15,6 +15,7 @@ mod migrations;
 mod openapi;
 mod organizations;
 mod outbox;
+mod outbox_delivery;
 mod pagination;
 mod plan_limits;
 mod repositories;

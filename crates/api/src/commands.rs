@@ -1,32 +1,61 @@
 //! Operator commands of the `api` binary besides serving.
 
-use infra::repositories::OutboxRepository;
+use infra::repositories::{OutboxMessage, OutboxRepository};
 use infra::{Database, Settings};
+use serde_json::json;
 
-/// Undelivered outbox messages, oldest first, as one JSON object per line: what
-/// `api outbox` prints. Refused in production, since the messages carry tokens.
+/// The `limit` newest outbox messages, delivered or not, oldest of them first
+/// (the newest is the last line), as one JSON object per line with its delivery
+/// state: what `api outbox` prints. Refused in production, since the messages
+/// carry tokens.
+pub async fn recent_outbox(settings: &Settings, limit: u64) -> Result<Vec<String>, String> {
+    read_outbox(settings, Selection::Recent, limit).await
+}
+
+/// Undelivered outbox messages, oldest first, one JSON object per line: what
+/// `api outbox --pending` prints. Refused in production.
 pub async fn pending_outbox(settings: &Settings, limit: u64) -> Result<Vec<String>, String> {
+    read_outbox(settings, Selection::Pending, limit).await
+}
+
+enum Selection {
+    Recent,
+    Pending,
+}
+
+async fn read_outbox(
+    settings: &Settings,
+    selection: Selection,
+    limit: u64,
+) -> Result<Vec<String>, String> {
     if settings.is_production() {
         return Err("`api outbox` prints secrets and is refused in production".to_owned());
     }
     let db = Database::connect(&settings.database)
         .await
         .map_err(|e| e.to_string())?;
-    let messages = OutboxRepository::at(db.conn(), chrono::Utc::now())
-        .pending(limit)
-        .await
-        .map_err(|e| e.to_string());
+    let outbox = OutboxRepository::at(db.conn(), chrono::Utc::now());
+    let messages = match selection {
+        Selection::Recent => outbox.recent(limit).await,
+        Selection::Pending => outbox.pending(limit).await,
+    }
+    .map_err(|e| e.to_string());
     let _ = db.close().await;
-    Ok(messages?
-        .into_iter()
-        .map(|m| {
-            serde_json::json!({
-                "id": m.id.to_string(),
-                "kind": m.kind,
-                "createdAt": m.created_at,
-                "payload": m.payload,
-            })
-            .to_string()
-        })
-        .collect())
+    Ok(messages?.iter().map(line).collect())
+}
+
+fn line(m: &OutboxMessage) -> String {
+    json!({
+        "id": m.id.to_string(),
+        "kind": m.kind,
+        "state": m.state(),
+        "attempts": m.attempts,
+        "lastError": m.last_error,
+        // A delivered message is never due again.
+        "nextAttemptAt": m.processed_at.is_none().then_some(m.next_attempt_at),
+        "processedAt": m.processed_at,
+        "createdAt": m.created_at,
+        "payload": m.payload,
+    })
+    .to_string()
 }

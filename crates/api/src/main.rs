@@ -1,9 +1,10 @@
 //! The Groundwork server.
 //!
 //! `api` (or `api serve`) loads the settings, connects, applies pending migrations
-//! outside production, and serves until SIGINT/SIGTERM. `api outbox` prints the
-//! undelivered outbox messages (the emails sign-up, password reset and invitations
-//! queue, with their tokens) for development, until a delivery worker sends them.
+//! outside production, and serves until SIGINT/SIGTERM; its outbox worker
+//! delivers the emails sign-up, password reset and invitations queue. `api
+//! outbox` prints the latest outbox messages, delivered or not, with their tokens
+//! and delivery state (development only).
 
 use std::process::ExitCode;
 
@@ -24,12 +25,15 @@ enum Command {
     Serve,
     /// Print the effective settings (password masked) and exit.
     Config,
-    /// Print undelivered outbox messages, oldest first, one JSON object per line
-    /// (development only: they carry tokens).
+    /// Print the latest outbox messages, delivered or not, one JSON object per
+    /// line with its state, newest last (development only: they carry tokens).
     Outbox {
         /// At most this many messages.
         #[arg(long, default_value_t = 20)]
         limit: u64,
+        /// Only the undelivered ones, oldest first.
+        #[arg(long)]
+        pending: bool,
     },
 }
 
@@ -50,12 +54,17 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve => serve(settings).await,
-        Command::Outbox { limit } => print_outbox(settings, limit).await,
+        Command::Outbox { limit, pending } => print_outbox(settings, limit, pending).await,
     }
 }
 
-async fn print_outbox(settings: Settings, limit: u64) -> ExitCode {
-    match api::commands::pending_outbox(&settings, limit).await {
+async fn print_outbox(settings: Settings, limit: u64, pending: bool) -> ExitCode {
+    let lines = if pending {
+        api::commands::pending_outbox(&settings, limit).await
+    } else {
+        api::commands::recent_outbox(&settings, limit).await
+    };
+    match lines {
         Ok(lines) => {
             for line in lines {
                 println!("{line}");
@@ -70,7 +79,7 @@ async fn print_outbox(settings: Settings, limit: u64) -> ExitCode {
 }
 
 async fn serve(settings: Settings) -> ExitCode {
-    tracing::info!(environment = %settings.environment, server = ?settings.server, database = ?settings.database, log = ?settings.log, auth = ?settings.auth, "effective settings");
+    tracing::info!(environment = %settings.environment, server = ?settings.server, database = ?settings.database, log = ?settings.log, auth = ?settings.auth, outbox = ?settings.outbox, smtp = ?settings.smtp, "effective settings");
     let app = match Application::build(&settings).await {
         Ok(app) => app,
         Err(e) => {

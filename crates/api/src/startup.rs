@@ -8,6 +8,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use domain::{Clock, SystemClock};
+use infra::delivery::{Sender, SenderSetupError, Worker};
 use infra::{Database, DbErr, PasswordHasher, Settings};
 use migration::Migrator;
 use tracing_actix_web::TracingLogger;
@@ -29,6 +30,9 @@ pub enum StartupError {
     /// The password hasher could not be set up.
     #[error("cannot set up password hashing: {0}")]
     Auth(#[source] domain::DomainError),
+    /// The outbox's email sender could not be set up from `[smtp]`.
+    #[error(transparent)]
+    Outbox(#[from] SenderSetupError),
     /// The address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -40,11 +44,12 @@ pub enum StartupError {
     },
 }
 
-/// A bound, ready-to-run server.
+/// A bound, ready-to-run server, with its outbox worker when `outbox.worker` is on.
 pub struct Application {
     port: u16,
     server: Server,
     db: Database,
+    outbox: Option<Worker>,
 }
 
 impl Application {
@@ -79,6 +84,7 @@ impl Application {
             address: address.clone(),
             source,
         };
+        let outbox = outbox_worker(settings, &db, &clock)?;
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
         let data = web::Data::new(db.clone());
@@ -113,7 +119,12 @@ impl Application {
             server = server.workers(settings.server.workers);
         }
         let server = server.listen(listener).map_err(bind_error)?.run();
-        Ok(Self { port, server, db })
+        Ok(Self {
+            port,
+            server,
+            db,
+            outbox,
+        })
     }
 
     /// The bound port (useful when configured as 0).
@@ -126,14 +137,44 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped (SIGINT/SIGTERM or the handle): in-flight requests get
-    /// `server.shutdown_timeout_secs` to finish, then the pool is closed.
+    /// Serves (and delivers the outbox) until stopped (SIGINT/SIGTERM or the
+    /// handle): in-flight requests get `server.shutdown_timeout_secs` to finish,
+    /// the outbox worker finishes its round, then the pool is closed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await?;
+        let outbox = self.outbox.map(Worker::spawn);
+        let served = self.server.await;
+        if let Some(worker) = outbox {
+            worker.stop().await;
+        }
+        served?;
         if let Err(e) = self.db.close().await {
             tracing::warn!(error = %e, "closing the pool failed");
         }
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The outbox worker when `outbox.worker` is on: SMTP when `smtp.host` is set,
+/// else the log (a warning in production, where the log leaves the body out).
+fn outbox_worker(
+    settings: &Settings,
+    db: &Database,
+    clock: &Arc<dyn Clock>,
+) -> Result<Option<Worker>, StartupError> {
+    if !settings.outbox.worker {
+        return Ok(None);
+    }
+    let sender = Sender::from_settings(settings, settings.outbox.send_timeout())?;
+    if settings.is_production() && matches!(sender, Sender::Log { .. }) {
+        tracing::warn!(
+            "no SMTP relay configured (smtp.host): outbox emails are only logged, without their body"
+        );
+    }
+    Ok(Some(Worker::new(
+        db.clone(),
+        clock.clone(),
+        sender,
+        settings.outbox.clone(),
+    )))
 }

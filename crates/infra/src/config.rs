@@ -32,6 +32,12 @@ pub struct Settings {
     /// Plan limits (`[plans.free]`, `[plans.pro]`, `[plans.enterprise]`).
     #[serde(default)]
     pub plans: PlansSettings,
+    /// The outbox delivery worker.
+    #[serde(default)]
+    pub outbox: OutboxSettings,
+    /// The SMTP relay outbox emails go through (unset: emails are logged).
+    #[serde(default)]
+    pub smtp: SmtpSettings,
 }
 
 fn default_environment() -> String {
@@ -105,6 +111,152 @@ impl Default for AuthSettings {
             argon2_iterations: 2,
             argon2_parallelism: 1,
         }
+    }
+}
+
+/// Outbox delivery settings (`[outbox]`): the worker that sends queued emails.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxSettings {
+    /// Run the delivery worker in this server process.
+    pub worker: bool,
+    /// Time between two looks for due messages, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Most messages claimed (and sent concurrently) at once.
+    pub batch_size: u32,
+    /// How long a claim lasts: a message whose sender died is claimed again after this.
+    pub lease_secs: u64,
+    /// Longest one delivery may take before it counts as failed.
+    pub send_timeout_secs: u64,
+    /// Wait before the first retry; doubled for each further failure.
+    pub backoff_base_secs: u64,
+    /// Longest wait between two retries.
+    pub backoff_max_secs: u64,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self {
+            worker: true,
+            poll_interval_ms: 1_000,
+            batch_size: 10,
+            lease_secs: 120,
+            send_timeout_secs: 30,
+            backoff_base_secs: 30,
+            backoff_max_secs: 3_600,
+        }
+    }
+}
+
+impl OutboxSettings {
+    /// Poll interval as a duration.
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms)
+    }
+
+    /// Lease as a duration.
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs)
+    }
+
+    /// Send timeout as a duration.
+    pub fn send_timeout(&self) -> Duration {
+        Duration::from_secs(self.send_timeout_secs)
+    }
+
+    /// The wait after the `attempts`-th failed attempt (1 for the first):
+    /// `backoff_base_secs × 2^(attempts - 1)`, at most `backoff_max_secs`.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let doublings = attempts.saturating_sub(1).min(63);
+        let secs = self
+            .backoff_base_secs
+            .saturating_mul(1u64 << doublings)
+            .min(self.backoff_max_secs);
+        Duration::from_secs(secs)
+    }
+}
+
+/// How the SMTP connection is secured (`smtp.tls`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text throughout: only for a relay on the same host or network.
+    None,
+    /// Plain connection upgraded with STARTTLS, which the server must offer.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (SMTPS, "implicit TLS").
+    Tls,
+}
+
+impl SmtpTls {
+    /// The customary port for the mode: 25, 587 or 465.
+    pub const fn default_port(self) -> u16 {
+        match self {
+            Self::None => 25,
+            Self::Starttls => 587,
+            Self::Tls => 465,
+        }
+    }
+}
+
+/// SMTP settings (`[smtp]`). Emails go through SMTP when `host` is set, else
+/// they are written to the log.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSettings {
+    /// The relay's host name (also the name its TLS certificate must carry).
+    pub host: Option<String>,
+    /// The relay's port; unset: 25, 587 or 465 by `tls`.
+    pub port: Option<u16>,
+    /// User name for SMTP AUTH; unset: no authentication.
+    pub username: Option<String>,
+    /// Password for SMTP AUTH.
+    pub password: Option<String>,
+    /// The sender, `Name <address>` or a bare address.
+    pub from: String,
+    /// `none`, `starttls` or `tls`.
+    pub tls: SmtpTls,
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            host: None,
+            port: None,
+            username: None,
+            password: None,
+            from: "Groundwork <no-reply@localhost>".to_owned(),
+            tls: SmtpTls::default(),
+        }
+    }
+}
+
+impl SmtpSettings {
+    /// The relay's host, when one is configured (blank counts as unset).
+    pub fn relay(&self) -> Option<&str> {
+        self.host
+            .as_deref()
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+    }
+
+    /// The port to connect to.
+    pub fn effective_port(&self) -> u16 {
+        self.port.unwrap_or(self.tls.default_port())
+    }
+}
+
+impl fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.effective_port())
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("from", &self.from)
+            .field("tls", &self.tls)
+            .finish()
     }
 }
 
@@ -320,6 +472,8 @@ impl Settings {
                 "must be at least 8 × auth.argon2_parallelism",
             );
         }
+        self.outbox.check()?;
+        self.smtp.check()?;
         for (setting, plan) in [
             ("plans.free.max_members", self.plans.free),
             ("plans.pro.max_members", self.plans.pro),
@@ -342,6 +496,66 @@ impl Settings {
     /// Whether `APP_ENV` is `production`.
     pub fn is_production(&self) -> bool {
         self.environment == "production"
+    }
+}
+
+impl OutboxSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        let rule = |setting, problem: &str| {
+            Err(ConfigError::Rule {
+                setting,
+                problem: problem.to_owned(),
+            })
+        };
+        if self.poll_interval_ms < 10 {
+            return rule("outbox.poll_interval_ms", "must be at least 10");
+        }
+        if !(1..=1000).contains(&self.batch_size) {
+            return rule("outbox.batch_size", "must be from 1 to 1000");
+        }
+        if self.send_timeout_secs == 0 {
+            return rule("outbox.send_timeout_secs", "must be at least 1");
+        }
+        if self.lease_secs <= self.send_timeout_secs {
+            // A claim that can run out while its delivery is still going lets a
+            // second worker send the same email.
+            return rule(
+                "outbox.lease_secs",
+                "must be greater than outbox.send_timeout_secs",
+            );
+        }
+        if self.backoff_base_secs == 0 {
+            return rule("outbox.backoff_base_secs", "must be at least 1");
+        }
+        if self.backoff_max_secs < self.backoff_base_secs {
+            return rule(
+                "outbox.backoff_max_secs",
+                "must be at least outbox.backoff_base_secs",
+            );
+        }
+        Ok(())
+    }
+}
+
+impl SmtpSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        let rule = |setting, problem: &str| {
+            Err(ConfigError::Rule {
+                setting,
+                problem: problem.to_owned(),
+            })
+        };
+        if self.port == Some(0) {
+            return rule("smtp.port", "must be from 1 to 65535");
+        }
+        if self.from.parse::<lettre::message::Mailbox>().is_err() {
+            return rule("smtp.from", "must be an address or `Name <address>`");
+        }
+        let blank = |v: &Option<String>| v.as_deref().is_none_or(|v| v.is_empty());
+        if blank(&self.username) != blank(&self.password) {
+            return rule("smtp.username", "and smtp.password must be set together");
+        }
+        Ok(())
     }
 }
 
@@ -418,6 +632,94 @@ mod tests {
         let url =
             database_url_from_env(&env(&[("DATABASE_URL", "sqlite://x.db"), ("DB_HOST", "h")]));
         assert_eq!(url.unwrap().as_deref(), Some("sqlite://x.db"));
+    }
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let mut vars = env(&[("APP_ENV", "test"), ("DATABASE_URL", "sqlite://x.db")]);
+        vars.extend(env(pairs));
+        Settings::load_from(&dir, &vars)
+    }
+
+    #[test]
+    fn outbox_backoff_doubles_up_to_its_cap() {
+        let outbox = OutboxSettings {
+            backoff_base_secs: 30,
+            backoff_max_secs: 3_600,
+            ..OutboxSettings::default()
+        };
+        let secs: Vec<u64> = [1, 2, 3, 7, 8, 9, 1_000, u32::MAX]
+            .into_iter()
+            .map(|n| outbox.backoff(n).as_secs())
+            .collect();
+        assert_eq!(secs, [30, 60, 120, 1_920, 3_600, 3_600, 3_600, 3_600]);
+        assert_eq!(outbox.backoff(0).as_secs(), 30);
+    }
+
+    #[test]
+    fn outbox_and_smtp_defaults_and_overrides() {
+        let defaults = OutboxSettings::default();
+        assert!(defaults.worker);
+        assert_eq!(SmtpSettings::default().effective_port(), 587);
+        let settings = load(&[
+            ("APP__OUTBOX__WORKER", "true"),
+            ("APP__OUTBOX__BATCH_SIZE", "3"),
+            ("APP__SMTP__HOST", "mail.example.com"),
+            ("APP__SMTP__TLS", "tls"),
+        ])
+        .unwrap();
+        assert!(settings.outbox.worker);
+        assert_eq!(settings.outbox.batch_size, 3);
+        assert_eq!(settings.smtp.relay(), Some("mail.example.com"));
+        assert_eq!(settings.smtp.effective_port(), 465);
+        let blank = load(&[("APP__SMTP__HOST", "  ")]).unwrap();
+        assert_eq!(blank.smtp.relay(), None);
+    }
+
+    #[test]
+    fn bad_outbox_and_smtp_values_name_the_setting() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("APP__OUTBOX__POLL_INTERVAL_MS", "0")],
+                "outbox.poll_interval_ms",
+            ),
+            (&[("APP__OUTBOX__BATCH_SIZE", "0")], "outbox.batch_size"),
+            (
+                &[("APP__OUTBOX__SEND_TIMEOUT_SECS", "0")],
+                "outbox.send_timeout_secs",
+            ),
+            (&[("APP__OUTBOX__LEASE_SECS", "30")], "outbox.lease_secs"),
+            (
+                &[("APP__OUTBOX__BACKOFF_BASE_SECS", "0")],
+                "outbox.backoff_base_secs",
+            ),
+            (
+                &[("APP__OUTBOX__BACKOFF_MAX_SECS", "5")],
+                "outbox.backoff_max_secs",
+            ),
+            (&[("APP__OUTBOX__WORKER", "maybe")], "worker"),
+            (&[("APP__SMTP__TLS", "ssl")], "tls"),
+            (&[("APP__SMTP__PORT", "0")], "smtp.port"),
+            (&[("APP__SMTP__FROM", "not an address")], "smtp.from"),
+            (&[("APP__SMTP__USERNAME", "u")], "smtp.username"),
+        ];
+        for (vars, setting) in cases {
+            let err = load(vars).unwrap_err().to_string();
+            assert!(err.contains(setting), "{vars:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_smtp_password_is_masked() {
+        let smtp = SmtpSettings {
+            host: Some("mail.example.com".to_owned()),
+            username: Some("app".to_owned()),
+            password: Some("hunter2".to_owned()),
+            ..SmtpSettings::default()
+        };
+        let shown = format!("{smtp:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("***"), "{shown}");
     }
 
     #[test]

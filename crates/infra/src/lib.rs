@@ -7,6 +7,7 @@ pub mod constraints;
 pub mod context;
 pub mod database;
 pub mod db_error;
+pub mod delivery;
 pub mod entities;
 pub mod repositories;
 pub mod security;

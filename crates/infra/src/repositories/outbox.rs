@@ -3,8 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use domain::{DomainError, Email, OutboxKind, OutboxMessageId};
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Value, json};
 
@@ -33,7 +35,7 @@ impl EmailTemplate {
     }
 }
 
-/// A message waiting in the outbox.
+/// A message in the outbox, delivered or not.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OutboxMessage {
     /// Identity.
@@ -42,9 +44,49 @@ pub struct OutboxMessage {
     pub kind: String,
     /// What to deliver.
     pub payload: Value,
+    /// Delivery attempts started so far (a claim counts as one).
+    pub attempts: i32,
+    /// Why the last failed attempt failed.
+    pub last_error: Option<String>,
+    /// When it is next due; while claimed, when the claim runs out.
+    pub next_attempt_at: DateTime<Utc>,
+    /// When it was delivered.
+    pub processed_at: Option<DateTime<Utc>>,
     /// When it was written.
     pub created_at: DateTime<Utc>,
 }
+
+impl OutboxMessage {
+    /// `delivered`, `pending` (never tried) or `retrying` (tried, not delivered
+    /// yet: being sent, or waiting after a failure that `last_error` describes).
+    pub fn state(&self) -> &'static str {
+        if self.processed_at.is_some() {
+            "delivered"
+        } else if self.attempts == 0 {
+            "pending"
+        } else {
+            "retrying"
+        }
+    }
+}
+
+impl From<outbox_messages::Model> for OutboxMessage {
+    fn from(m: outbox_messages::Model) -> Self {
+        Self {
+            id: OutboxMessageId::from(m.id),
+            kind: m.kind,
+            payload: m.payload,
+            attempts: m.attempts,
+            last_error: m.last_error,
+            next_attempt_at: m.next_attempt_at,
+            processed_at: m.processed_at,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// Longest `last_error` kept: enough for an SMTP reply, not a whole transcript.
+const MAX_ERROR_CHARS: usize = 1_000;
 
 /// The outbox over a connection or transaction.
 #[derive(Debug)]
@@ -97,7 +139,6 @@ impl<'c, C: ConnectionTrait> OutboxRepository<'c, C> {
 
     /// Messages not yet delivered, oldest first.
     pub async fn pending(&self, limit: u64) -> Result<Vec<OutboxMessage>, DomainError> {
-        use sea_orm::QuerySelect;
         let rows = Entity::find()
             .filter(Column::ProcessedAt.is_null())
             .order_by_asc(Column::CreatedAt)
@@ -106,14 +147,125 @@ impl<'c, C: ConnectionTrait> OutboxRepository<'c, C> {
             .all(self.conn)
             .await
             .map_err(to_domain)?;
+        Ok(rows.into_iter().map(OutboxMessage::from).collect())
+    }
+
+    /// The `limit` newest messages, delivered or not, oldest of them first (so
+    /// the newest is last, as in a log).
+    pub async fn recent(&self, limit: u64) -> Result<Vec<OutboxMessage>, DomainError> {
+        let mut rows = Entity::find()
+            .order_by_desc(Column::CreatedAt)
+            .order_by_desc(Column::Id)
+            .limit(limit)
+            .all(self.conn)
+            .await
+            .map_err(to_domain)?;
+        rows.reverse();
+        Ok(rows.into_iter().map(OutboxMessage::from).collect())
+    }
+
+    /// Whether any email is due (undelivered, `next_attempt_at <= now`).
+    pub async fn has_due_emails(&self) -> Result<bool, DomainError> {
+        let due = Entity::find()
+            .select_only()
+            .column(Column::Id)
+            .filter(Column::ProcessedAt.is_null())
+            .filter(Column::Kind.eq(OutboxKind::Email.as_str()))
+            .filter(Column::NextAttemptAt.lte(self.now))
+            .limit(1)
+            .into_tuple::<uuid::Uuid>()
+            .one(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(due.is_some())
+    }
+
+    /// Claims up to `limit` due emails (undelivered, `next_attempt_at <= now`),
+    /// longest waiting first: each gets `attempts + 1` and `next_attempt_at =
+    /// claimed_until`, so no other worker takes it until then, and anyone may
+    /// take it again if this claimer dies before finishing. Returns them as
+    /// claimed (`attempts` already counting this attempt).
+    ///
+    /// Run it in a unit of work and commit at once, before delivering: on
+    /// PostgreSQL the rows are read `FOR UPDATE SKIP LOCKED`, so concurrent
+    /// claimers pass over each other's rows instead of waiting; SQLite has no row
+    /// locks, but the unit of work's `BEGIN IMMEDIATE` lets one claimer at a time in.
+    /// Webhook messages are left alone: no sender for them exists yet.
+    pub async fn claim_due_emails(
+        &self,
+        limit: u64,
+        claimed_until: DateTime<Utc>,
+    ) -> Result<Vec<OutboxMessage>, DomainError> {
+        let rows = Entity::find()
+            .filter(Column::ProcessedAt.is_null())
+            .filter(Column::Kind.eq(OutboxKind::Email.as_str()))
+            .filter(Column::NextAttemptAt.lte(self.now))
+            .order_by_asc(Column::NextAttemptAt)
+            .order_by_asc(Column::Id)
+            .limit(limit)
+            // SQLite's query builder leaves the lock clause out.
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .all(self.conn)
+            .await
+            .map_err(to_domain)?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<_> = rows.iter().map(|m| m.id).collect();
+        Entity::update_many()
+            .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+            .col_expr(Column::NextAttemptAt, Expr::value(claimed_until))
+            .col_expr(Column::UpdatedAt, Expr::value(self.now))
+            .filter(Column::Id.is_in(ids))
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
         Ok(rows
             .into_iter()
             .map(|m| OutboxMessage {
-                id: OutboxMessageId::from(m.id),
-                kind: m.kind,
-                payload: m.payload,
-                created_at: m.created_at,
+                attempts: m.attempts + 1,
+                next_attempt_at: claimed_until,
+                ..OutboxMessage::from(m)
             })
             .collect())
+    }
+
+    /// Records a delivery. `false` when the message was already marked delivered
+    /// (a second worker sent it after this one's claim ran out).
+    pub async fn mark_delivered(&self, id: OutboxMessageId) -> Result<bool, DomainError> {
+        let done = Entity::update_many()
+            .col_expr(Column::ProcessedAt, Expr::value(self.now))
+            .col_expr(Column::UpdatedAt, Expr::value(self.now))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::ProcessedAt.is_null())
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(done.rows_affected == 1)
+    }
+
+    /// Records a failed attempt and when to retry. Only the latest claim may do
+    /// so (`attempts` is the claim's own count): a worker whose claim ran out
+    /// and was taken over must not move the new claimer's lease. `false` when
+    /// the failure was not recorded for that reason or the message was delivered.
+    pub async fn mark_failed(
+        &self,
+        id: OutboxMessageId,
+        attempts: i32,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<bool, DomainError> {
+        let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
+        let done = Entity::update_many()
+            .col_expr(Column::LastError, Expr::value(error))
+            .col_expr(Column::NextAttemptAt, Expr::value(retry_at))
+            .col_expr(Column::UpdatedAt, Expr::value(self.now))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::Attempts.eq(attempts))
+            .filter(Column::ProcessedAt.is_null())
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(done.rows_affected == 1)
     }
 }
