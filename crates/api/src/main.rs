@@ -4,6 +4,7 @@
 //! outside production, and serves until SIGINT/SIGTERM. `api outbox` prints the
 //! undelivered outbox messages (the emails sign-up, password reset and invitations
 //! queue, with their tokens) for development, until a delivery worker sends them.
+//! `api admin promote|demote <email>` grants or takes away platform admin.
 
 use std::process::ExitCode;
 
@@ -31,6 +32,26 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: u64,
     },
+    /// Platform administration: `admin promote <email>`, `admin demote <email>`.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+/// What `api admin` does.
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Make the user with this email a platform admin (idempotent).
+    Promote {
+        /// The user's email.
+        email: String,
+    },
+    /// Take platform admin away from the user with this email (idempotent).
+    Demote {
+        /// The user's email.
+        email: String,
+    },
 }
 
 #[actix_web::main]
@@ -51,6 +72,24 @@ async fn main() -> ExitCode {
         }
         Command::Serve => serve(settings).await,
         Command::Outbox { limit } => print_outbox(settings, limit).await,
+        Command::Admin { command } => admin(settings, command).await,
+    }
+}
+
+async fn admin(settings: Settings, command: AdminCommand) -> ExitCode {
+    let (email, promote) = match &command {
+        AdminCommand::Promote { email } => (email, true),
+        AdminCommand::Demote { email } => (email, false),
+    };
+    match api::commands::set_platform_admin(&settings, email, promote).await {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

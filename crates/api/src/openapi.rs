@@ -4,6 +4,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemFieldError};
+use crate::routes::admin;
 use crate::routes::{auth, health, invitations, me, members, organizations, waitlist};
 use crate::views::UserResponse;
 
@@ -52,6 +53,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     for part in [
         auth::Doc::openapi(),
         me::Doc::openapi(),
+        admin::Doc::openapi(),
         organizations::Doc::openapi(),
         members::Doc::openapi(),
         invitations::Doc::openapi(),

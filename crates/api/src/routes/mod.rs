@@ -1,6 +1,7 @@
 //! Routes, one module per resource. Each module registers its handlers under
 //! `/v1` (`configure`) and describes them for OpenAPI (`Doc`).
 
+pub mod admin;
 pub mod auth;
 pub mod docs;
 pub mod health;
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(waitlist::create)
                 .configure(auth::configure)
                 .configure(me::configure)
+                .configure(admin::configure)
                 .configure(organizations::configure)
                 .configure(members::configure)
                 .configure(invitations::configure),
