@@ -40,7 +40,7 @@ pub async fn set_platform_admin(
     email: &str,
     admin: bool,
 ) -> Result<String, String> {
-    let email = domain::Email::parse(email).map_err(|e| format!("`{email}`: {e}"))?;
+    let email = domain::Email::parse(email).map_err(|e| e.to_string())?;
     let db = Database::connect(&settings.database)
         .await
         .map_err(|e| e.to_string())?;
