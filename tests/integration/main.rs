@@ -1,5 +1,6 @@
 //! One test binary (one link) for every black-box test.
 
+mod admin;
 mod auth;
 mod config;
 mod health;

@@ -26,6 +26,11 @@ const AUTHENTICATED: &[(&str, &str)] = &[
         "/v1/organizations/{orgId}/invitations/{invitationId}",
     ),
     ("post", "/v1/invitations/accept"),
+    ("get", "/v1/admin/users"),
+    ("post", "/v1/admin/users/{userId}/deactivate"),
+    ("post", "/v1/admin/users/{userId}/reactivate"),
+    ("get", "/v1/admin/waitlist"),
+    ("get", "/v1/admin/audit-logs"),
 ];
 
 /// Every operation of `/v1` open to anyone.
