@@ -1,6 +1,7 @@
 //! One test binary (one link) for every black-box test.
 
 mod access;
+mod admin;
 mod api_keys;
 mod audit;
 mod auth;

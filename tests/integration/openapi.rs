@@ -30,6 +30,11 @@ const AUTHENTICATED: &[(&str, &str)] = &[
     ("get", "/v1/organizations/{orgId}/api-keys"),
     ("delete", "/v1/organizations/{orgId}/api-keys/{keyId}"),
     ("get", "/v1/organizations/{orgId}/audit-logs"),
+    ("get", "/v1/admin/users"),
+    ("post", "/v1/admin/users/{userId}/deactivate"),
+    ("post", "/v1/admin/users/{userId}/reactivate"),
+    ("get", "/v1/admin/waitlist"),
+    ("get", "/v1/admin/audit-logs"),
 ];
 
 /// Every operation of `/v1` open to anyone.

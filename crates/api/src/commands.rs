@@ -59,3 +59,32 @@ fn line(m: &OutboxMessage) -> String {
     })
     .to_string()
 }
+
+/// `api admin promote|demote <email>`: makes the live user with `email` a
+/// platform admin (`admin`) or takes it away, audited as the `system` actor.
+/// Idempotent. Returns what happened, for the operator; an unknown or malformed
+/// email (or an unreachable database) is an error.
+pub async fn set_platform_admin(
+    settings: &Settings,
+    email: &str,
+    admin: bool,
+) -> Result<String, String> {
+    let email = domain::Email::parse(email).map_err(|e| e.to_string())?;
+    let db = Database::connect(&settings.database)
+        .await
+        .map_err(|e| e.to_string())?;
+    let ctx = infra::Context::system(chrono::Utc::now());
+    let changed = infra::services::admin::set_platform_admin(&db, &ctx, &email, admin).await;
+    let _ = db.close().await;
+    let what = if admin {
+        "a platform admin"
+    } else {
+        "not a platform admin"
+    };
+    match changed {
+        Ok(true) => Ok(format!("{email} is now {what}")),
+        Ok(false) => Ok(format!("{email} was already {what}; nothing changed")),
+        Err(domain::DomainError::NotFound { .. }) => Err(format!("no user has the email {email}")),
+        Err(e) => Err(e.to_string()),
+    }
+}

@@ -1,6 +1,7 @@
 //! Groundwork's HTTP API: routes, extractors, problem+json errors, the OpenAPI
 //! document, and [`Application`], which the server binary and the tests run.
 
+pub mod admin_auth;
 pub mod auth;
 pub mod commands;
 pub mod error;

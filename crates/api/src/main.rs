@@ -4,7 +4,8 @@
 //! outside production, and serves until SIGINT/SIGTERM; its outbox worker
 //! delivers the emails sign-up, password reset and invitations queue. `api
 //! outbox` prints the latest outbox messages, delivered or not, with their tokens
-//! and delivery state (development only).
+//! and delivery state (development only). `api admin promote|demote <email>`
+//! grants or takes away platform admin.
 
 use std::process::ExitCode;
 
@@ -35,6 +36,26 @@ enum Command {
         #[arg(long)]
         pending: bool,
     },
+    /// Platform administration: `admin promote <email>`, `admin demote <email>`.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+/// What `api admin` does.
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Make the user with this email a platform admin (idempotent).
+    Promote {
+        /// The user's email.
+        email: String,
+    },
+    /// Take platform admin away from the user with this email (idempotent).
+    Demote {
+        /// The user's email.
+        email: String,
+    },
 }
 
 #[actix_web::main]
@@ -55,6 +76,24 @@ async fn main() -> ExitCode {
         }
         Command::Serve => serve(settings).await,
         Command::Outbox { limit, pending } => print_outbox(settings, limit, pending).await,
+        Command::Admin { command } => admin(settings, command).await,
+    }
+}
+
+async fn admin(settings: Settings, command: AdminCommand) -> ExitCode {
+    let (email, promote) = match &command {
+        AdminCommand::Promote { email } => (email, true),
+        AdminCommand::Demote { email } => (email, false),
+    };
+    match api::commands::set_platform_admin(&settings, email, promote).await {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

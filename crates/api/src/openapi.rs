@@ -5,7 +5,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemFieldError};
 use crate::routes::{
-    api_keys, audit_logs, auth, health, invitations, me, members, organizations, waitlist,
+    admin, api_keys, audit_logs, auth, health, invitations, me, members, organizations,
+    waitlist,
 };
 use crate::views::UserResponse;
 
@@ -54,6 +55,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     for part in [
         auth::Doc::openapi(),
         me::Doc::openapi(),
+        admin::Doc::openapi(),
         organizations::Doc::openapi(),
         members::Doc::openapi(),
         invitations::Doc::openapi(),

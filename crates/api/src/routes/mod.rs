@@ -1,6 +1,7 @@
 //! Routes, one module per resource. Each module registers its handlers under
 //! `/v1` (`configure`) and describes them for OpenAPI (`Doc`).
 
+pub mod admin;
 pub mod api_keys;
 pub mod audit_logs;
 pub mod auth;
@@ -25,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(waitlist::create)
                 .configure(auth::configure)
                 .configure(me::configure)
+                .configure(admin::configure)
                 .configure(organizations::configure)
                 .configure(members::configure)
                 .configure(invitations::configure)

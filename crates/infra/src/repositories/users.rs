@@ -1,11 +1,12 @@
 //! Users.
 
 use domain::identity::ProfileChanges;
-use domain::{DomainError, Email, NewUser, User, UserId, UserType};
+use domain::{DomainError, Email, NewUser, Page, PageRequest, User, UserId, UserType};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::corrupt;
+use super::listing::{self, KeyKind, SortKey};
 use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
 use crate::entities::users::{self, Column, Entity};
@@ -122,5 +123,83 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
             return Err(Entity::NOT_FOUND);
         }
         self.find(id).await
+    }
+}
+
+/// Platform administration: every live user (active or not), and the two flags
+/// only an admin or an operator sets.
+impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
+    /// One page of the live users, inactive ones included. Sorted by `createdAt`,
+    /// `email`, `firstName` or `lastName`; `search` matches email, first or last
+    /// name. `Validation` (`INVALID_CURSOR`) for a cursor of another order.
+    #[tracing::instrument(skip_all)]
+    pub async fn list(&self, request: &PageRequest) -> Result<Page<User>, DomainError> {
+        let (column, kind) = match request.sort_by {
+            "email" => (Column::Email, KeyKind::Text),
+            "firstName" => (Column::FirstName, KeyKind::Text),
+            "lastName" => (Column::LastName, KeyKind::Text),
+            _ => (Column::CreatedAt, KeyKind::Timestamp),
+        };
+        let key = SortKey {
+            column: Expr::col((Entity, column)),
+            kind,
+            id: Expr::col((Entity, Column::Id)),
+        };
+        let mut query = Self::live();
+        if let Some(search) = &request.search {
+            query = query.filter(listing::search_any(
+                &[
+                    Expr::col((Entity, Column::Email)),
+                    Expr::col((Entity, Column::FirstName)),
+                    Expr::col((Entity, Column::LastName)),
+                ],
+                search,
+            ));
+        }
+        let rows = listing::paginate(query, request, &key, |id| {
+            UserId::parse(id).ok().map(|id| id.as_uuid())
+        })?
+        .all(self.conn)
+        .await
+        .map_err(to_domain)?
+        .into_iter()
+        .map(Entity::to_domain)
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(rows, request.page_size, |user| {
+            let value = match request.sort_by {
+                "email" => user.email.as_str().to_owned(),
+                "firstName" => user.first_name.clone(),
+                "lastName" => user.last_name.clone(),
+                _ => listing::timestamp_key(user.created_at),
+            };
+            listing::cursor_after(request, value, user.id)
+        }))
+    }
+
+    /// Sets `is_active` of the live user `id`, if it is not already `active`.
+    /// Returns whether it changed: one conditional write, so of two concurrent
+    /// identical changes exactly one reports `true` (and writes the audit row).
+    /// A user who is not live changes nothing (`false`).
+    pub async fn set_active(&self, id: UserId, active: bool) -> Result<bool, DomainError> {
+        self.set_flag(id, Column::IsActive, active).await
+    }
+
+    /// Sets `is_admin` of the live user `id`, if it is not already `admin`;
+    /// returns whether it changed (as [`Self::set_active`]).
+    pub async fn set_admin(&self, id: UserId, admin: bool) -> Result<bool, DomainError> {
+        self.set_flag(id, Column::IsAdmin, admin).await
+    }
+
+    async fn set_flag(&self, id: UserId, flag: Column, value: bool) -> Result<bool, DomainError> {
+        let result = Entity::update_many()
+            .col_expr(flag, Expr::value(value))
+            .col_expr(Column::UpdatedAt, Expr::value(self.now))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::DeletedAt.is_null())
+            .filter(flag.ne(value))
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(result.rows_affected > 0)
     }
 }

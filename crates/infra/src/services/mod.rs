@@ -5,6 +5,7 @@
 //! every mutation appends its audit rows in the same unit of work.
 
 pub mod access;
+pub mod admin;
 pub mod api_keys;
 pub mod audit_logs;
 pub mod auth;

@@ -1,0 +1,58 @@
+//! `/v1/admin/...`: platform administration, for platform admins only (see
+//! [`AdminUser`](crate::admin_auth::AdminUser)): users (list, deactivate,
+//! reactivate), the waitlist, and the account-level audit trail.
+
+use actix_web::web;
+use domain::DomainError;
+use utoipa::OpenApi;
+
+mod audit;
+mod users;
+mod waitlist;
+
+pub use audit::{AuditLogFilterQuery, AuditLogPage, AuditLogResponse};
+pub use users::{AdminUserPage, AdminUserResponse};
+pub use waitlist::{WaitlistEntryPage, WaitlistFilterQuery};
+
+/// This module's part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        users::list,
+        users::deactivate,
+        users::reactivate,
+        waitlist::list,
+        audit::list
+    ),
+    components(schemas(
+        AdminUserResponse,
+        AdminUserPage,
+        WaitlistEntryPage,
+        AuditLogResponse,
+        AuditLogPage
+    )),
+    tags((name = "admin", description = "Platform administration: platform admins only"))
+)]
+pub struct Doc;
+
+/// Registers this module's routes under `/v1`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(users::list)
+        .service(users::deactivate)
+        .service(users::reactivate)
+        .service(waitlist::list)
+        .service(audit::list);
+}
+
+/// Both values, or every field error of both: a list's paging parameters and its
+/// filters are reported together, in one 422.
+fn both<A, B>(a: Result<A, DomainError>, b: Result<B, DomainError>) -> Result<(A, B), DomainError> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(DomainError::Validation(mut first)), Err(DomainError::Validation(second))) => {
+            first.extend(second);
+            Err(DomainError::Validation(first))
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    }
+}

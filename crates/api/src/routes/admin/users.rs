@@ -1,0 +1,153 @@
+//! `GET /v1/admin/users`, `POST /v1/admin/users/{userId}/deactivate|reactivate`.
+
+use actix_web::{HttpResponse, get, post, web};
+use domain::admin::{ADMIN_USER_SORT_FIELDS, USER_NOT_FOUND};
+use domain::{DomainError, Page, PageRequest, User, UserId};
+use infra::services::admin as service;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::admin_auth::AdminUser;
+use crate::error::{Problem, Result};
+use crate::extract::{ListParams, ListQuery};
+use crate::openapi::{DatabaseProblems, QueryProblems, SessionProblems};
+use crate::state::AppState;
+use crate::views::UserResponse;
+
+/// A user as a platform admin sees it: the shared user shape plus the two flags
+/// only admins read. (They are not in the shared shape, which a user's fellow
+/// members see in member lists: who is a platform admin is not their business.)
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminUserResponse {
+    /// The user.
+    #[serde(flatten)]
+    pub user: UserResponse,
+    /// Whether the user may sign in; false once deactivated.
+    pub is_active: bool,
+    /// Whether the user is a platform admin.
+    pub is_admin: bool,
+}
+
+impl From<User> for AdminUserResponse {
+    fn from(user: User) -> Self {
+        let (is_active, is_admin) = (user.is_active, user.is_admin);
+        Self {
+            user: UserResponse::from(user),
+            is_active,
+            is_admin,
+        }
+    }
+}
+
+/// A page of users.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminUserPage {
+    /// This page's users.
+    pub items: Vec<AdminUserResponse>,
+    /// Whether another page follows.
+    pub has_next: bool,
+    /// Pass as `cursor` to get the next page (keyset, same order).
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<User>> for AdminUserPage {
+    fn from(page: Page<User>) -> Self {
+        let page = page.map(AdminUserResponse::from);
+        Self {
+            items: page.items,
+            has_next: page.has_next,
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// A user ID from a path: anything that is not one is the user's 404.
+fn user_id(raw: &str) -> Result<UserId, DomainError> {
+    UserId::parse(raw).map_err(|_| USER_NOT_FOUND)
+}
+
+/// Every live user, inactive ones included (deleted ones are not listed).
+/// `sortBy`: `createdAt` (default), `email`, `firstName` or `lastName`;
+/// `searchQuery` matches email, first or last name, literally.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/users",
+    tag = "admin",
+    params(ListParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = AdminUserPage),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "PLATFORM_ADMIN_REQUIRED"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (INVALID_CURSOR, OUT_OF_RANGE, INVALID_VALUE, CONFLICTING_PARAMETERS)"),
+        QueryProblems, SessionProblems, DatabaseProblems,
+    )
+)]
+#[get("/admin/users")]
+#[tracing::instrument(skip_all)]
+pub async fn list(
+    state: web::Data<AppState>,
+    AdminUser { admin, ctx }: AdminUser,
+    ListQuery(raw): ListQuery,
+) -> Result<HttpResponse> {
+    let request = PageRequest::parse(&raw, ADMIN_USER_SORT_FIELDS)?;
+    let page = service::list_users(&state.db, &ctx, admin, &request).await?;
+    Ok(HttpResponse::Ok().json(AdminUserPage::from(page)))
+}
+
+/// Deactivates a user: they can no longer sign in (403 `ACCOUNT_INACTIVE`) and
+/// every session of theirs is revoked at once. Deactivating an inactive user is
+/// a 200 that changes nothing; an admin cannot deactivate themself (409).
+#[utoipa::path(
+    post,
+    path = "/v1/admin/users/{userId}/deactivate",
+    tag = "admin",
+    params(("userId" = String, Path, description = "`usr_...`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = AdminUserResponse),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "PLATFORM_ADMIN_REQUIRED"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "USER_NOT_FOUND: unknown, deleted or malformed user ID"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "CANNOT_DEACTIVATE_SELF"),
+        SessionProblems, DatabaseProblems,
+    )
+)]
+#[post("/admin/users/{userId}/deactivate")]
+#[tracing::instrument(skip_all)]
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    AdminUser { admin, ctx }: AdminUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let id = user_id(&path)?;
+    let user = service::deactivate_user(&state.db, &ctx, admin, id).await?;
+    Ok(HttpResponse::Ok().json(AdminUserResponse::from(user)))
+}
+
+/// Reactivates a user: they can sign in again (their old sessions stay
+/// revoked). Reactivating an active user is a 200 that changes nothing.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/users/{userId}/reactivate",
+    tag = "admin",
+    params(("userId" = String, Path, description = "`usr_...`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = AdminUserResponse),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "PLATFORM_ADMIN_REQUIRED"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "USER_NOT_FOUND: unknown, deleted or malformed user ID"),
+        SessionProblems, DatabaseProblems,
+    )
+)]
+#[post("/admin/users/{userId}/reactivate")]
+#[tracing::instrument(skip_all)]
+pub async fn reactivate(
+    state: web::Data<AppState>,
+    AdminUser { admin, ctx }: AdminUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let id = user_id(&path)?;
+    let user = service::reactivate_user(&state.db, &ctx, admin, id).await?;
+    Ok(HttpResponse::Ok().json(AdminUserResponse::from(user)))
+}

@@ -1,0 +1,90 @@
+//! `GET /v1/admin/waitlist`.
+
+use actix_web::{HttpResponse, get, web};
+use domain::admin::WAITLIST_SORT_FIELDS;
+use domain::{DomainError, Page, PageRequest, Validation, WaitlistEntry, WaitlistRole};
+use infra::services::admin as service;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::both;
+use crate::admin_auth::AdminUser;
+use crate::error::{Problem, Result};
+use crate::extract::{ListParams, ListQuery};
+use crate::openapi::{DatabaseProblems, QueryProblems, SessionProblems};
+use crate::routes::waitlist::WaitlistEntryResponse;
+use crate::state::AppState;
+
+/// The waitlist's filter, as sent.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct WaitlistFilterQuery {
+    /// Only entries with this role: `employee` or `organization`.
+    pub role: Option<String>,
+}
+
+impl WaitlistFilterQuery {
+    /// The role to filter by; an unknown one is 422 on `role`.
+    fn role(self) -> Result<Option<WaitlistRole>, DomainError> {
+        let mut v = Validation::default();
+        let role = self
+            .role
+            .map(|r| v.check("role", r.parse::<WaitlistRole>()));
+        v.finish(Some(role.flatten()))
+    }
+}
+
+/// A page of waitlist entries.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitlistEntryPage {
+    /// This page's entries.
+    pub items: Vec<WaitlistEntryResponse>,
+    /// Whether another page follows.
+    pub has_next: bool,
+    /// Pass as `cursor` to get the next page (keyset, same order).
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<WaitlistEntry>> for WaitlistEntryPage {
+    fn from(page: Page<WaitlistEntry>) -> Self {
+        let page = page.map(WaitlistEntryResponse::from);
+        Self {
+            items: page.items,
+            has_next: page.has_next,
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// The waitlist. `sortBy`: `createdAt` (default) or `email`; `searchQuery`
+/// matches the email, literally; `role` keeps one role's entries.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/waitlist",
+    tag = "admin",
+    params(ListParams, WaitlistFilterQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = WaitlistEntryPage),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "PLATFORM_ADMIN_REQUIRED"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (an unknown role: INVALID_VALUE; INVALID_CURSOR, OUT_OF_RANGE, CONFLICTING_PARAMETERS)"),
+        QueryProblems, SessionProblems, DatabaseProblems,
+    )
+)]
+#[get("/admin/waitlist")]
+#[tracing::instrument(skip_all)]
+pub async fn list(
+    state: web::Data<AppState>,
+    AdminUser { admin, ctx }: AdminUser,
+    ListQuery(raw): ListQuery,
+    filter: web::Query<WaitlistFilterQuery>,
+) -> Result<HttpResponse> {
+    let (request, role) = both(
+        PageRequest::parse(&raw, WAITLIST_SORT_FIELDS),
+        filter.into_inner().role(),
+    )?;
+    let page = service::list_waitlist(&state.db, &ctx, admin, role, &request).await?;
+    Ok(HttpResponse::Ok().json(WaitlistEntryPage::from(page)))
+}

@@ -1,0 +1,150 @@
+//! Platform administration: users, the waitlist and the account-level audit
+//! trail, for a [`PlatformAdmin`]; and the operator's promotion of a user to
+//! platform admin (`api admin promote|demote`).
+//!
+//! Every function for an admin takes the [`PlatformAdmin`] proof, so none can be
+//! reached without the check having passed.
+
+use domain::admin::PlatformAdmin;
+use domain::audit::{AuditFilter, AuditLog};
+use domain::{
+    AuditAction, AuditEntity, AuditEvent, Changes, DomainError, Email, Page, PageRequest, User,
+    UserId, WaitlistEntry, WaitlistRole,
+};
+
+use crate::repositories::{
+    AuditLogRepository, SessionRepository, UserRepository, WaitlistRepository,
+};
+use crate::{Context, Database};
+
+/// One page of the live users, inactive ones included.
+pub async fn list_users(
+    db: &Database,
+    ctx: &Context,
+    _admin: PlatformAdmin,
+    request: &PageRequest,
+) -> Result<Page<User>, DomainError> {
+    UserRepository::at(db.conn(), ctx.now).list(request).await
+}
+
+/// Deactivates user `id` and revokes all their sessions, with a
+/// `user.deactivated` audit row, in one unit of work; returns the user.
+/// Deactivating an inactive user changes (and records) nothing. `NotFound`
+/// (`USER_NOT_FOUND`) unless the user is live; `Conflict`
+/// (`CANNOT_DEACTIVATE_SELF`) for the admin's own account.
+#[tracing::instrument(skip_all)]
+pub async fn deactivate_user(
+    db: &Database,
+    ctx: &Context,
+    admin: PlatformAdmin,
+    id: UserId,
+) -> Result<User, DomainError> {
+    admin.may_deactivate(id)?;
+    set_active(db, ctx, id, false).await
+}
+
+/// Reactivates user `id` with a `user.reactivated` audit row; returns the user.
+/// Their sessions stay revoked: they sign in again. Reactivating an active user
+/// changes (and records) nothing. `NotFound` (`USER_NOT_FOUND`) unless live.
+#[tracing::instrument(skip_all)]
+pub async fn reactivate_user(
+    db: &Database,
+    ctx: &Context,
+    _admin: PlatformAdmin,
+    id: UserId,
+) -> Result<User, DomainError> {
+    set_active(db, ctx, id, true).await
+}
+
+async fn set_active(
+    db: &Database,
+    ctx: &Context,
+    id: UserId,
+    active: bool,
+) -> Result<User, DomainError> {
+    let uow = db.begin().await?;
+    let users = UserRepository::at(uow.conn(), ctx.now);
+    // The conditional write decides: of two concurrent identical requests, one
+    // changes the row and records it, the other finds nothing to do.
+    if users.set_active(id, active).await? {
+        if !active {
+            SessionRepository::at(uow.conn(), ctx.now)
+                .revoke_all_for_user(id)
+                .await?;
+        }
+        let action = if active {
+            AuditAction::UserReactivated
+        } else {
+            AuditAction::UserDeactivated
+        };
+        AuditLogRepository::new(uow.conn())
+            .record(
+                ctx,
+                AuditEvent::new(action, AuditEntity::User, id)
+                    .with_changes(Changes::new().field("isActive", !active, active)),
+            )
+            .await?;
+    }
+    let user = users.find(id).await?;
+    uow.commit().await?;
+    Ok(user)
+}
+
+/// One page of the waitlist, only `role`'s entries when given.
+pub async fn list_waitlist(
+    db: &Database,
+    ctx: &Context,
+    _admin: PlatformAdmin,
+    role: Option<WaitlistRole>,
+    request: &PageRequest,
+) -> Result<Page<WaitlistEntry>, DomainError> {
+    WaitlistRepository::at(db.conn(), ctx.now)
+        .list(role, request)
+        .await
+}
+
+/// One page of the account-level audit trail: the events that belong to no
+/// organization (sign-ups, sign-ins, profile changes, deactivations, ...).
+pub async fn list_audit_logs(
+    db: &Database,
+    _admin: PlatformAdmin,
+    filter: &AuditFilter,
+    request: &PageRequest,
+) -> Result<Page<AuditLog>, DomainError> {
+    AuditLogRepository::new(db.conn())
+        .list(None, filter, request)
+        .await
+}
+
+/// Makes the live user with `email` a platform admin (`admin`) or takes it away,
+/// with an audit row by `ctx`'s actor (`user.promoted`, or `user.updated` for a
+/// demotion), in one unit of work. Returns whether anything changed: promoting
+/// an admin again is a no-op. `NotFound` (`USER_NOT_FOUND`) for an unknown email.
+#[tracing::instrument(skip_all)]
+pub async fn set_platform_admin(
+    db: &Database,
+    ctx: &Context,
+    email: &Email,
+    admin: bool,
+) -> Result<bool, DomainError> {
+    let uow = db.begin().await?;
+    let users = UserRepository::at(uow.conn(), ctx.now);
+    let user = users.find_by_email(email).await?;
+    if !users.set_admin(user.id, admin).await? {
+        return Ok(false);
+    }
+    let action = if admin {
+        AuditAction::UserPromoted
+    } else {
+        AuditAction::UserUpdated
+    };
+    AuditLogRepository::new(uow.conn())
+        .record(
+            ctx,
+            AuditEvent::new(action, AuditEntity::User, user.id)
+                .with_changes(Changes::new().field("isAdmin", !admin, admin)),
+        )
+        .await?;
+    uow.commit().await?;
+    Ok(true)
+}
