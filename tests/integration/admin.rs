@@ -98,7 +98,7 @@ async fn the_cli_promotes_and_demotes_once_and_audits_it(backend: Backend) {
     assert_eq!(res.status, 403, "{}", res.text);
     assert_eq!(res.code(), "PLATFORM_ADMIN_REQUIRED");
     let grace = admin(&app, "grace@example.com").await;
-    let updates = audit(&app, &grace.token, "action=user.updated").await;
+    let updates = audit(&app, &grace.token, "action=user.demoted").await;
     assert_eq!(updates.len(), 1, "{updates:?}");
     assert_eq!(updates[0]["changes"], json!({"isAdmin": [true, false]}));
 }

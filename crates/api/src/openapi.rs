@@ -5,8 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemFieldError};
 use crate::routes::{
-    admin, api_keys, audit_logs, auth, health, invitations, me, members, organizations,
-    waitlist,
+    admin, api_keys, audit_logs, auth, health, invitations, me, members, organizations, waitlist,
 };
 use crate::views::UserResponse;
 

@@ -34,6 +34,8 @@ text_enum! {
         UserReactivated => "user.reactivated",
         /// An operator made a user a platform admin.
         UserPromoted => "user.promoted",
+        /// An operator took platform admin away from a user.
+        UserDemoted => "user.demoted",
         /// A session was revoked (sign-out).
         SessionRevoked => "session.revoked",
         /// An organization was created.

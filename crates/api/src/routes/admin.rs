@@ -10,7 +10,6 @@ mod audit;
 mod users;
 mod waitlist;
 
-pub use audit::{AuditLogFilterQuery, AuditLogPage, AuditLogResponse};
 pub use users::{AdminUserPage, AdminUserResponse};
 pub use waitlist::{WaitlistEntryPage, WaitlistFilterQuery};
 
@@ -28,8 +27,6 @@ pub use waitlist::{WaitlistEntryPage, WaitlistFilterQuery};
         AdminUserResponse,
         AdminUserPage,
         WaitlistEntryPage,
-        AuditLogResponse,
-        AuditLogPage
     )),
     tags((name = "admin", description = "Platform administration: platform admins only"))
 )]

@@ -52,12 +52,11 @@ impl TryFrom<AuditLogFilterQuery> for AuditFilter {
         let entity = query
             .entity_type
             .map(|e| v.check("entityType", e.parse::<AuditEntity>()));
-        v.finish(Some(()))?;
-        Ok(Self {
+        v.finish(Some(Self {
             action: action.flatten(),
             entity: entity.flatten(),
             entity_id: query.entity_id,
-        })
+        }))
     }
 }
 

@@ -136,7 +136,7 @@ pub async fn set_platform_admin(
     let action = if admin {
         AuditAction::UserPromoted
     } else {
-        AuditAction::UserUpdated
+        AuditAction::UserDemoted
     };
     AuditLogRepository::new(uow.conn())
         .record(
