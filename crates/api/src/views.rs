@@ -49,3 +49,34 @@ impl From<User> for UserResponse {
         }
     }
 }
+
+/// Declares a list's wire type: `{items, hasNext, nextCursor}` of `$item`s, built
+/// from a domain `Page<$domain>` (each item through `From`). Every list answers in
+/// this one shape.
+macro_rules! page_response {
+    ($(#[$doc:meta])* $page:ident: $item:ty, from $domain:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $page {
+            /// This page's items.
+            pub items: Vec<$item>,
+            /// Whether another page follows.
+            pub has_next: bool,
+            /// Pass as `cursor` to get the next page (keyset, same order).
+            pub next_cursor: Option<String>,
+        }
+
+        impl From<domain::Page<$domain>> for $page {
+            fn from(page: domain::Page<$domain>) -> Self {
+                let page = page.map(<$item>::from);
+                Self {
+                    items: page.items,
+                    has_next: page.has_next,
+                    next_cursor: page.next_cursor,
+                }
+            }
+        }
+    };
+}
+pub(crate) use page_response;

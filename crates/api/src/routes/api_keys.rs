@@ -5,9 +5,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use domain::api_keys::{API_KEY_NOT_FOUND, API_KEY_SORT_FIELDS, ApiKey, ApiKeyDraft};
-use domain::{
-    ApiKeyId, DomainError, FieldError, MemberRole, Page, PageRequest, PersonName, Validation,
-};
+use domain::{ApiKeyId, DomainError, FieldError, MemberRole, PageRequest, PersonName, Validation};
 use infra::services::api_keys::{self as service, CreatedApiKey};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -18,6 +16,7 @@ use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
 use crate::state::AppState;
+use crate::views::page_response;
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
@@ -153,27 +152,9 @@ impl From<CreatedApiKey> for CreatedApiKeyResponse {
     }
 }
 
-/// A page of keys.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ApiKeyPage {
-    /// This page's keys.
-    pub items: Vec<ApiKeyResponse>,
-    /// Whether another page follows.
-    pub has_next: bool,
-    /// Pass as `cursor` to get the next page (keyset, same order).
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<ApiKey>> for ApiKeyPage {
-    fn from(page: Page<ApiKey>) -> Self {
-        let page = page.map(ApiKeyResponse::from);
-        Self {
-            items: page.items,
-            has_next: page.has_next,
-            next_cursor: page.next_cursor,
-        }
-    }
+page_response! {
+    /// A page of keys.
+    ApiKeyPage: ApiKeyResponse, from ApiKey
 }
 
 /// Creates a key (a signed-in admin or owner; the key's role at most theirs).

@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, get, web};
 use chrono::{DateTime, Utc};
 use domain::audit::{AuditFilter, AuditLog};
-use domain::{AuditAction, AuditEntity, DomainError, Page, PageRequest, Validation};
+use domain::{AuditAction, AuditEntity, DomainError, PageRequest, Validation};
 use infra::repositories::AUDIT_LOG_SORT_FIELDS;
 use infra::services::audit_logs as service;
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,7 @@ use crate::error::{Problem, Result};
 use crate::extract::{ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, QueryProblems, SessionProblems};
 use crate::state::AppState;
+use crate::views::page_response;
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
@@ -109,27 +110,9 @@ impl From<AuditLog> for AuditLogResponse {
     }
 }
 
-/// A page of the trail.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditLogPage {
-    /// This page's rows.
-    pub items: Vec<AuditLogResponse>,
-    /// Whether another page follows.
-    pub has_next: bool,
-    /// Pass as `cursor` to get the next page.
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<AuditLog>> for AuditLogPage {
-    fn from(page: Page<AuditLog>) -> Self {
-        let page = page.map(AuditLogResponse::from);
-        Self {
-            items: page.items,
-            has_next: page.has_next,
-            next_cursor: page.next_cursor,
-        }
-    }
+page_response! {
+    /// A page of the trail.
+    AuditLogPage: AuditLogResponse, from AuditLog
 }
 
 /// The organization's audit trail (admin or owner, or an admin key), newest

@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use domain::tenancy::{INVITATION_NOT_FOUND, INVITATION_SORT_FIELDS, Invitation, InvitationDraft};
-use domain::{DomainError, Email, InvitationId, MemberRole, Page, PageRequest, Validation};
+use domain::{DomainError, Email, InvitationId, MemberRole, PageRequest, Validation};
 use infra::services::invitations as service;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -16,6 +16,7 @@ use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
 use crate::state::AppState;
+use crate::views::page_response;
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
@@ -106,27 +107,9 @@ impl From<Invitation> for InvitationResponse {
     }
 }
 
-/// A page of pending invitations.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct InvitationPage {
-    /// This page's invitations.
-    pub items: Vec<InvitationResponse>,
-    /// Whether another page follows.
-    pub has_next: bool,
-    /// Pass as `cursor` to get the next page (keyset, same order).
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<Invitation>> for InvitationPage {
-    fn from(page: Page<Invitation>) -> Self {
-        let page = page.map(InvitationResponse::from);
-        Self {
-            items: page.items,
-            has_next: page.has_next,
-            next_cursor: page.next_cursor,
-        }
-    }
+page_response! {
+    /// A page of pending invitations.
+    InvitationPage: InvitationResponse, from Invitation
 }
 
 /// Invites someone by email (admin or owner; only an owner invites an owner).

@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, delete, get, patch, web};
 use chrono::{DateTime, Utc};
 use domain::tenancy::{MEMBER_NOT_FOUND, MEMBER_SORT_FIELDS, MemberWithUser};
-use domain::{DomainError, MemberId, MemberRole, Page, PageRequest, Validation};
+use domain::{DomainError, MemberId, MemberRole, PageRequest, Validation};
 use infra::services::members as service;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -16,6 +16,7 @@ use crate::extract::{JsonBody, ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
 use crate::state::AppState;
 use crate::views::UserResponse;
+use crate::views::page_response;
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
@@ -60,27 +61,9 @@ impl From<MemberWithUser> for MemberResponse {
     }
 }
 
-/// A page of members.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MemberPage {
-    /// This page's members.
-    pub items: Vec<MemberResponse>,
-    /// Whether another page follows.
-    pub has_next: bool,
-    /// Pass as `cursor` to get the next page (keyset, same order).
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<MemberWithUser>> for MemberPage {
-    fn from(page: Page<MemberWithUser>) -> Self {
-        let page = page.map(MemberResponse::from);
-        Self {
-            items: page.items,
-            has_next: page.has_next,
-            next_cursor: page.next_cursor,
-        }
-    }
+page_response! {
+    /// A page of members.
+    MemberPage: MemberResponse, from MemberWithUser
 }
 
 /// A role change as sent.

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use domain::admin::{ADMIN_USER_SORT_FIELDS, USER_NOT_FOUND};
-use domain::{DomainError, Page, PageRequest, User, UserId};
+use domain::{DomainError, PageRequest, User, UserId};
 use infra::services::admin as service;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -13,6 +13,7 @@ use crate::extract::{ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, QueryProblems, SessionProblems};
 use crate::state::AppState;
 use crate::views::UserResponse;
+use crate::views::page_response;
 
 /// A user as a platform admin sees it: the shared user shape plus the two flags
 /// only admins read. (They are not in the shared shape, which a user's fellow
@@ -40,27 +41,9 @@ impl From<User> for AdminUserResponse {
     }
 }
 
-/// A page of users.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AdminUserPage {
-    /// This page's users.
-    pub items: Vec<AdminUserResponse>,
-    /// Whether another page follows.
-    pub has_next: bool,
-    /// Pass as `cursor` to get the next page (keyset, same order).
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<User>> for AdminUserPage {
-    fn from(page: Page<User>) -> Self {
-        let page = page.map(AdminUserResponse::from);
-        Self {
-            items: page.items,
-            has_next: page.has_next,
-            next_cursor: page.next_cursor,
-        }
-    }
+page_response! {
+    /// A page of users.
+    AdminUserPage: AdminUserResponse, from User
 }
 
 /// A user ID from a path: anything that is not one is the user's 404.

@@ -2,10 +2,10 @@
 
 use actix_web::{HttpResponse, get, web};
 use domain::admin::WAITLIST_SORT_FIELDS;
-use domain::{DomainError, Page, PageRequest, Validation, WaitlistEntry, WaitlistRole};
+use domain::{DomainError, PageRequest, Validation, WaitlistEntry, WaitlistRole};
 use infra::services::admin as service;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::both;
 use crate::admin_auth::AdminUser;
@@ -14,6 +14,7 @@ use crate::extract::{ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, QueryProblems, SessionProblems};
 use crate::routes::waitlist::WaitlistEntryResponse;
 use crate::state::AppState;
+use crate::views::page_response;
 
 /// The waitlist's filter, as sent.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -35,27 +36,9 @@ impl WaitlistFilterQuery {
     }
 }
 
-/// A page of waitlist entries.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct WaitlistEntryPage {
-    /// This page's entries.
-    pub items: Vec<WaitlistEntryResponse>,
-    /// Whether another page follows.
-    pub has_next: bool,
-    /// Pass as `cursor` to get the next page (keyset, same order).
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<WaitlistEntry>> for WaitlistEntryPage {
-    fn from(page: Page<WaitlistEntry>) -> Self {
-        let page = page.map(WaitlistEntryResponse::from);
-        Self {
-            items: page.items,
-            has_next: page.has_next,
-            next_cursor: page.next_cursor,
-        }
-    }
+page_response! {
+    /// A page of waitlist entries.
+    WaitlistEntryPage: WaitlistEntryResponse, from WaitlistEntry
 }
 
 /// The waitlist. `sortBy`: `createdAt` (default) or `email`; `searchQuery`

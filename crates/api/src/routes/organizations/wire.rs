@@ -1,9 +1,10 @@
 //! Organization wire types: request bodies (converted once into domain values)
 //! and responses.
 
+use crate::views::page_response;
 use chrono::{DateTime, Utc};
 use domain::tenancy::{OrganizationChanges, OrganizationDraft, OrganizationMembership};
-use domain::{DomainError, Page, PersonName, Plan, Slug, Validation};
+use domain::{DomainError, PersonName, Plan, Slug, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -115,25 +116,7 @@ impl From<OrganizationMembership> for OrganizationResponse {
     }
 }
 
-/// A page of organizations.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct OrganizationPage {
-    /// This page's organizations.
-    pub items: Vec<OrganizationResponse>,
-    /// Whether another page follows.
-    pub has_next: bool,
-    /// Pass as `cursor` to get the next page (keyset, same order).
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<OrganizationMembership>> for OrganizationPage {
-    fn from(page: Page<OrganizationMembership>) -> Self {
-        let page = page.map(OrganizationResponse::from);
-        Self {
-            items: page.items,
-            has_next: page.has_next,
-            next_cursor: page.next_cursor,
-        }
-    }
+page_response! {
+    /// A page of organizations.
+    OrganizationPage: OrganizationResponse, from OrganizationMembership
 }
