@@ -30,6 +30,14 @@ migrate-down n="1":
 outbox:
     cargo run -q -p api -- outbox
 
+# Make a user a platform admin: `just promote ada@example.com` (demote: `just demote ...`).
+promote email:
+    cargo run -q -p api -- admin promote {{email}}
+
+# Take platform admin away from a user.
+demote email:
+    cargo run -q -p api -- admin demote {{email}}
+
 # Format the code.
 fmt:
     cargo fmt --all
