@@ -9,6 +9,7 @@ pub mod db_error;
 pub mod entities;
 pub mod repositories;
 pub mod security;
+pub mod seed;
 pub mod services;
 
 pub use config::{ConfigError, Settings};
