@@ -29,6 +29,9 @@ declare -A value=(
     [api_key_prefix]=$(m apiKeyPrefix)
     [email]=$(m email)
     [n]=0
+    [one]=1
+    [zero]=0
+    [page_limit]=11
     [now]=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 )
 

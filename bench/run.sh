@@ -225,6 +225,7 @@ for scenario in "${scenarios[@]}"; do
         -D token_hash="$(sqlv tokenHash)" -D organization_id="$(sqlv organizationId)" \
         -D user_id="$(sqlv userId)" -D cursor_at="$(sqlv cursorCreatedAt)" \
         -D cursor_id="$(sqlv cursorMemberId)" -D deep_offset="$deep_rows" -D users="$(mf users)" \
+        -D one=1 -D zero=0 -D page_limit=11 \
         "$PG_URL" >../pgbench_$name.txt 2>&1) || { cat "$work/pgbench_$name.txt" >&2; exit 1; }
     tps=$(awk '/^tps = / {print $3}' "$work/pgbench_$name.txt")
     cat "$work/pgbench_$name"/tx* | awk '{print $3}' | sort -n >"$work/pgbench_$name.lat"

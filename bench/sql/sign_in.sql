@@ -3,8 +3,8 @@
 -- new session in its own transaction.
 -- pgbench script (-M prepared); :users comes from run.sh.
 \set n random(0, :users - 1)
-SELECT "users"."id", "users"."email", "users"."first_name", "users"."last_name", "users"."type", "users"."profession", "users"."avatar_url", "users"."is_active", "users"."is_admin", "users"."email_verified_at", "users"."created_at", "users"."updated_at", "users"."deleted_at" FROM "users" WHERE "users"."deleted_at" IS NULL AND "users"."email" = 'bench-' || :n || '@seed.example' LIMIT 1 \gset u_
-SELECT "accounts"."id", "accounts"."user_id", "accounts"."provider", "accounts"."provider_account_id", "accounts"."password_hash", "accounts"."created_at", "accounts"."updated_at" FROM "accounts" WHERE "accounts"."user_id" = :u_id AND "accounts"."provider" = 'credential' LIMIT 1;
+SELECT "users"."id", "users"."email", "users"."first_name", "users"."last_name", "users"."type", "users"."profession", "users"."avatar_url", "users"."is_active", "users"."is_admin", "users"."email_verified_at", "users"."created_at", "users"."updated_at", "users"."deleted_at" FROM "users" WHERE "users"."deleted_at" IS NULL AND "users"."email" = 'bench-' || :n || '@seed.example' LIMIT :one \gset u_
+SELECT "accounts"."id", "accounts"."user_id", "accounts"."provider", "accounts"."provider_account_id", "accounts"."password_hash", "accounts"."created_at", "accounts"."updated_at" FROM "accounts" WHERE "accounts"."user_id" = :u_id AND "accounts"."provider" = 'credential' LIMIT :one;
 BEGIN;
 INSERT INTO "sessions" ("id", "user_id", "token_hash", "expires_at", "last_refreshed_at", "ip", "user_agent", "revoked_at", "created_at", "updated_at") VALUES (gen_random_uuid(), :u_id, encode(sha256(gen_random_uuid()::text::bytea), 'hex'), now() + interval '7 days', now(), '127.0.0.1', 'pgbench', NULL, now(), now()) RETURNING "id", "user_id", "token_hash", "expires_at", "last_refreshed_at", "ip", "user_agent", "revoked_at", "created_at", "updated_at";
 COMMIT;
