@@ -54,3 +54,13 @@ ci:
 # Print the effective settings (password masked).
 config:
     cargo run -p api -- config
+
+# Seed the database at DATABASE_URL with the benchmarks' dataset (not in production):
+# `just seed --users 1000` for a smaller one; writes bench/results/seed-manifest.json.
+seed *args:
+    cargo run -q -p api -- seed {{args}}
+
+# The benchmark: throwaway PostgreSQL, seed, release server under wrk, pgbench ceiling;
+# results in bench/results/latest.{md,json}. `just bench --duration 5s` for a quick run.
+bench *args:
+    bash bench/run.sh {{args}}

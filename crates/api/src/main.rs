@@ -6,12 +6,15 @@
 //! outbox` prints the latest outbox messages, delivered or not, with their tokens
 //! and delivery state (development only). `api admin promote|demote <email>`
 //! grants or takes away platform admin.
+//! `api seed` fills an empty database with the benchmarks' large dataset.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use api::Application;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use infra::Settings;
+use infra::seed::SeedPlan;
 
 #[derive(Parser)]
 #[command(name = "api", version, about = "The Groundwork API server")]
@@ -41,6 +44,9 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Fill an empty database with a large dataset for benchmarks (refused in
+    /// production) and write a manifest of how to address it.
+    Seed(SeedArgs),
 }
 
 /// What `api admin` does.
@@ -56,6 +62,45 @@ enum AdminCommand {
         /// The user's email.
         email: String,
     },
+}
+
+/// Sizes of `api seed`; the defaults are the benchmarks' dataset.
+#[derive(Args)]
+struct SeedArgs {
+    /// Users, each with a credential account.
+    #[arg(long, default_value_t = 100_000)]
+    users: u64,
+    /// Organizations; the first is the large one.
+    #[arg(long, default_value_t = 1_000)]
+    organizations: u64,
+    /// Members of the large organization.
+    #[arg(long, default_value_t = 50_000)]
+    large_org_members: u64,
+    /// Memberships in total.
+    #[arg(long, default_value_t = 100_000)]
+    memberships: u64,
+    /// Sessions (round-robin over the users).
+    #[arg(long, default_value_t = 100_000)]
+    sessions: u64,
+    /// API keys (round-robin over the organizations).
+    #[arg(long, default_value_t = 2_000)]
+    api_keys: u64,
+    /// Pending invitations (round-robin over the organizations).
+    #[arg(long, default_value_t = 10_000)]
+    invitations: u64,
+    /// Rows per INSERT statement.
+    #[arg(long, default_value_t = 1_000)]
+    batch_rows: usize,
+    /// How deep into the large organization's member list the manifest's
+    /// cursor points.
+    #[arg(long, default_value_t = 40_000)]
+    deep_rows: u64,
+    /// Every seeded user's password.
+    #[arg(long, default_value = "bench-password")]
+    password: String,
+    /// Where to write the JSON manifest (token, key, IDs, cursor).
+    #[arg(long, default_value = "bench/results/seed-manifest.json")]
+    manifest: PathBuf,
 }
 
 #[actix_web::main]
@@ -77,6 +122,67 @@ async fn main() -> ExitCode {
         Command::Serve => serve(settings).await,
         Command::Outbox { limit, pending } => print_outbox(settings, limit, pending).await,
         Command::Admin { command } => admin(settings, command).await,
+        Command::Seed(args) => seed(settings, args).await,
+    }
+}
+
+async fn seed(settings: Settings, args: SeedArgs) -> ExitCode {
+    let plan = SeedPlan {
+        users: args.users,
+        organizations: args.organizations,
+        large_organization_members: args.large_org_members,
+        memberships: args.memberships,
+        sessions: args.sessions,
+        api_keys: args.api_keys,
+        invitations: args.invitations,
+        batch_rows: args.batch_rows,
+        deep_rows: args.deep_rows,
+        password: args.password,
+    };
+    let seeded = match infra::seed::run(&settings, &plan).await {
+        Ok(seeded) => seeded,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "{:<22} {:>9} {:>9} {:>11}",
+        "table", "rows", "seconds", "rows/s"
+    );
+    for t in &seeded.tables {
+        println!(
+            "{:<22} {:>9} {:>9.2} {:>11.0}",
+            t.table,
+            t.rows,
+            t.seconds,
+            t.rows_per_second()
+        );
+    }
+    println!(
+        "{:<22} {:>9} {:>9.2} {:>11.0}  (hashing, commit and ANALYZE included)",
+        "total",
+        seeded.rows(),
+        seeded.seconds,
+        seeded.rows() as f64 / seeded.seconds.max(f64::EPSILON)
+    );
+    let written = serde_json::to_vec_pretty(&seeded)
+        .map_err(|e| e.to_string())
+        .and_then(|json| {
+            if let Some(dir) = args.manifest.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+            }
+            std::fs::write(&args.manifest, json).map_err(|e| e.to_string())
+        });
+    match written {
+        Ok(()) => {
+            println!("manifest: {}", args.manifest.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", args.manifest.display());
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -15,7 +15,7 @@ pub struct AppState {
     pub db: Database,
     /// Where "now" comes from (the system clock, or a test's shifted clock).
     pub clock: Arc<dyn Clock>,
-    /// argon2id, on the blocking pool.
+    /// argon2id, on its own threads.
     pub passwords: PasswordHasher,
     /// Each plan's caps.
     pub plans: PlanCatalog,

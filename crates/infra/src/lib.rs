@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod entities;
 pub mod repositories;
 pub mod security;
+pub mod seed;
 pub mod services;
 
 pub use config::{ConfigError, Settings};

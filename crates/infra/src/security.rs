@@ -1,11 +1,12 @@
-//! Secrets: password hashing (argon2id, on the blocking thread pool so a flood of
-//! sign-ins cannot stall other requests) and random bearer tokens, which are
-//! stored only as hashes.
+//! Secrets: password hashing (argon2id, on a few dedicated threads so a flood of
+//! sign-ins cannot stall other requests nor balloon memory) and random bearer
+//! tokens, which are stored only as hashes.
 
-use std::sync::Arc;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, mpsc};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::{DomainError, Password};
@@ -18,6 +19,16 @@ mod api_keys;
 pub use api_keys::{API_KEY_PREFIX, IssuedApiKey, PresentedApiKey, issue_api_key, parse_api_key};
 
 /// Hashes and verifies passwords with argon2id.
+///
+/// The work runs on a few dedicated threads (half the CPUs, at least one), in
+/// arrival order, never on the async workers, each thread hashing in one
+/// `argon2_memory_kib` buffer it keeps. Not on tokio's blocking pool: that pool
+/// grows a thread per waiting call (up to 512), so a sign-in flood ran dozens of
+/// hashes at once, took the cores from every other request, and left each
+/// thread's allocator holding several 19 MiB buffers (gigabytes of RSS in the
+/// benchmark; even one thread allocating a buffer per hash kept five). A fixed
+/// set of threads with their own memory bounds both: extra sign-ins wait their
+/// turn, memory stays at one buffer per thread.
 #[derive(Clone)]
 pub struct PasswordHasher {
     inner: Arc<Inner>,
@@ -28,6 +39,20 @@ struct Inner {
     /// Verified against when the account does not exist, so that an unknown email
     /// costs the same time as a wrong password.
     dummy_hash: String,
+    /// The hashing threads' queue; they stop when the last hasher is dropped.
+    jobs: mpsc::Sender<Job>,
+}
+
+/// Work for a hashing thread, given the thread's argon2 memory.
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send + 'static>;
+
+const ALGORITHM: Algorithm = Algorithm::Argon2id;
+const VERSION: Version = Version::V0x13;
+
+/// How many threads hash passwords: half the CPUs, at least one. Hashing is
+/// CPU-bound, so more threads would only take cores from other requests.
+fn hashing_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -48,17 +73,22 @@ impl PasswordHasher {
             None,
         )
         .map_err(|e| DomainError::Internal(format!("argon2 parameters: {e}")))?;
-        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let dummy_hash = hash_with(&argon, "not a password: timing equaliser")?;
+        let argon = Argon2::new(ALGORITHM, VERSION, params);
+        let dummy_hash = hash_with(&argon, "not a password: timing equaliser", &mut Vec::new())?;
+        let jobs = spawn_hashing_threads(hashing_threads())?;
         Ok(Self {
-            inner: Arc::new(Inner { argon, dummy_hash }),
+            inner: Arc::new(Inner {
+                argon,
+                dummy_hash,
+                jobs,
+            }),
         })
     }
 
     /// The PHC string (`$argon2id$v=19$m=...`) of `password` with a fresh salt.
     pub async fn hash(&self, password: Password) -> Result<String, DomainError> {
-        let inner = self.inner.clone();
-        blocking(move || hash_with(&inner.argon, password.expose())).await?
+        self.run(move |inner, memory| hash_with(&inner.argon, password.expose(), memory))
+            .await?
     }
 
     /// Whether `password` matches `stored` (a PHC string). With no stored hash
@@ -69,39 +99,135 @@ impl PasswordHasher {
         password: Password,
         stored: Option<String>,
     ) -> Result<bool, DomainError> {
-        let inner = self.inner.clone();
-        blocking(move || {
+        self.run(move |inner, memory| {
             let (hash, real) = match stored.as_deref() {
                 Some(hash) => (hash, true),
                 None => (inner.dummy_hash.as_str(), false),
             };
             let parsed = PasswordHash::new(hash)
                 .map_err(|e| DomainError::Internal(format!("stored password hash: {e}")))?;
-            let matches = inner
-                .argon
-                .verify_password(password.expose().as_bytes(), &parsed)
-                .is_ok();
-            Ok(real && matches)
+            Ok(real && matches(&parsed, password.expose(), memory))
         })
         .await?
     }
+
+    /// Runs `work` on a hashing thread and waits for its answer.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Inner, &mut Vec<Block>) -> T + Send + 'static,
+    ) -> Result<T, DomainError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let inner = self.inner.clone();
+        self.inner
+            .jobs
+            .send(Box::new(move |memory| {
+                let _ = answer.send(work(&inner, memory));
+            }))
+            .map_err(|_| DomainError::Internal("the password hashing threads stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| DomainError::Internal("a password hashing job failed".into()))
+    }
 }
 
-fn hash_with(argon: &Argon2<'_>, password: &str) -> Result<String, DomainError> {
-    let salt = SaltString::encode_b64(&random_bytes::<16>()?)
-        .map_err(|e| DomainError::Internal(format!("salt: {e}")))?;
+/// Starts `count` threads that run queued jobs until every sender is gone. A
+/// job that panics is dropped (its caller gets an error); the thread goes on.
+fn spawn_hashing_threads(count: usize) -> Result<mpsc::Sender<Job>, DomainError> {
+    let (jobs, queue) = mpsc::channel::<Job>();
+    let queue = Arc::new(Mutex::new(queue));
+    for n in 0..count {
+        let queue = Arc::clone(&queue);
+        std::thread::Builder::new()
+            .name(format!("argon2-{n}"))
+            .spawn(move || {
+                // Grown to the largest cost met, then reused by every hash.
+                let mut memory = Vec::new();
+                loop {
+                    // The lock is held only to take the next job.
+                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok(job) = next else { break };
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut memory)));
+                }
+            })
+            .map_err(|e| DomainError::Internal(format!("cannot start a hashing thread: {e}")))?;
+    }
+    Ok(jobs)
+}
+
+/// The PHC string of `password` under `argon` with a fresh salt, computed in
+/// `memory` (what `argon2`'s `PasswordHasher::hash_password` writes, without
+/// its per-hash allocation).
+fn hash_with(
+    argon: &Argon2<'_>,
+    password: &str,
+    memory: &mut Vec<Block>,
+) -> Result<String, DomainError> {
+    let failed =
+        |e: argon2::password_hash::Error| DomainError::Internal(format!("hashing a password: {e}"));
+    let salt = SaltString::encode_b64(&random_bytes::<16>()?).map_err(failed)?;
+    let output_len = argon
+        .params()
+        .output_len()
+        .unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    let hash = compute(argon, password, salt.as_salt(), output_len, memory).map_err(failed)?;
+    let phc = PasswordHash {
+        algorithm: ALGORITHM.ident(),
+        version: Some(VERSION.into()),
+        params: ParamsString::try_from(argon.params()).map_err(failed)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(hash),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` hashes to `stored` under the algorithm, version and cost
+/// `stored` names (what `argon2`'s `PasswordVerifier` checks); the outputs are
+/// compared in constant time.
+fn matches(stored: &PasswordHash<'_>, password: &str, memory: &mut Vec<Block>) -> bool {
+    let (Some(salt), Some(expected)) = (stored.salt, stored.hash) else {
+        return false;
+    };
+    let argon = (|| {
+        let algorithm = Algorithm::try_from(stored.algorithm)?;
+        let version = stored
+            .version
+            .map(Version::try_from)
+            .transpose()?
+            .unwrap_or_default();
+        Ok::<_, argon2::password_hash::Error>(Argon2::new(
+            algorithm,
+            version,
+            Params::try_from(stored)?,
+        ))
+    })();
     argon
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| DomainError::Internal(format!("hashing a password: {e}")))
+        .and_then(|argon| compute(&argon, password, salt, expected.len(), memory))
+        .is_ok_and(|computed| computed == expected)
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, DomainError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| DomainError::Internal(format!("password hashing task: {e}")))
+/// Raw argon2 output of `password` and `salt`, in `memory` (grown when the cost
+/// needs more blocks than it has).
+fn compute(
+    argon: &Argon2<'_>,
+    password: &str,
+    salt: Salt<'_>,
+    output_len: usize,
+    memory: &mut Vec<Block>,
+) -> Result<Output, argon2::password_hash::Error> {
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes)?;
+    let blocks = argon.params().block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    Output::init_with(output_len, |out| {
+        Ok(argon.hash_password_into_with_memory(
+            password.as_bytes(),
+            salt_bytes,
+            out,
+            &mut memory[..],
+        )?)
+    })
 }
 
 /// A freshly issued bearer token: the secret for the client, once, and the hash
@@ -197,6 +323,48 @@ mod tests {
         let a = h.hash(password("same password")).await.unwrap();
         let b = h.hash(password("same password")).await.unwrap();
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn hashes_agree_with_the_argon2_crates_own_hasher_and_verifier() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let argon = Argon2::new(ALGORITHM, VERSION, Params::new(1024, 1, 1, None).unwrap());
+        let memory = &mut Vec::new();
+        // Ours verifies with the crate's verifier...
+        let ours = hash_with(&argon, "correct horse", memory).unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(argon.verify_password(b"correct horse", &parsed).is_ok());
+        assert!(argon.verify_password(b"correct horsE", &parsed).is_err());
+        // ... and the crate's hashes (stored before, other costs) verify with ours.
+        let salt = SaltString::encode_b64(b"sixteen byte slt").unwrap();
+        let theirs = Argon2::new(ALGORITHM, VERSION, Params::new(2048, 2, 1, None).unwrap())
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
+        let parsed = PasswordHash::new(&theirs).unwrap();
+        assert!(matches(&parsed, "correct horse", memory));
+        assert!(!matches(&parsed, "correct horsE", memory));
+        assert_eq!(memory.len(), 2048, "the buffer grew to the larger cost");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_hashes_queue_for_the_hashing_threads_and_all_answer() {
+        let h = hasher();
+        let calls: Vec<_> = (0..16)
+            .map(|i| {
+                let h = h.clone();
+                tokio::spawn(async move { h.hash(password(&format!("password {i}"))).await })
+            })
+            .collect();
+        for (i, call) in calls.into_iter().enumerate() {
+            let stored = call.await.unwrap().unwrap();
+            assert!(
+                h.verify(password(&format!("password {i}")), Some(stored))
+                    .await
+                    .unwrap()
+            );
+        }
+        assert!(hashing_threads() >= 1);
     }
 
     #[test]

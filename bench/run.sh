@@ -1,0 +1,346 @@
+#!/usr/bin/env bash
+# The benchmark: throwaway PostgreSQL, `api seed`, plan check, the release
+# server under wrk at fixed concurrency, pgbench over the same SQL (the
+# ceiling), peak RSS; writes bench/results/latest.{md,json}. See bench/README.md.
+#
+#   bench/run.sh [--duration 10s] [--connections 32] [--threads 2]
+#                [--flood-connections 32] [--pool 10] [--no-build] [--keep]
+#
+# Environment: BENCH_TARGET_DIR (release build directory; default
+# /work/target-release when /work exists, else target/bench), BENCH_OUT
+# (results directory, default bench/results).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+duration=10s
+connections=32
+threads=2
+flood_connections=32
+pool=10
+build=1
+keep=0
+while (($#)); do
+    case $1 in
+        --duration) duration=$2; shift 2 ;;
+        --connections) connections=$2; shift 2 ;;
+        --threads) threads=$2; shift 2 ;;
+        --flood-connections) flood_connections=$2; shift 2 ;;
+        --pool) pool=$2; shift 2 ;;
+        --no-build) build=0; shift ;;
+        --keep) keep=1; shift ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+[[ $duration =~ ^[0-9]+s$ && ${duration%s} -ge 5 ]] || { echo "--duration takes seconds, at least 5s, like 10s" >&2; exit 2; }
+seconds=${duration%s}
+
+if [[ -n ${BENCH_TARGET_DIR:-} ]]; then
+    target_dir=$BENCH_TARGET_DIR
+elif [[ -d /work && -w /work ]]; then
+    target_dir=/work/target-release
+else
+    target_dir=$PWD/target/bench
+fi
+out=${BENCH_OUT:-bench/results}
+bin=$target_dir/release
+
+log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+
+# --- tools ------------------------------------------------------------------
+missing=()
+for tool in wrk pgbench psql jq curl perl bc; do
+    command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+        log "installing ${missing[*]} (Debian packages)"
+        packages=()
+        for tool in "${missing[@]}"; do
+            case $tool in
+                pgbench|psql) packages+=(postgresql-client) ;;
+                *) packages+=("$tool") ;;
+            esac
+        done
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+    else
+        echo "missing tools: ${missing[*]} (Debian: apt-get install wrk postgresql-client jq curl)" >&2
+        exit 1
+    fi
+fi
+
+# --- build ------------------------------------------------------------------
+if ((build)); then
+    log "building the release server and migration CLI in $target_dir"
+    CARGO_TARGET_DIR=$target_dir cargo build --release -q -p api -p migration
+fi
+[[ -x $bin/api && -x $bin/migration ]] || { echo "no release binaries in $bin (drop --no-build)" >&2; exit 1; }
+
+# --- throwaway PostgreSQL, cleaned up on any exit ----------------------------
+work=$(mktemp -d /tmp/groundwork-bench.XXXXXX)
+server_pid=""
+background=()
+# shellcheck source=bench/pg.sh
+source bench/pg.sh
+cleanup() {
+    local pid
+    for pid in "${background[@]}" $server_pid; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${background[@]}" $server_pid; do
+        wait "$pid" 2>/dev/null || true
+    done
+    pg_stop
+    if ((keep)); then
+        echo "kept $work" >&2
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log "starting PostgreSQL"
+# The pool, pgbench's clients and psql fit in 100 connections; 256 MB of
+# shared buffers holds the whole dataset (about 150 MB) like a warm server.
+pg_start 256MB 100
+log "PostgreSQL $(pg_run postgres --version | awk '{print $3}') on port $PG_PORT, data in $PG_DIR"
+
+log "migrating"
+DATABASE_URL=$PG_URL "$bin/migration" up >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log" >&2; exit 1; }
+
+log "seeding"
+APP_ENV=development DATABASE_URL=$PG_URL APP__LOG__FILTER=warn \
+    "$bin/api" seed --manifest "$work/seed.json" | tee "$work/seed.txt" >&2
+manifest=$work/seed.json
+mf() { jq -r ".manifest.$1" "$manifest"; }
+org=$(mf organizationId)
+token=$(mf sessionToken)
+cursor=$(mf deep.cursor)
+deep_page=$(mf deep.page)
+deep_rows=$(mf deep.rows)
+
+log "plan check"
+plans_ok=true
+bench/plans.sh "$PG_URL" "$manifest" "$work/plans.json" >&2 || plans_ok=false
+
+# --- the release server -------------------------------------------------------
+port=$(free_port)
+base=http://127.0.0.1:$port
+log "starting the release server on $base (production settings, pool $pool)"
+APP_ENV=production DATABASE_URL=$PG_URL APP__SERVER__HOST=127.0.0.1 APP__SERVER__PORT=$port \
+    APP__DATABASE__MAX_CONNECTIONS=$pool \
+    "$bin/api" serve >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+    curl -fs "$base/health" >/dev/null 2>&1 && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+    sleep 0.1
+done
+curl -fs "$base/health" >/dev/null || { echo "the server did not come up" >&2; exit 1; }
+
+members=$base/v1/organizations/$org/members
+# name | method | path (for the table) | wrk script | URL
+scenarios=(
+    "members_first|GET|/members (first page)|get|$members"
+    "members_cursor|GET|/members?cursor= ($deep_rows rows deep)|get|$members?cursor=$cursor"
+    "members_page|GET|/members?page=$deep_page ($deep_rows rows deep)|get|$members?page=$deep_page"
+    "organization|GET|/organizations/{id}|get|$base/v1/organizations/$org"
+    "waitlist|POST|/waitlist|waitlist|$base"
+    "sign_in|POST|/auth/sign-in|sign_in|$base"
+)
+
+log "checking every scenario answers as expected"
+expect() {
+    local status
+    status=$(curl -s -o "$work/check.json" -w '%{http_code}' "${@:2}")
+    [[ $status == "$1" ]] || { echo "expected $1, got $status from ${*:2}: $(cat "$work/check.json")" >&2; exit 1; }
+}
+expect 200 -H "Authorization: Bearer $token" "$members"
+first_id=$(jq -r '.items[0].id' "$work/check.json")
+expect 200 -H "Authorization: Bearer $token" "$members?cursor=$cursor"
+cursor_first=$(jq -r '.items[0].id' "$work/check.json")
+expect 200 -H "Authorization: Bearer $token" "$members?page=$deep_page"
+page_first=$(jq -r '.items[0].id' "$work/check.json")
+[[ $cursor_first == "$page_first" && $cursor_first != "$first_id" ]] || {
+    echo "the cursor and page $deep_page disagree ($cursor_first vs $page_first)" >&2
+    exit 1
+}
+expect 200 -H "Authorization: Bearer $token" "$base/v1/organizations/$org"
+expect 201 -H 'Content-Type: application/json' -d '{"email":"check@bench.example","role":"employee"}' "$base/v1/waitlist"
+expect 200 -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$(jq -r .manifest.sql.email "$manifest")\",\"password\":\"$(mf password)\"}" "$base/v1/auth/sign-in"
+
+export BENCH_TOKEN=$token BENCH_RUN=$$-$RANDOM BENCH_USERS=$(mf users) \
+    BENCH_EMAIL_PATTERN=$(mf emailPattern) BENCH_PASSWORD=$(mf password)
+
+# CPU time per request, by process group. On a shared machine the scheduler
+# shares the cores per thread, so throughput ratios move with background load;
+# CPU time spent per request does not, and tells what a dedicated machine would
+# do. Sampled over the middle of a run (from 2 s in to 1 s before the end), for
+# the processes alive at both ends: utime + stime ticks from /proc.
+ticks() {
+    local stat
+    stat=$(<"/proc/$1/stat") 2>/dev/null || { echo 0; return; }
+    # shellcheck disable=SC2086 # split the fields after "pid (comm) "
+    set -- ${stat##*) }
+    echo $((${12} + ${13}))
+}
+# sample_cpu OUT CLIENT (wrk|pgbench) SERVER_PID|-: writes {serverTicks, pgTicks, clientTicks, seconds}
+sample_cpu() {
+    local out=$1 client=$2 server=$3 p postmaster began=$EPOCHREALTIME
+    postmaster=$(head -1 "$PG_DIR/data/postmaster.pid")
+    declare -A t0
+    sleep 2
+    local start=$EPOCHREALTIME
+    for p in $(pgrep -P "$postmaster") $(pgrep -x "$client") ${server/-/}; do t0[$p]=$(ticks "$p"); done
+    sleep "$(echo "$began + $seconds - 1 - $EPOCHREALTIME" | bc)"
+    local pg=0 cl=0 sv=0 d
+    for p in "${!t0[@]}"; do
+        [[ -e /proc/$p ]] || continue
+        d=$(($(ticks "$p") - ${t0[$p]}))
+        if [[ $p == "$server" ]]; then sv=$((sv + d));
+        elif [[ $(cat "/proc/$p/comm" 2>/dev/null) == "$client" ]]; then cl=$((cl + d));
+        else pg=$((pg + d)); fi
+    done
+    jq -n --argjson sv "$sv" --argjson pg "$pg" --argjson cl "$cl" \
+        --argjson s "$(echo "$EPOCHREALTIME - $start" | bc)" --argjson hz "$(getconf CLK_TCK)" \
+        '{serverMs: ($sv * 1000 / $hz), pgMs: ($pg * 1000 / $hz), clientMs: ($cl * 1000 / $hz), seconds: $s}' >"$out"
+}
+
+# run_wrk NAME SCRIPT URL CONNECTIONS -> $work/NAME.json
+run_wrk() {
+    local name=$1 script=$2 url=$3 conns=$4 sampler
+    cat "bench/wrk/$script.lua" bench/wrk/report.lua >"$work/$name.lua"
+    sample_cpu "$work/$name.cpu" wrk "$server_pid" &
+    sampler=$!
+    wrk -t"$threads" -c"$conns" -d"$duration" --timeout 10s --latency -s "$work/$name.lua" "$url" \
+        >"$work/$name.wrk" 2>&1
+    wait "$sampler"
+    grep '^BENCH_JSON ' "$work/$name.wrk" | cut -d' ' -f2- |
+        jq -c --arg rss "$(vm_kib VmHWM)" --slurpfile cpu "$work/$name.cpu" '
+            (.requests / (.durationUs / 1e6)) as $rps | ($cpu[0]) as $c | ($rps * $c.seconds) as $n |
+            . + {rps: $rps, hwmKiB: ($rss | tonumber),
+                 cpuMsPerRequest: {server: ($c.serverMs / $n), postgres: ($c.pgMs / $n), wrk: ($c.clientMs / $n)}}' \
+            >"$work/$name.json"
+}
+
+vm_kib() { awk -v key="$1:" '$1 == key {print $2}' "/proc/$server_pid/status"; }
+
+# run_pgbench NAME -> $work/pgbench_NAME.json: the scenario's statements straight
+# to PostgreSQL, right after its wrk run so both see the same machine.
+sqlv() { jq -r ".manifest.sql.$1" "$manifest"; }
+run_pgbench() {
+    local name=$1 tps count sampler
+    mkdir -p "$work/pgbench_$name"
+    sample_cpu "$work/pgbench_$name.cpu" pgbench - &
+    sampler=$!
+    (cd "$work/pgbench_$name" && pgbench -n -M prepared -c "$connections" -j "$threads" -T "$seconds" \
+        -l --log-prefix=tx -f "$OLDPWD/bench/sql/$name.sql" \
+        -D token_hash="$(sqlv tokenHash)" -D organization_id="$(sqlv organizationId)" \
+        -D user_id="$(sqlv userId)" -D cursor_at="$(sqlv cursorCreatedAt)" \
+        -D cursor_id="$(sqlv cursorMemberId)" -D deep_offset="$deep_rows" -D users="$(mf users)" \
+        -D one=1 -D zero=0 -D page_limit=11 \
+        "$PG_URL" >"../pgbench_$name.txt" 2>&1) || { cat "$work/pgbench_$name.txt" >&2; exit 1; }
+    wait "$sampler"
+    tps=$(awk '/^tps = / {print $3}' "$work/pgbench_$name.txt")
+    cat "$work/pgbench_$name"/tx* | awk '{print $3}' | sort -n >"$work/pgbench_$name.lat"
+    count=$(wc -l <"$work/pgbench_$name.lat")
+    pct() { sed -n "$(( (count * $1 + 99) / 100 ))p" "$work/pgbench_$name.lat"; }
+    jq -n --argjson tps "$tps" --argjson p50 "$(pct 50)" --argjson p99 "$(pct 99)" \
+        --slurpfile cpu "$work/pgbench_$name.cpu" '($cpu[0]) as $c | ($tps * $c.seconds) as $n |
+        {tps: $tps, p50Us: $p50, p99Us: $p99,
+         cpuMsPerTransaction: {postgres: ($c.pgMs / $n), pgbench: ($c.clientMs / $n)}}' >"$work/pgbench_$name.json"
+    rm -rf "$work/pgbench_$name"
+}
+
+log "warming up (3 s, not recorded)"
+(duration=3s run_wrk warmup get "$members" "$connections")
+
+for scenario in "${scenarios[@]}"; do
+    IFS='|' read -r name _ _ script url <<<"$scenario"
+    log "$name: wrk ($connections connections, $duration), then pgbench ($connections clients)"
+    run_wrk "$name" "$script" "$url" "$connections"
+    jq -r '"   wrk:     \(.rps | floor) req/s  p50 \(.p50Us / 1000) ms  p99 \(.p99Us / 1000) ms  non-2xx \(.non2xx)"' \
+        "$work/$name.json" >&2
+    run_pgbench "$name"
+    jq -r '"   pgbench: \(.tps | floor) tx/s   p50 \(.p50Us / 1000) ms  p99 \(.p99Us / 1000) ms"' \
+        "$work/pgbench_$name.json" >&2
+done
+
+log "wrk: members_first during a sign-in flood ($connections + $flood_connections connections)"
+run_wrk flood_sign_in sign_in "$base" "$flood_connections" &
+background+=($!)
+sleep 1 # let the flood build up first
+run_wrk flood_members get "$members" "$connections"
+wait "${background[@]}"
+background=()
+jq -r '"   members: \(.rps | floor) req/s  p50 \(.p50Us / 1000) ms  p99 \(.p99Us / 1000) ms"' "$work/flood_members.json" >&2
+jq -r '"   sign-in: \(.rps | floor) req/s  p50 \(.p50Us / 1000) ms  p99 \(.p99Us / 1000) ms"' "$work/flood_sign_in.json" >&2
+
+peak_kib=$(vm_kib VmHWM)
+rss_kib=$(vm_kib VmRSS)
+kill "$server_pid"
+wait "$server_pid" 2>/dev/null || true
+server_pid=""
+
+# --- results --------------------------------------------------------------------
+mkdir -p "$out"
+rows=()
+for scenario in "${scenarios[@]}"; do
+    IFS='|' read -r name method path _ _ <<<"$scenario"
+    rows+=("$(jq -c -n --arg name "$name" --arg request "$method $path" \
+        --slurpfile http "$work/$name.json" --slurpfile pg "$work/pgbench_$name.json" '
+        ($http[0]) as $h | ($pg[0]) as $p |
+        {name: $name, request: $request,
+         rps: ($h.rps | round), p50Ms: ($h.p50Us / 1000), p99Ms: ($h.p99Us / 1000),
+         non2xx: $h.non2xx, socketErrors: $h.socketErrors,
+         ceilingTps: ($p.tps | round), ceilingP50Ms: ($p.p50Us / 1000), ceilingP99Ms: ($p.p99Us / 1000),
+         ratio: (($h.rps / $p.tps * 1000 | round) / 1000), hwmKiBAfter: $h.hwmKiB,
+         cpuMsPerRequest: ($h.cpuMsPerRequest | map_values(. * 1000 | round / 1000)),
+         ceilingCpuMsPerTransaction: ($p.cpuMsPerTransaction | map_values(. * 1000 | round / 1000)),
+         cpuRatio: ((($p.cpuMsPerTransaction | add) / ($h.cpuMsPerRequest | add) * 1000 | round) / 1000)}')")
+done
+
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+mem_mib=$(awk '/^MemTotal/ {print int($2 / 1024)}' /proc/meminfo)
+pg_version=$(pg_run postgres --version | awk '{print $3}')
+printf '%s\n' "${rows[@]}" | jq -s \
+    --arg generated "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+    --arg cpu "$cpu" --argjson cores "$(nproc)" --argjson mem "$mem_mib" --arg kernel "$(uname -r)" \
+    --arg pg "$pg_version" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+    --arg duration "$duration" --argjson connections "$connections" --argjson threads "$threads" \
+    --argjson flood "$flood_connections" --argjson pool "$pool" \
+    --slurpfile seed "$manifest" --slurpfile plans "$work/plans.json" \
+    --slurpfile fm "$work/flood_members.json" --slurpfile fs "$work/flood_sign_in.json" \
+    --argjson peak "$peak_kib" --argjson rss "$rss_kib" --argjson plansOk "$plans_ok" '
+    (map({key: .name, value: .}) | from_entries) as $s |
+    {generatedAt: $generated, commit: $commit,
+     machine: {cpu: $cpu, cores: $cores, memoryMiB: $mem, kernel: $kernel, postgres: $pg,
+               loadAverageAtEnd: $load,
+               note: "wrk, the server and PostgreSQL share these cores"},
+     settings: {duration: $duration, connections: $connections, wrkThreads: $threads,
+                floodConnections: $flood, pool: $pool, pageSize: 10,
+                server: "release build, APP_ENV=production (2 workers, request logging at info)"},
+     seed: {seconds: $seed[0].seconds, tables: ($seed[0].tables | map(. + {rowsPerSecond: ((.rows / .seconds) | round)}))},
+     scenarios: .,
+     flood: {members: {rps: ($fm[0].rps | round), p50Ms: ($fm[0].p50Us / 1000), p99Ms: ($fm[0].p99Us / 1000), non2xx: $fm[0].non2xx},
+             signIn: {rps: ($fs[0].rps | round), p50Ms: ($fs[0].p50Us / 1000), p99Ms: ($fs[0].p99Us / 1000), non2xx: $fs[0].non2xx}},
+     memory: {peakRssKiB: $peak, rssAtEndKiB: $rss},
+     plans: {ok: $plansOk, checked: $plans[0]},
+     targets: [
+       {target: "member list >= 50% of its pgbench ceiling", value: $s.members_first.ratio, met: ($s.members_first.ratio >= 0.5)},
+       {target: "(the same by CPU time per request: what a machine without background load would show)", value: $s.members_first.cpuRatio, met: ($s.members_first.cpuRatio >= 0.5)},
+       {target: "member list p99 < 25 ms at \($connections) connections", value: $s.members_first.p99Ms, met: ($s.members_first.p99Ms < 25)},
+       {target: "cursor page \($s.members_cursor.request | capture("\\((?<d>[0-9]+)") .d) rows deep p50 within 1.5x of the first page", value: (($s.members_cursor.p50Ms / $s.members_first.p50Ms * 100 | round) / 100), met: ($s.members_cursor.p50Ms <= 1.5 * $s.members_first.p50Ms)},
+       {target: "server peak RSS < 64 MiB", value: (($peak / 1024 * 10 | round) / 10), met: ($peak < 65536)},
+       {target: "a sign-in flood does not stall the member list: its p99 within 1.5x of the quiet p99 (\($s.members_first.p99Ms) ms)", value: (($fm[0].p99Us / 1000 / $s.members_first.p99Ms * 100 | round) / 100), met: ($fm[0].p99Us / 1000 <= 1.5 * $s.members_first.p99Ms)},
+       {target: "member list p99 during a sign-in flood < 25 ms", value: ($fm[0].p99Us / 1000), met: ($fm[0].p99Us < 25000)},
+       {target: "every list and lookup plan uses an index", value: $plansOk, met: $plansOk},
+       {target: "no error answers under load", value: ([.[] | .non2xx + .socketErrors] | add), met: (([.[] | .non2xx + .socketErrors] | add) == 0)}
+     ]}' >"$out/latest.json"
+
+bench/report.sh "$out/latest.json" >"$out/latest.md"
+cat "$out/latest.md"
+log "results: $out/latest.md and $out/latest.json"
+$plans_ok || { echo "plan check failed: see the plans above" >&2; exit 1; }

@@ -1,0 +1,2 @@
+-- POST /v1/invitations/accept: the invitation with a token hash.
+SELECT "invitations"."id", "invitations"."organization_id", "invitations"."email", "invitations"."role", "invitations"."token_hash", "invitations"."invited_by", "invitations"."expires_at", "invitations"."accepted_at", "invitations"."revoked_at", "invitations"."created_at", "invitations"."updated_at", "invitations"."deleted_at" FROM "invitations" WHERE "invitations"."token_hash" = :token_hash LIMIT 1;

@@ -1,0 +1,2 @@
+-- Sign-in: the live user with an email.
+SELECT "users"."id", "users"."email", "users"."first_name", "users"."last_name", "users"."type", "users"."profession", "users"."avatar_url", "users"."is_active", "users"."is_admin", "users"."email_verified_at", "users"."created_at", "users"."updated_at", "users"."deleted_at" FROM "users" WHERE "users"."deleted_at" IS NULL AND "users"."email" = :email LIMIT 1;
