@@ -48,6 +48,8 @@ fn parse_ulid(body: &str) -> Option<Ulid> {
 /// part instead of drawing a new one.
 static GENERATOR: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
 
+// `Ulid::default()` is the nil ULID, not a new one: clippy's suggestion would be wrong.
+#[allow(clippy::unwrap_or_default)]
 fn monotonic_ulid() -> Ulid {
     GENERATOR
         .lock()
