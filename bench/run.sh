@@ -6,8 +6,8 @@
 #   bench/run.sh [--duration 10s] [--connections 32] [--threads 2]
 #                [--flood-connections 32] [--pool 10] [--no-build] [--keep]
 #
-# Environment: BENCH_TARGET_DIR (release build directory; default
-# /work/target-release when /work exists, else target/bench), BENCH_OUT
+# Environment: BENCH_TARGET_DIR (release build directory; default target/bench,
+# apart from target/ so a release build never holds the debug build's lock), BENCH_OUT
 # (results directory, default bench/results).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,8 +37,6 @@ seconds=${duration%s}
 
 if [[ -n ${BENCH_TARGET_DIR:-} ]]; then
     target_dir=$BENCH_TARGET_DIR
-elif [[ -d /work && -w /work ]]; then
-    target_dir=/work/target-release
 else
     target_dir=$PWD/target/bench
 fi
