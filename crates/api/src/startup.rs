@@ -111,7 +111,7 @@ impl Application {
                     Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound)
                 }))
                 .wrap(from_fn(telemetry::request_id_header))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<telemetry::RequestSpan>::new())
         })
         .shutdown_timeout(settings.server.shutdown_timeout_secs)
         .client_request_timeout(Duration::from_secs(10));

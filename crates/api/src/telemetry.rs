@@ -6,8 +6,36 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use tracing_actix_web::RequestId;
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
+
+/// The request span: method, path, request id and, at the end, status (and the
+/// error, if any). Leaner than `tracing-actix-web`'s default, which also matches
+/// the path against every route again for `http.route` and formats host, scheme,
+/// user agent and an OpenTelemetry name on every request: measurable CPU per
+/// request under load (`bench/`), for fields our logs do not use.
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = request.extensions().get::<RequestId>().copied();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.target = %request.path(),
+            request_id = tracing::field::display(request_id.map(|id| id.to_string()).unwrap_or_default()),
+            http.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
 
 /// Installs the global subscriber: `RUST_LOG` if set, else the configured filter.
 /// Calling it twice is harmless (tests build many applications).
