@@ -175,7 +175,7 @@ page_response! {
     )
 )]
 #[post("/organizations/{orgId}/api-keys")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
     Caller { ctx, .. }: Caller,
@@ -208,7 +208,7 @@ pub async fn create(
     )
 )]
 #[get("/organizations/{orgId}/api-keys")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     Caller { ctx, .. }: Caller,
@@ -239,7 +239,7 @@ pub async fn list(
     )
 )]
 #[delete("/organizations/{orgId}/api-keys/{keyId}")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn revoke(
     state: web::Data<AppState>,
     Caller { ctx, .. }: Caller,

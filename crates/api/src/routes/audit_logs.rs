@@ -132,7 +132,7 @@ page_response! {
     )
 )]
 #[get("/organizations/{orgId}/audit-logs")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     Caller { ctx, .. }: Caller,

@@ -188,7 +188,7 @@ impl From<SignedIn> for SessionResponse {
     )
 )]
 #[post("/auth/sign-up")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn sign_up(
     state: web::Data<AppState>,
     Anonymous(ctx): Anonymous,
@@ -216,7 +216,7 @@ pub async fn sign_up(
     )
 )]
 #[post("/auth/sign-in")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn sign_in(
     state: web::Data<AppState>,
     Anonymous(ctx): Anonymous,
@@ -241,7 +241,7 @@ pub async fn sign_in(
     )
 )]
 #[post("/auth/sign-out")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn sign_out(
     state: web::Data<AppState>,
     CurrentUser { auth, ctx }: CurrentUser,
@@ -272,7 +272,7 @@ pub struct VerifyEmailBody {
     )
 )]
 #[post("/auth/verify-email")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn verify_email(
     state: web::Data<AppState>,
     Anonymous(ctx): Anonymous,
@@ -308,7 +308,7 @@ pub struct PasswordResetRequestBody {
     )
 )]
 #[post("/auth/password-reset/request")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn request_password_reset(
     state: web::Data<AppState>,
     Anonymous(ctx): Anonymous,
@@ -347,7 +347,7 @@ pub struct PasswordResetConfirmBody {
     )
 )]
 #[post("/auth/password-reset/confirm")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn confirm_password_reset(
     state: web::Data<AppState>,
     Anonymous(ctx): Anonymous,

@@ -34,7 +34,7 @@ pub async fn health() -> HttpResponse {
     )
 )]
 #[get("/ready")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn ready(db: web::Data<Database>) -> Result<HttpResponse> {
     db.ping().await?;
     Ok(HttpResponse::Ok().json(Status { status: "ready" }))

@@ -131,7 +131,7 @@ page_response! {
     )
 )]
 #[post("/organizations/{orgId}/invitations")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
     Caller { ctx, .. }: Caller,
@@ -161,7 +161,7 @@ pub async fn create(
     )
 )]
 #[get("/organizations/{orgId}/invitations")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     Caller { ctx, .. }: Caller,
@@ -192,7 +192,7 @@ pub async fn list(
     )
 )]
 #[delete("/organizations/{orgId}/invitations/{invitationId}")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_one(
     state: web::Data<AppState>,
     Caller { ctx, .. }: Caller,
@@ -221,7 +221,7 @@ pub async fn delete_one(
     )
 )]
 #[post("/invitations/accept")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn accept(
     state: web::Data<AppState>,
     CurrentUser { auth, ctx }: CurrentUser,

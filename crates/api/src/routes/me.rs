@@ -117,7 +117,7 @@ impl TryFrom<UpdateMeBody> for ProfileChanges {
     )
 )]
 #[get("/me")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_me(CurrentUser { auth, .. }: CurrentUser) -> HttpResponse {
     // The extractor has just read the user; reading it again would add nothing.
     HttpResponse::Ok().json(UserResponse::from(auth.user))
@@ -137,7 +137,7 @@ pub async fn get_me(CurrentUser { auth, .. }: CurrentUser) -> HttpResponse {
     )
 )]
 #[patch("/me")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update_me(
     state: web::Data<AppState>,
     CurrentUser { ctx, .. }: CurrentUser,
@@ -162,7 +162,7 @@ pub async fn update_me(
     )
 )]
 #[delete("/me")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_me(
     state: web::Data<AppState>,
     CurrentUser { ctx, .. }: CurrentUser,

@@ -100,7 +100,7 @@ fn parse_role(body: UpdateMemberBody) -> Result<MemberRole, DomainError> {
     )
 )]
 #[get("/organizations/{orgId}/members")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     Caller { ctx, .. }: Caller,
@@ -135,7 +135,7 @@ pub async fn list(
     )
 )]
 #[patch("/organizations/{orgId}/members/{memberId}")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     state: web::Data<AppState>,
     Caller { ctx, .. }: Caller,
@@ -169,7 +169,7 @@ pub async fn update(
     )
 )]
 #[delete("/organizations/{orgId}/members/{memberId}")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_one(
     state: web::Data<AppState>,
     Caller { ctx, .. }: Caller,

@@ -67,7 +67,7 @@ pub(crate) fn organization_id(raw: &str) -> Result<OrganizationId, DomainError> 
     )
 )]
 #[post("/organizations")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
     CurrentUser { ctx, .. }: CurrentUser,
@@ -96,7 +96,7 @@ pub async fn create(
     )
 )]
 #[get("/organizations")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     CurrentUser { ctx, .. }: CurrentUser,
@@ -121,7 +121,7 @@ pub async fn list(
     )
 )]
 #[get("/organizations/{orgId}")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_one(
     state: web::Data<AppState>,
     Caller { ctx, .. }: Caller,
@@ -150,7 +150,7 @@ pub async fn get_one(
     )
 )]
 #[patch("/organizations/{orgId}")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     state: web::Data<AppState>,
     Caller { ctx, .. }: Caller,
@@ -179,7 +179,7 @@ pub async fn update(
     )
 )]
 #[delete("/organizations/{orgId}")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_one(
     state: web::Data<AppState>,
     Caller { ctx, .. }: Caller,
@@ -206,7 +206,7 @@ pub async fn delete_one(
     )
 )]
 #[post("/organizations/{orgId}/restore")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn restore(
     state: web::Data<AppState>,
     Caller { ctx, .. }: Caller,

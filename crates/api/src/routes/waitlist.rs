@@ -79,7 +79,7 @@ impl From<WaitlistEntry> for WaitlistEntryResponse {
     )
 )]
 #[post("/waitlist")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<CreateWaitlistEntryBody>,

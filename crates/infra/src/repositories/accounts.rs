@@ -28,7 +28,7 @@ impl<'c, C: ConnectionTrait> AccountRepository<'c, C> {
     /// Creates the credential account of `user_id` with an argon2id PHC string.
     /// `Conflict`: `ACCOUNT_EXISTS` when the user has one already;
     /// `USER_NOT_FOUND` when the user does not exist.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_credential(
         &self,
         user_id: UserId,
@@ -50,7 +50,7 @@ impl<'c, C: ConnectionTrait> AccountRepository<'c, C> {
 
     /// The stored password hash of the user's credential account; `None` when the
     /// user has no credential account (or it has no password).
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn credential_password_hash(
         &self,
         user_id: UserId,
@@ -66,7 +66,7 @@ impl<'c, C: ConnectionTrait> AccountRepository<'c, C> {
 
     /// Sets the password of the user's credential account, creating the account
     /// when the user has none yet (a user who never had a password).
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_credential_password(
         &self,
         user_id: UserId,

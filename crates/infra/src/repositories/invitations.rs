@@ -58,7 +58,7 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// Stores an invitation by `invited_by` into `organization`, expiring
     /// [`INVITATION_LIFETIME`] from now; only `token_hash` is kept. `Conflict`
     /// (missing reference) when the organization or inviter does not exist.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert(
         &self,
         organization: OrganizationId,
@@ -202,7 +202,7 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// One page of `organization`'s pending invitations, sorted by `createdAt` or
     /// `email`; `search` matches the email. `Validation` (`INVALID_CURSOR`) for a
     /// cursor of another order.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_pending(
         &self,
         organization: OrganizationId,

@@ -71,7 +71,7 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// Adds a member. `Conflict`: `ALREADY_MEMBER` (unique) when the user is a live
     /// member already; `ORGANIZATION_NOT_FOUND` / `USER_NOT_FOUND` (missing
     /// reference) when either does not exist.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert(&self, new: NewMember) -> Result<Member, DomainError> {
         let now = self.now;
         let row = organization_members::ActiveModel {
@@ -269,7 +269,7 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// joined query. Sorted by `createdAt`, `email`, `firstName`, `lastName` or
     /// `role` (alphabetically); `search` matches first name, last name or email.
     /// `Validation` (`INVALID_CURSOR`) for a cursor of another order.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list(
         &self,
         organization: OrganizationId,

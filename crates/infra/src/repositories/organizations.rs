@@ -60,7 +60,7 @@ fn membership_row(
 impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// Creates an organization. `Conflict` (`SLUG_TAKEN`) when a live organization
     /// has the slug.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert(&self, new: NewOrganization) -> Result<Organization, DomainError> {
         let now = self.now;
         let row = organizations::ActiveModel {
@@ -81,7 +81,7 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// that follow them are serialised. PostgreSQL: `SELECT ... FOR UPDATE`;
     /// SQLite's `BEGIN IMMEDIATE` already serialises writers, and it has no
     /// `FOR UPDATE`. `NotFound` (`ORGANIZATION_NOT_FOUND`) when missing or deleted.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn lock(&self, id: OrganizationId) -> Result<(), DomainError> {
         let mut query = Self::live()
             .select_only()
@@ -100,7 +100,7 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// Locks, as [`Self::lock`] does, every live organization `user` is a live
     /// member of, in ID order (so two callers locking overlapping sets cannot
     /// deadlock): for changes to a user that touch all their memberships at once.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn lock_all_of_member(&self, user: UserId) -> Result<(), DomainError> {
         if self.conn.get_database_backend() != DbBackend::Postgres {
             return Ok(());
@@ -127,7 +127,7 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// The live organization and `user`'s live membership of it, in one read.
     /// `NotFound` (`ORGANIZATION_NOT_FOUND`) when either is missing: a
     /// non-member cannot tell a foreign organization from a missing one.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn membership(
         &self,
         id: OrganizationId,
@@ -160,7 +160,7 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// Applies `changes` to the live organization and returns it. `NotFound` when
     /// missing or deleted; `Conflict` (`SLUG_TAKEN`) when a live organization has
     /// the new slug.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update(
         &self,
         id: OrganizationId,
@@ -196,7 +196,7 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// its cascade shares). `NotFound` when it is live or was deleted at another
     /// instant; `Conflict` (`SLUG_TAKEN`) when a live organization took its slug
     /// meanwhile — the unique index decides.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn restore_from_cascade(
         &self,
         id: OrganizationId,
@@ -214,7 +214,7 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// One page of the live organizations `user` is a live member of, with the
     /// user's role there. Sorted by `createdAt` or `name`; `search` matches the
     /// name. `Validation` (`INVALID_CURSOR`) for a cursor of another order.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_for_member(
         &self,
         user: UserId,

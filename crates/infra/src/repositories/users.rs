@@ -44,7 +44,7 @@ impl SoftDeletable for Entity {
 
 impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// Creates a user. `Conflict` (`EMAIL_TAKEN`) when a live user has the email.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert(&self, new: NewUser) -> Result<User, DomainError> {
         let now = self.now;
         let row = users::ActiveModel {
@@ -132,7 +132,7 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// One page of the live users, inactive ones included. Sorted by `createdAt`,
     /// `email`, `firstName` or `lastName`; `search` matches email, first or last
     /// name. `Validation` (`INVALID_CURSOR`) for a cursor of another order.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list(&self, request: &PageRequest) -> Result<Page<User>, DomainError> {
         let (column, kind) = match request.sort_by {
             "email" => (Column::Email, KeyKind::Text),

@@ -26,7 +26,7 @@ impl<'c, C: ConnectionTrait> VerificationTokenRepository<'c, C> {
 
     /// Stores a token for `identifier` that expires after the purpose's lifetime;
     /// returns when it expires. `Conflict` (`TOKEN_COLLISION`) if the hash exists.
-    #[tracing::instrument(skip_all, fields(purpose = %purpose))]
+    #[tracing::instrument(level = "debug", skip_all, fields(purpose = %purpose))]
     pub async fn create(
         &self,
         identifier: &Email,
@@ -54,7 +54,7 @@ impl<'c, C: ConnectionTrait> VerificationTokenRepository<'c, C> {
     /// token. The checks are in the UPDATE's condition, so of two concurrent uses
     /// only one can succeed; use it in a unit of work so the follow-up read sees
     /// the row it consumed.
-    #[tracing::instrument(skip_all, fields(purpose = %purpose))]
+    #[tracing::instrument(level = "debug", skip_all, fields(purpose = %purpose))]
     pub async fn consume(
         &self,
         token_hash: &str,

@@ -36,7 +36,7 @@ impl<'c, C: ConnectionTrait> WaitlistRepository<'c, C> {
 
     /// Adds an entry. `Conflict` (`EMAIL_TAKEN`) when the email is on the list
     /// already: the unique index decides, so concurrent sign-ups cannot both win.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add(&self, new: NewWaitlistEntry) -> Result<WaitlistEntry, DomainError> {
         let now = self.now;
         let row = waitlist_entries::ActiveModel {
@@ -56,7 +56,7 @@ impl<'c, C: ConnectionTrait> WaitlistRepository<'c, C> {
     ///
     /// The shared [`listing::paginate`] keys on UUIDs; these rows have a `bigint`
     /// id, so the keyset condition is written here, in the same cursor format.
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list(
         &self,
         role: Option<WaitlistRole>,

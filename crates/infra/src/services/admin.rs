@@ -32,7 +32,7 @@ pub async fn list_users(
 /// Deactivating an inactive user changes (and records) nothing. `NotFound`
 /// (`USER_NOT_FOUND`) unless the user is live; `Conflict`
 /// (`CANNOT_DEACTIVATE_SELF`) for the admin's own account.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn deactivate_user(
     db: &Database,
     ctx: &Context,
@@ -46,7 +46,7 @@ pub async fn deactivate_user(
 /// Reactivates user `id` with a `user.reactivated` audit row; returns the user.
 /// Their sessions stay revoked: they sign in again. Reactivating an active user
 /// changes (and records) nothing. `NotFound` (`USER_NOT_FOUND`) unless live.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn reactivate_user(
     db: &Database,
     ctx: &Context,
@@ -120,7 +120,7 @@ pub async fn list_audit_logs(
 /// with an audit row by `ctx`'s actor (`user.promoted`, or `user.updated` for a
 /// demotion), in one unit of work. Returns whether anything changed: promoting
 /// an admin again is a no-op. `NotFound` (`USER_NOT_FOUND`) for an unknown email.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn set_platform_admin(
     db: &Database,
     ctx: &Context,

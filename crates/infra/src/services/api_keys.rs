@@ -26,7 +26,7 @@ pub struct CreatedApiKey {
 /// role at most theirs). `Forbidden`: `INSUFFICIENT_ROLE`, `USER_REQUIRED` for a
 /// key, `PLAN_LIMIT_REACHED` when the plan's active keys are all in use (checked
 /// under the organization's lock, so concurrent creations cannot overshoot).
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &Database,
     plans: &PlanCatalog,
@@ -95,7 +95,7 @@ pub async fn list(
 /// Revokes a key of the organization: it is refused (401) from the next request
 /// on. `NotFound` (`API_KEY_NOT_FOUND`) when it is not one of this
 /// organization's keys or is already revoked.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn revoke(
     db: &Database,
     ctx: &Context,

@@ -32,7 +32,7 @@ pub struct SignedIn {
 /// email-verification email: all in one unit of work. `Conflict` (`EMAIL_TAKEN`)
 /// when a live user has the email; the unique index decides, so concurrent
 /// sign-ups with one email yield exactly one user.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn sign_up(
     db: &Database,
     passwords: &PasswordHasher,
@@ -92,7 +92,7 @@ pub async fn sign_up(
 /// or a wrong password: one answer for all, after one password verification each,
 /// so neither the body nor the timing tells them apart. `Forbidden`
 /// (`ACCOUNT_INACTIVE`) only once the password matched.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn sign_in(
     db: &Database,
     passwords: &PasswordHasher,
@@ -191,7 +191,7 @@ fn user_fields(user: &User) -> Changes {
 const TIMING_STAND_IN: &str = "password outside the policy";
 
 /// Ends one session; its token no longer authenticates. Revoking twice is harmless.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn sign_out(db: &Database, ctx: &Context, session: SessionId) -> Result<(), DomainError> {
     let uow = db.begin().await?;
     SessionRepository::at(uow.conn(), ctx.now)
@@ -208,7 +208,7 @@ pub async fn sign_out(db: &Database, ctx: &Context, session: SessionId) -> Resul
 
 /// Uses an email-verification token and marks its live user's email verified.
 /// `InvalidToken` when the token is unknown, expired or used, or its user is gone.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn verify_email(db: &Database, ctx: &Context, token: &str) -> Result<(), DomainError> {
     let now = ctx.now;
     let uow = db.begin().await?;
@@ -232,7 +232,7 @@ pub async fn verify_email(db: &Database, ctx: &Context, token: &str) -> Result<(
 
 /// Queues a password-reset email for the live user with `email`, if there is one.
 /// Succeeds either way, so that the answer does not reveal who has an account.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn request_password_reset(
     db: &Database,
     ctx: &Context,
@@ -267,7 +267,7 @@ pub async fn request_password_reset(
 /// account if the user had none) and revokes every session of the user, in one
 /// unit of work. `InvalidToken` when the token is unknown, expired or used, or
 /// its user is gone.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn confirm_password_reset(
     db: &Database,
     passwords: &PasswordHasher,

@@ -28,7 +28,7 @@ use crate::{Context, Database};
 /// members plus pending invitations fill the plan); `Conflict` `ALREADY_MEMBER`
 /// when a live member has the email, `INVITATION_PENDING` when a pending
 /// invitation for it exists.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &Database,
     plans: &PlanCatalog,
@@ -125,7 +125,7 @@ pub async fn list(
 
 /// Revokes a pending invitation (admin or owner). `NotFound`
 /// (`INVITATION_NOT_FOUND`) when it is not a pending one of this organization.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn revoke(
     db: &Database,
     ctx: &Context,
@@ -151,7 +151,7 @@ pub async fn revoke(
 /// its role. `InvalidToken` when the token is unknown, expired, revoked, used, or
 /// its organization is deleted; `Forbidden` (`INVITATION_EMAIL_MISMATCH`) when
 /// it is addressed to another email; `Conflict` (`ALREADY_MEMBER`).
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn accept(
     db: &Database,
     ctx: &Context,

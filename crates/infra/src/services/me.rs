@@ -11,7 +11,7 @@ use crate::{Context, Database};
 /// Applies `changes` to the caller's live user and returns the whole user.
 /// `Validation` when clearing an employee's profession; `NotFound` when the user
 /// is gone.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update_profile(
     db: &Database,
     ctx: &Context,
@@ -50,7 +50,7 @@ pub(crate) fn profile_changes(before: &User, after: &User) -> Changes {
 /// Soft-deletes the caller's user, revokes all their sessions and ends their live
 /// memberships, in one unit of work. `Conflict` (`LAST_OWNER`) when they are the
 /// only owner of a live organization; nothing changes then.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_account(db: &Database, ctx: &Context) -> Result<(), DomainError> {
     let (id, now) = (ctx.user()?, ctx.now);
     let uow = db.begin().await?;

@@ -33,7 +33,7 @@ pub async fn list(
 /// (`ORGANIZATION_NOT_FOUND`) or an unknown member (`MEMBER_NOT_FOUND`);
 /// `Forbidden` (`INSUFFICIENT_ROLE`) unless the role policy allows it; `Conflict`
 /// (`LAST_OWNER`) when it would demote the last owner.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn change_role(
     db: &Database,
     ctx: &Context,
@@ -81,7 +81,7 @@ pub async fn change_role(
 /// Removes member `id`; a member may always remove themself (leave). `NotFound`
 /// as for [`change_role`]; `Forbidden` (`INSUFFICIENT_ROLE`) unless the policy
 /// allows it; `Conflict` (`LAST_OWNER`) for the last owner.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn remove(
     db: &Database,
     ctx: &Context,

@@ -27,7 +27,7 @@ const SLUG_BATCH: u32 = 20;
 /// Creates an organization with the calling user as its owner, in one unit of work.
 /// Without a slug, one is derived from the name, suffixed (`acme-2`, ...) when
 /// taken. `Conflict` (`SLUG_TAKEN`) when an explicit slug is taken.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &Database,
     ctx: &Context,
@@ -166,7 +166,7 @@ pub async fn get(
 /// Changes the organization (admin or owner). `NotFound` for a non-member,
 /// `Forbidden` (`INSUFFICIENT_ROLE`) for a plain member, `Conflict`
 /// (`SLUG_TAKEN`).
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &Database,
     ctx: &Context,
@@ -202,7 +202,7 @@ pub async fn update(
 /// Soft-deletes the organization (owner only) with its live members and pending
 /// invitations, all stamped with the same `now` so a restore finds exactly them,
 /// and revokes its API keys (for good).
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete(db: &Database, ctx: &Context, id: OrganizationId) -> Result<(), DomainError> {
     let now = ctx.now;
     let uow = db.begin().await?;
@@ -233,7 +233,7 @@ pub async fn delete(db: &Database, ctx: &Context, id: OrganizationId) -> Result<
 /// `Forbidden` (`INSUFFICIENT_ROLE`) for another member of that time; `NotFound`
 /// for anyone else or a live organization; `Conflict` (`SLUG_TAKEN`)
 /// when a live organization took the slug (then nothing is restored).
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn restore(
     db: &Database,
     ctx: &Context,

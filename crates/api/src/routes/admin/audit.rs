@@ -32,7 +32,7 @@ use crate::state::AppState;
     )
 )]
 #[get("/admin/audit-logs")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     AdminUser { admin, .. }: AdminUser,

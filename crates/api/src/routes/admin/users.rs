@@ -68,7 +68,7 @@ fn user_id(raw: &str) -> Result<UserId, DomainError> {
     )
 )]
 #[get("/admin/users")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     AdminUser { admin, ctx }: AdminUser,
@@ -97,7 +97,7 @@ pub async fn list(
     )
 )]
 #[post("/admin/users/{userId}/deactivate")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn deactivate(
     state: web::Data<AppState>,
     AdminUser { admin, ctx }: AdminUser,
@@ -124,7 +124,7 @@ pub async fn deactivate(
     )
 )]
 #[post("/admin/users/{userId}/reactivate")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn reactivate(
     state: web::Data<AppState>,
     AdminUser { admin, ctx }: AdminUser,

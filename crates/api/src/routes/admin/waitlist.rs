@@ -57,7 +57,7 @@ page_response! {
     )
 )]
 #[get("/admin/waitlist")]
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     state: web::Data<AppState>,
     AdminUser { admin, ctx }: AdminUser,
