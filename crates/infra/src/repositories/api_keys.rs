@@ -3,7 +3,7 @@
 //! organization.
 
 use chrono::{DateTime, Utc};
-use domain::api_keys::{API_KEY_NOT_FOUND, ApiKey, ApiKeyDraft, LAST_USED_RESOLUTION};
+use domain::api_keys::{ApiKey, ApiKeyDraft, LAST_USED_RESOLUTION};
 use domain::{ApiKeyId, DomainError, OrganizationId, Page, PageRequest, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -124,21 +124,6 @@ impl<'c, C: ConnectionTrait> ApiKeyRepository<'c, C> {
         Ok(())
     }
 
-    /// The key `id` of `organization`, revoked or not. `NotFound`
-    /// (`API_KEY_NOT_FOUND`) otherwise.
-    pub async fn find_in(
-        &self,
-        organization: OrganizationId,
-        id: ApiKeyId,
-    ) -> Result<ApiKey, DomainError> {
-        Entity::find_by_id(id.as_uuid())
-            .filter(Column::OrganizationId.eq(organization.as_uuid()))
-            .one(self.conn)
-            .await
-            .map_err(to_domain)?
-            .map_or(Err(API_KEY_NOT_FOUND), to_domain_key)
-    }
-
     /// One page of the organization's keys that are not revoked (expired ones
     /// included, so they can be seen and revoked).
     pub async fn list(
@@ -192,28 +177,36 @@ impl<'c, C: ConnectionTrait> ApiKeyRepository<'c, C> {
             .map_err(to_domain)
     }
 
-    /// Revokes key `id`; `false` when it was already revoked.
-    pub async fn revoke(&self, id: ApiKeyId) -> Result<bool, DomainError> {
-        let now = self.now;
-        let result = Entity::update_many()
-            .col_expr(Column::RevokedAt, Expr::value(now))
-            .col_expr(Column::UpdatedAt, Expr::value(now))
-            .filter(Column::Id.eq(id.as_uuid()))
-            .filter(Column::RevokedAt.is_null())
-            .exec(self.conn)
-            .await
-            .map_err(to_domain)?;
-        Ok(result.rows_affected > 0)
+    /// Revokes key `id` of `organization`; `false` when it is not one of its
+    /// keys or was already revoked.
+    pub async fn revoke_in(
+        &self,
+        organization: OrganizationId,
+        id: ApiKeyId,
+    ) -> Result<bool, DomainError> {
+        self.revoke_where(
+            Condition::all()
+                .add(Column::OrganizationId.eq(organization.as_uuid()))
+                .add(Column::Id.eq(id.as_uuid())),
+        )
+        .await
+        .map(|revoked| revoked > 0)
     }
 
     /// Revokes every key of `organization` (when it is deleted): they stay
     /// revoked if it is restored.
     pub async fn revoke_all_in(&self, organization: OrganizationId) -> Result<u64, DomainError> {
+        self.revoke_where(Condition::all().add(Column::OrganizationId.eq(organization.as_uuid())))
+            .await
+    }
+
+    /// Stamps `revoked_at` on the live keys that match `scope`; how many.
+    async fn revoke_where(&self, scope: Condition) -> Result<u64, DomainError> {
         let now = self.now;
         let result = Entity::update_many()
             .col_expr(Column::RevokedAt, Expr::value(now))
             .col_expr(Column::UpdatedAt, Expr::value(now))
-            .filter(Column::OrganizationId.eq(organization.as_uuid()))
+            .filter(scope)
             .filter(Column::RevokedAt.is_null())
             .exec(self.conn)
             .await

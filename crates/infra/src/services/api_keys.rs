@@ -104,9 +104,12 @@ pub async fn revoke(
 ) -> Result<(), DomainError> {
     let uow = db.begin().await?;
     access::require(uow.conn(), ctx, organization, Operation::RevokeApiKey).await?;
-    let keys = ApiKeyRepository::at(uow.conn(), ctx.now);
-    keys.find_in(organization, id).await?;
-    if !keys.revoke(id).await? {
+    // One conditional write: a key of another organization or one already
+    // revoked matches nothing.
+    if !ApiKeyRepository::at(uow.conn(), ctx.now)
+        .revoke_in(organization, id)
+        .await?
+    {
         return Err(API_KEY_NOT_FOUND);
     }
     AuditLogRepository::new(uow.conn())
