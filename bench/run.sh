@@ -179,7 +179,7 @@ export BENCH_TOKEN=$token BENCH_RUN=$$-$RANDOM BENCH_USERS=$(mf users) \
 # the processes alive at both ends: utime + stime ticks from /proc.
 ticks() {
     local stat
-    stat=$(<"/proc/$1/stat") 2>/dev/null || { echo 0; return; }
+    { stat=$(<"/proc/$1/stat"); } 2>/dev/null || { echo 0; return; }
     # shellcheck disable=SC2086 # split the fields after "pid (comm) "
     set -- ${stat##*) }
     echo $((${12} + ${13}))
