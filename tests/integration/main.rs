@@ -18,6 +18,7 @@ mod organizations;
 mod outbox;
 mod outbox_delivery;
 mod pagination;
+mod pinned;
 mod plan_limits;
 mod repositories;
 mod schema;

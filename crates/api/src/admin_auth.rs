@@ -12,8 +12,8 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use domain::admin::{PlatformAdmin, platform_admin_required};
-use infra::Context;
 use infra::services::sessions::Principal;
+use infra::{Context, Database};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -28,6 +28,8 @@ pub struct AdminUser {
     pub admin: PlatformAdmin,
     /// The request, acted by the admin.
     pub ctx: Context,
+    /// The database to serve the request with (see [`Caller::db`]).
+    pub db: Database,
 }
 
 impl FromRequest for AdminUser {
@@ -37,12 +39,12 @@ impl FromRequest for AdminUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let caller = Caller::from_request(req, &mut Payload::None);
         Box::pin(async move {
-            let Caller { principal, ctx } = caller.await?;
+            let Caller { principal, ctx, db } = caller.await?;
             let admin = match principal {
                 Principal::User(auth) => PlatformAdmin::verify(&auth.user)?,
                 Principal::ApiKey(_) => return Err(platform_admin_required().into()),
             };
-            Ok(Self { admin, ctx })
+            Ok(Self { admin, ctx, db })
         })
     }
 }

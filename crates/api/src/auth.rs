@@ -7,13 +7,14 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
+use actix_web::http::Method;
 use actix_web::http::header::{AUTHORIZATION, USER_AGENT};
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use domain::{Actor, Authenticated, DomainError};
-use infra::Context;
 use infra::repositories::ClientInfo;
 use infra::services::sessions::{self, Principal};
+use infra::{Context, Database};
 use tracing_actix_web::RequestId;
 
 use crate::error::ApiError;
@@ -31,6 +32,8 @@ pub struct CurrentUser {
     pub auth: Authenticated,
     /// The request, acted by the user.
     pub ctx: Context,
+    /// The database to serve the request with (see [`Caller::db`]).
+    pub db: Database,
 }
 
 impl FromRequest for CurrentUser {
@@ -40,9 +43,13 @@ impl FromRequest for CurrentUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let caller = Caller::from_request(req, &mut Payload::None);
         Box::pin(async move {
-            let Caller { principal, ctx } = caller.await?;
+            let Caller { principal, ctx, db } = caller.await?;
             match principal {
-                Principal::User(auth) => Ok(Self { auth: *auth, ctx }),
+                Principal::User(auth) => Ok(Self {
+                    auth: *auth,
+                    ctx,
+                    db,
+                }),
                 Principal::ApiKey(_) => Err(ctx.user().unwrap_err().into()),
             }
         })
@@ -57,6 +64,13 @@ pub struct Caller {
     pub principal: Principal,
     /// The request, acted by it.
     pub ctx: Context,
+    /// The database to serve the request with, the credentials already checked on
+    /// it: for a read (`GET`, `HEAD`), one connection pinned for the whole request
+    /// (one pool round trip instead of one per statement); otherwise the pool,
+    /// since a request with a body may still be receiving it and must not hold a
+    /// connection meanwhile. Handlers use this one, never the shared pool: a
+    /// request holding a pinned connection must not wait for a second.
+    pub db: Database,
 }
 
 impl FromRequest for Caller {
@@ -65,6 +79,7 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer_token(req).map(str::to_owned);
+        let reads_only = matches!(*req.method(), Method::GET | Method::HEAD);
         let state = req.app_data::<Data<AppState>>().cloned();
         let ctx = state.as_ref().map(|s| context(req, s, Actor::Anonymous));
         Box::pin(async move {
@@ -72,9 +87,14 @@ impl FromRequest for Caller {
             let (state, ctx) = state
                 .zip(ctx)
                 .ok_or_else(|| DomainError::Internal("no AppState".into()))?;
-            let principal = sessions::authenticate_bearer(&state.db, &token, ctx.now).await?;
+            let db = if reads_only {
+                state.db.pinned().await?
+            } else {
+                state.db.clone()
+            };
+            let principal = sessions::authenticate_bearer(&db, &token, ctx.now).await?;
             let ctx = ctx.acting_as(principal.actor());
-            Ok(Self { principal, ctx })
+            Ok(Self { principal, ctx, db })
         })
     }
 }

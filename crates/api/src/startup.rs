@@ -60,7 +60,7 @@ impl Application {
             .await
             .map_err(StartupError::Database)?;
         if settings.database.auto_migrate {
-            migration::up_locked::<Migrator>(db.conn())
+            migration::up_locked::<Migrator>(db.pool())
                 .await
                 .map_err(StartupError::Migration)?;
         }

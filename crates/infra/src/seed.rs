@@ -862,7 +862,7 @@ mod tests {
         })
         .await
         .unwrap();
-        migration::Migrator::up(db.conn(), None).await.unwrap();
+        migration::Migrator::up(db.pool(), None).await.unwrap();
         db
     }
 

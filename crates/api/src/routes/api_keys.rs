@@ -178,13 +178,13 @@ page_response! {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
-    Caller { ctx, .. }: Caller,
+    Caller { ctx, db, .. }: Caller,
     path: web::Path<String>,
     JsonBody(body): JsonBody<CreateApiKeyBody>,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path)?;
     let draft = body.into_draft(ctx.now)?;
-    let created = service::create(&state.db, &state.plans, &ctx, org, draft).await?;
+    let created = service::create(&db, &state.plans, &ctx, org, draft).await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/v1/organizations/{org}/api-keys")))
         .json(CreatedApiKeyResponse::from(created)))
@@ -210,14 +210,13 @@ pub async fn create(
 #[get("/organizations/{orgId}/api-keys")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
-    state: web::Data<AppState>,
-    Caller { ctx, .. }: Caller,
+    Caller { ctx, db, .. }: Caller,
     path: web::Path<String>,
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path)?;
     let request = PageRequest::parse(&raw, API_KEY_SORT_FIELDS)?;
-    let page = service::list(&state.db, &ctx, org, &request).await?;
+    let page = service::list(&db, &ctx, org, &request).await?;
     Ok(HttpResponse::Ok().json(ApiKeyPage::from(page)))
 }
 
@@ -241,12 +240,11 @@ pub async fn list(
 #[delete("/organizations/{orgId}/api-keys/{keyId}")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn revoke(
-    state: web::Data<AppState>,
-    Caller { ctx, .. }: Caller,
+    Caller { ctx, db, .. }: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path.0)?;
     let id = ApiKeyId::parse(&path.1).map_err(|_| API_KEY_NOT_FOUND)?;
-    service::revoke(&state.db, &ctx, org, id).await?;
+    service::revoke(&db, &ctx, org, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -15,7 +15,6 @@ use crate::auth::Caller;
 use crate::error::{Problem, Result};
 use crate::extract::{ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, QueryProblems, SessionProblems};
-use crate::state::AppState;
 use crate::views::page_response;
 
 /// This module's part of the OpenAPI document.
@@ -134,8 +133,7 @@ page_response! {
 #[get("/organizations/{orgId}/audit-logs")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
-    state: web::Data<AppState>,
-    Caller { ctx, .. }: Caller,
+    Caller { ctx, db, .. }: Caller,
     path: web::Path<String>,
     ListQuery(raw): ListQuery,
     filter: web::Query<AuditLogFilterQuery>,
@@ -143,6 +141,6 @@ pub async fn list(
     let org = organization_id(&path)?;
     let request = PageRequest::parse(&raw, AUDIT_LOG_SORT_FIELDS)?;
     let filter = AuditFilter::try_from(filter.into_inner())?;
-    let page = service::list(&state.db, &ctx, org, &filter, &request).await?;
+    let page = service::list(&db, &ctx, org, &filter, &request).await?;
     Ok(HttpResponse::Ok().json(AuditLogPage::from(page)))
 }

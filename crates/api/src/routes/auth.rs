@@ -242,11 +242,8 @@ pub async fn sign_in(
 )]
 #[post("/auth/sign-out")]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn sign_out(
-    state: web::Data<AppState>,
-    CurrentUser { auth, ctx }: CurrentUser,
-) -> Result<HttpResponse> {
-    service::sign_out(&state.db, &ctx, auth.session.id).await?;
+pub async fn sign_out(CurrentUser { auth, ctx, db }: CurrentUser) -> Result<HttpResponse> {
+    service::sign_out(&db, &ctx, auth.session.id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

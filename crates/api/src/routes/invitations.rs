@@ -134,13 +134,13 @@ page_response! {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     state: web::Data<AppState>,
-    Caller { ctx, .. }: Caller,
+    Caller { ctx, db, .. }: Caller,
     path: web::Path<String>,
     JsonBody(body): JsonBody<CreateInvitationBody>,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path)?;
     let draft = InvitationDraft::try_from(body)?;
-    let invitation = service::create(&state.db, &state.plans, &ctx, org, draft).await?;
+    let invitation = service::create(&db, &state.plans, &ctx, org, draft).await?;
     Ok(HttpResponse::Created().json(InvitationResponse::from(invitation)))
 }
 
@@ -163,14 +163,13 @@ pub async fn create(
 #[get("/organizations/{orgId}/invitations")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
-    state: web::Data<AppState>,
-    Caller { ctx, .. }: Caller,
+    Caller { ctx, db, .. }: Caller,
     path: web::Path<String>,
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path)?;
     let request = PageRequest::parse(&raw, INVITATION_SORT_FIELDS)?;
-    let page = service::list(&state.db, &ctx, org, &request).await?;
+    let page = service::list(&db, &ctx, org, &request).await?;
     Ok(HttpResponse::Ok().json(InvitationPage::from(page)))
 }
 
@@ -194,13 +193,12 @@ pub async fn list(
 #[delete("/organizations/{orgId}/invitations/{invitationId}")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_one(
-    state: web::Data<AppState>,
-    Caller { ctx, .. }: Caller,
+    Caller { ctx, db, .. }: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path.0)?;
     let id = InvitationId::parse(&path.1).map_err(|_| INVITATION_NOT_FOUND)?;
-    service::revoke(&state.db, &ctx, org, id).await?;
+    service::revoke(&db, &ctx, org, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -223,13 +221,12 @@ pub async fn delete_one(
 #[post("/invitations/accept")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn accept(
-    state: web::Data<AppState>,
-    CurrentUser { auth, ctx }: CurrentUser,
+    CurrentUser { auth, ctx, db }: CurrentUser,
     JsonBody(body): JsonBody<AcceptInvitationBody>,
 ) -> Result<HttpResponse> {
     let mut v = Validation::default();
     let token = v.required("token", body.token.filter(|t| !t.trim().is_empty()));
     let token = v.finish(token)?;
-    let member = service::accept(&state.db, &ctx, &auth.user, &token).await?;
+    let member = service::accept(&db, &ctx, &auth.user, &token).await?;
     Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
 }

@@ -11,7 +11,6 @@ use crate::auth::CurrentUser;
 use crate::error::{Problem, Result};
 use crate::extract::JsonBody;
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, PersonOnlyProblems, SessionProblems};
-use crate::state::AppState;
 use crate::views::UserResponse;
 
 /// This module's part of the OpenAPI document.
@@ -139,12 +138,11 @@ pub async fn get_me(CurrentUser { auth, .. }: CurrentUser) -> HttpResponse {
 #[patch("/me")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update_me(
-    state: web::Data<AppState>,
-    CurrentUser { ctx, .. }: CurrentUser,
+    CurrentUser { ctx, db, .. }: CurrentUser,
     JsonBody(body): JsonBody<UpdateMeBody>,
 ) -> Result<HttpResponse> {
     let changes = ProfileChanges::try_from(body)?;
-    let user = service::update_profile(&state.db, &ctx, changes).await?;
+    let user = service::update_profile(&db, &ctx, changes).await?;
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
 
@@ -163,10 +161,7 @@ pub async fn update_me(
 )]
 #[delete("/me")]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn delete_me(
-    state: web::Data<AppState>,
-    CurrentUser { ctx, .. }: CurrentUser,
-) -> Result<HttpResponse> {
-    service::delete_account(&state.db, &ctx).await?;
+pub async fn delete_me(CurrentUser { ctx, db, .. }: CurrentUser) -> Result<HttpResponse> {
+    service::delete_account(&db, &ctx).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -14,7 +14,6 @@ use crate::auth::Caller;
 use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
-use crate::state::AppState;
 use crate::views::UserResponse;
 use crate::views::page_response;
 
@@ -102,14 +101,13 @@ fn parse_role(body: UpdateMemberBody) -> Result<MemberRole, DomainError> {
 #[get("/organizations/{orgId}/members")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
-    state: web::Data<AppState>,
-    Caller { ctx, .. }: Caller,
+    Caller { ctx, db, .. }: Caller,
     path: web::Path<String>,
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path)?;
     let request = PageRequest::parse(&raw, MEMBER_SORT_FIELDS)?;
-    let page = service::list(&state.db, &ctx, org, &request).await?;
+    let page = service::list(&db, &ctx, org, &request).await?;
     Ok(HttpResponse::Ok().json(MemberPage::from(page)))
 }
 
@@ -137,15 +135,14 @@ pub async fn list(
 #[patch("/organizations/{orgId}/members/{memberId}")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
-    state: web::Data<AppState>,
-    Caller { ctx, .. }: Caller,
+    Caller { ctx, db, .. }: Caller,
     path: web::Path<(String, String)>,
     JsonBody(body): JsonBody<UpdateMemberBody>,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path.0)?;
     let id = member_id(&path.1)?;
     let role = parse_role(body)?;
-    let member = service::change_role(&state.db, &ctx, org, id, role).await?;
+    let member = service::change_role(&db, &ctx, org, id, role).await?;
     Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
 }
 
@@ -171,12 +168,11 @@ pub async fn update(
 #[delete("/organizations/{orgId}/members/{memberId}")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_one(
-    state: web::Data<AppState>,
-    Caller { ctx, .. }: Caller,
+    Caller { ctx, db, .. }: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path.0)?;
     let id = member_id(&path.1)?;
-    service::remove(&state.db, &ctx, org, id).await?;
+    service::remove(&db, &ctx, org, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

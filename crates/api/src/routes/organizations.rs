@@ -16,7 +16,6 @@ use crate::extract::{JsonBody, ListParams, ListQuery};
 use crate::openapi::{
     DatabaseProblems, JsonBodyProblems, PersonOnlyProblems, QueryProblems, SessionProblems,
 };
-use crate::state::AppState;
 
 mod wire;
 pub use wire::{
@@ -69,12 +68,11 @@ pub(crate) fn organization_id(raw: &str) -> Result<OrganizationId, DomainError> 
 #[post("/organizations")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
-    state: web::Data<AppState>,
-    CurrentUser { ctx, .. }: CurrentUser,
+    CurrentUser { ctx, db, .. }: CurrentUser,
     JsonBody(body): JsonBody<CreateOrganizationBody>,
 ) -> Result<HttpResponse> {
     let draft = OrganizationDraft::try_from(body)?;
-    let created = service::create(&state.db, &ctx, draft).await?;
+    let created = service::create(&db, &ctx, draft).await?;
     let location = format!("/v1/organizations/{}", created.organization.id);
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, location))
@@ -98,12 +96,11 @@ pub async fn create(
 #[get("/organizations")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
-    state: web::Data<AppState>,
-    CurrentUser { ctx, .. }: CurrentUser,
+    CurrentUser { ctx, db, .. }: CurrentUser,
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
     let request = PageRequest::parse(&raw, ORGANIZATION_SORT_FIELDS)?;
-    let page = service::list(&state.db, &ctx, &request).await?;
+    let page = service::list(&db, &ctx, &request).await?;
     Ok(HttpResponse::Ok().json(OrganizationPage::from(page)))
 }
 
@@ -123,12 +120,11 @@ pub async fn list(
 #[get("/organizations/{orgId}")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_one(
-    state: web::Data<AppState>,
-    Caller { ctx, .. }: Caller,
+    Caller { ctx, db, .. }: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let id = organization_id(&path)?;
-    let found = service::get(&state.db, &ctx, id).await?;
+    let found = service::get(&db, &ctx, id).await?;
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(found)))
 }
 
@@ -152,14 +148,13 @@ pub async fn get_one(
 #[patch("/organizations/{orgId}")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
-    state: web::Data<AppState>,
-    Caller { ctx, .. }: Caller,
+    Caller { ctx, db, .. }: Caller,
     path: web::Path<String>,
     JsonBody(body): JsonBody<UpdateOrganizationBody>,
 ) -> Result<HttpResponse> {
     let id = organization_id(&path)?;
     let changes = OrganizationChanges::try_from(body)?;
-    let updated = service::update(&state.db, &ctx, id, changes).await?;
+    let updated = service::update(&db, &ctx, id, changes).await?;
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(updated)))
 }
 
@@ -181,12 +176,11 @@ pub async fn update(
 #[delete("/organizations/{orgId}")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_one(
-    state: web::Data<AppState>,
-    Caller { ctx, .. }: Caller,
+    Caller { ctx, db, .. }: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let id = organization_id(&path)?;
-    service::delete(&state.db, &ctx, id).await?;
+    service::delete(&db, &ctx, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -208,11 +202,10 @@ pub async fn delete_one(
 #[post("/organizations/{orgId}/restore")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn restore(
-    state: web::Data<AppState>,
-    Caller { ctx, .. }: Caller,
+    Caller { ctx, db, .. }: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let id = organization_id(&path)?;
-    let restored = service::restore(&state.db, &ctx, id).await?;
+    let restored = service::restore(&db, &ctx, id).await?;
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(restored)))
 }

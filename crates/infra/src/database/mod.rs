@@ -1,17 +1,24 @@
-//! The one shared pool, and units of work (explicit transactions).
+//! The one shared pool, a request's pinned connection, and units of work
+//! (explicit transactions).
+
+mod pinned;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use domain::DomainError;
 use migration::database_url;
 use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{
-    ConnectOptions, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnAcquireErr, ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait, sqlx,
 };
 
 use crate::config::DatabaseSettings;
 use crate::db_error::to_domain;
+use pinned::OpenTransaction;
+pub use pinned::PinnedConnection;
 
 /// How long a pooled connection may sit idle before it is pinged on its next
 /// use. Pinging on every use cost a round trip per query (sqlx also pings on
@@ -19,10 +26,25 @@ use crate::db_error::to_domain;
 /// is alive, one that sat idle is what a restart or a firewall kills.
 pub const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The shared pool. Cheap to clone.
+/// The shared pool, or one connection of it pinned for a request
+/// ([`Database::pinned`]). Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Database {
-    conn: DatabaseConnection,
+    pool: DatabaseConnection,
+    conn: Arc<Connection>,
+}
+
+/// What statements run on: the pool (a connection per statement), a transaction,
+/// or a pinned connection. Repositories take any [`ConnectionTrait`]; this is the
+/// one [`Database::conn`] and [`UnitOfWork::conn`] hand them.
+#[derive(Debug)]
+pub enum Connection {
+    /// A connection from the pool per statement.
+    Pool(DatabaseConnection),
+    /// A transaction of the pool's.
+    Transaction(DatabaseTransaction),
+    /// One connection held by a request, in or out of a transaction.
+    Pinned(Arc<PinnedConnection>),
 }
 
 impl Database {
@@ -50,17 +72,49 @@ impl Database {
             // (sqlx's busy timeout) instead of failing.
             .map_sqlx_sqlite_opts(|o| o.journal_mode(SqliteJournalMode::Wal).foreign_keys(true));
         let conn = sea_orm::Database::connect(options).await?;
-        Ok(Self { conn })
+        Ok(Self::from_connection(conn))
     }
 
-    /// Wraps an existing connection.
+    /// Wraps an existing pool.
     pub fn from_connection(conn: DatabaseConnection) -> Self {
-        Self { conn }
+        Self {
+            conn: Arc::new(Connection::Pool(conn.clone())),
+            pool: conn,
+        }
     }
 
-    /// The pooled connection, for reads outside a unit of work.
-    pub fn conn(&self) -> &DatabaseConnection {
+    /// The pool as SeaORM's own handle, for what takes nothing else (migrations).
+    pub fn pool(&self) -> &DatabaseConnection {
+        &self.pool
+    }
+
+    /// Where reads outside a unit of work run.
+    pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// A handle whose statements, units of work included, all run on one pooled
+    /// connection, held until the last clone is dropped: a request takes one to
+    /// pay sqlx's release ping once instead of once per statement (see
+    /// [`PinnedConnection`]). Hold it only while the request works: a pinned
+    /// connection is one the pool cannot lend. On SQLite (an in-process pool,
+    /// nothing to save) and on a handle already pinned, the same handle.
+    pub async fn pinned(&self) -> Result<Self, DomainError> {
+        match &*self.conn {
+            Connection::Pool(pool) if pool.get_database_backend() == DbBackend::Postgres => {
+                let conn = pool
+                    .get_postgres_connection_pool()
+                    .acquire()
+                    .await
+                    .map_err(|e| to_domain(acquire_err(e)))?;
+                let pinned = Arc::new(PinnedConnection::new(conn));
+                Ok(Self {
+                    pool: self.pool.clone(),
+                    conn: Arc::new(Connection::Pinned(pinned)),
+                })
+            }
+            _ => Ok(self.clone()),
+        }
     }
 
     /// PostgreSQL or SQLite.
@@ -70,7 +124,7 @@ impl Database {
 
     /// Round-trips to the database: `Unavailable` when it cannot be reached.
     pub async fn ping(&self) -> Result<(), DomainError> {
-        self.conn.ping().await.map_err(to_domain)
+        self.pool.ping().await.map_err(to_domain)
     }
 
     /// Starts a unit of work: one transaction that several repositories share.
@@ -81,17 +135,72 @@ impl Database {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()
         };
-        let tx = self
-            .conn
-            .begin_with_options(options)
-            .await
-            .map_err(to_domain)?;
-        Ok(UnitOfWork { tx })
+        let (conn, open) = match &*self.conn {
+            Connection::Pool(pool) => (
+                Connection::Transaction(pool.begin_with_options(options).await.map_err(to_domain)?),
+                None,
+            ),
+            Connection::Transaction(tx) => (
+                Connection::Transaction(tx.begin().await.map_err(to_domain)?),
+                None,
+            ),
+            Connection::Pinned(pinned) => {
+                let open = pinned.begin().await.map_err(to_domain)?;
+                (Connection::Pinned(Arc::clone(pinned)), Some(open))
+            }
+        };
+        Ok(UnitOfWork { conn, _open: open })
     }
 
-    /// Closes the pool.
+    /// Closes the pool (a pinned handle has nothing of its own to close).
     pub async fn close(self) -> Result<(), DbErr> {
-        self.conn.close().await
+        match &*self.conn {
+            Connection::Pool(pool) => pool.close_by_ref().await,
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Runs `$body` with `$c` bound to whichever connection `$conn` holds.
+macro_rules! on_connection {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            Connection::Pool($c) => $body,
+            Connection::Transaction($c) => $body,
+            Connection::Pinned($c) => $body,
+        }
+    };
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Connection {
+    fn get_database_backend(&self) -> DbBackend {
+        on_connection!(self, c => c.get_database_backend())
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        on_connection!(self, c => c.execute_raw(stmt).await)
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        on_connection!(self, c => c.execute_unprepared(sql).await)
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        on_connection!(self, c => c.query_one_raw(stmt).await)
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        on_connection!(self, c => c.query_all_raw(stmt).await)
+    }
+}
+
+/// As SeaORM's driver maps a failed acquire, so `is_unavailable` knows it.
+fn acquire_err(err: sqlx::Error) -> DbErr {
+    match err {
+        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+        other => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(other))),
     }
 }
 
@@ -99,23 +208,38 @@ impl Database {
 /// or not at all. Dropped without `commit`, it rolls back.
 #[derive(Debug)]
 pub struct UnitOfWork {
-    tx: DatabaseTransaction,
+    conn: Connection,
+    /// On a pinned connection: the guard that rolls back if neither commit nor
+    /// rollback ran (a pool transaction has its own). Held for its drop.
+    _open: Option<OpenTransaction>,
 }
 
 impl UnitOfWork {
     /// The transaction, to build repositories on.
-    pub fn conn(&self) -> &DatabaseTransaction {
-        &self.tx
+    pub fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     /// Commits every change made in this unit of work.
     pub async fn commit(self) -> Result<(), DomainError> {
-        self.tx.commit().await.map_err(to_domain)
+        let result = match self.conn {
+            Connection::Transaction(tx) => tx.commit().await,
+            Connection::Pinned(pinned) => pinned.commit().await,
+            // `begin` never builds one.
+            Connection::Pool(_) => Ok(()),
+        };
+        result.map_err(to_domain)
     }
 
     /// Discards every change made in this unit of work.
     pub async fn rollback(self) -> Result<(), DomainError> {
-        self.tx.rollback().await.map_err(to_domain)
+        let result = match self.conn {
+            Connection::Transaction(tx) => tx.rollback().await,
+            Connection::Pinned(pinned) => pinned.rollback().await,
+            // `begin` never builds one.
+            Connection::Pool(_) => Ok(()),
+        };
+        result.map_err(to_domain)
     }
 }
 

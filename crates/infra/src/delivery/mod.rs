@@ -168,7 +168,7 @@ impl Worker {
 
     async fn record_failure(
         &self,
-        outbox: &OutboxRepository<'_, sea_orm::DatabaseConnection>,
+        outbox: &OutboxRepository<'_, crate::database::Connection>,
         message: &OutboxMessage,
         error: &str,
         now: DateTime<Utc>,

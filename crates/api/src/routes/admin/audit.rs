@@ -13,7 +13,6 @@ use crate::error::{Problem, Result};
 use crate::extract::{ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, QueryProblems, SessionProblems};
 use crate::routes::audit_logs::{AuditLogFilterQuery, AuditLogPage};
-use crate::state::AppState;
 
 /// The account-level audit trail, newest first (`sortDirection=asc` for oldest
 /// first): sign-ups, sign-ins and failed sign-ins, profile changes, sign-outs,
@@ -34,8 +33,7 @@ use crate::state::AppState;
 #[get("/admin/audit-logs")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
-    state: web::Data<AppState>,
-    AdminUser { admin, .. }: AdminUser,
+    AdminUser { admin, db, .. }: AdminUser,
     ListQuery(raw): ListQuery,
     filter: web::Query<AuditLogFilterQuery>,
 ) -> Result<HttpResponse> {
@@ -43,6 +41,6 @@ pub async fn list(
         PageRequest::parse(&raw, AUDIT_LOG_SORT_FIELDS),
         AuditFilter::try_from(filter.into_inner()),
     )?;
-    let page = service::list_audit_logs(&state.db, admin, &filter, &request).await?;
+    let page = service::list_audit_logs(&db, admin, &filter, &request).await?;
     Ok(HttpResponse::Ok().json(AuditLogPage::from(page)))
 }

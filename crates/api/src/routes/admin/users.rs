@@ -11,7 +11,6 @@ use crate::admin_auth::AdminUser;
 use crate::error::{Problem, Result};
 use crate::extract::{ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, QueryProblems, SessionProblems};
-use crate::state::AppState;
 use crate::views::UserResponse;
 use crate::views::page_response;
 
@@ -70,12 +69,11 @@ fn user_id(raw: &str) -> Result<UserId, DomainError> {
 #[get("/admin/users")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
-    state: web::Data<AppState>,
-    AdminUser { admin, ctx }: AdminUser,
+    AdminUser { admin, ctx, db }: AdminUser,
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
     let request = PageRequest::parse(&raw, ADMIN_USER_SORT_FIELDS)?;
-    let page = service::list_users(&state.db, &ctx, admin, &request).await?;
+    let page = service::list_users(&db, &ctx, admin, &request).await?;
     Ok(HttpResponse::Ok().json(AdminUserPage::from(page)))
 }
 
@@ -99,12 +97,11 @@ pub async fn list(
 #[post("/admin/users/{userId}/deactivate")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn deactivate(
-    state: web::Data<AppState>,
-    AdminUser { admin, ctx }: AdminUser,
+    AdminUser { admin, ctx, db }: AdminUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let id = user_id(&path)?;
-    let user = service::deactivate_user(&state.db, &ctx, admin, id).await?;
+    let user = service::deactivate_user(&db, &ctx, admin, id).await?;
     Ok(HttpResponse::Ok().json(AdminUserResponse::from(user)))
 }
 
@@ -126,11 +123,10 @@ pub async fn deactivate(
 #[post("/admin/users/{userId}/reactivate")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn reactivate(
-    state: web::Data<AppState>,
-    AdminUser { admin, ctx }: AdminUser,
+    AdminUser { admin, ctx, db }: AdminUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let id = user_id(&path)?;
-    let user = service::reactivate_user(&state.db, &ctx, admin, id).await?;
+    let user = service::reactivate_user(&db, &ctx, admin, id).await?;
     Ok(HttpResponse::Ok().json(AdminUserResponse::from(user)))
 }

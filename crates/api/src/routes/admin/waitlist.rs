@@ -13,7 +13,6 @@ use crate::error::{Problem, Result};
 use crate::extract::{ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, QueryProblems, SessionProblems};
 use crate::routes::waitlist::WaitlistEntryResponse;
-use crate::state::AppState;
 use crate::views::page_response;
 
 /// The waitlist's filter, as sent.
@@ -59,8 +58,7 @@ page_response! {
 #[get("/admin/waitlist")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
-    state: web::Data<AppState>,
-    AdminUser { admin, ctx }: AdminUser,
+    AdminUser { admin, ctx, db }: AdminUser,
     ListQuery(raw): ListQuery,
     filter: web::Query<WaitlistFilterQuery>,
 ) -> Result<HttpResponse> {
@@ -68,6 +66,6 @@ pub async fn list(
         PageRequest::parse(&raw, WAITLIST_SORT_FIELDS),
         filter.into_inner().role(),
     )?;
-    let page = service::list_waitlist(&state.db, &ctx, admin, role, &request).await?;
+    let page = service::list_waitlist(&db, &ctx, admin, role, &request).await?;
     Ok(HttpResponse::Ok().json(WaitlistEntryPage::from(page)))
 }
