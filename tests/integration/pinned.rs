@@ -5,22 +5,13 @@
 use std::time::Duration;
 
 use domain::error::ConflictKind;
-use domain::{DomainError, Email, NewUser, PersonName, UserType};
+use domain::{DomainError, Email};
 use groundwork_tests::db::connect;
+use groundwork_tests::fixtures::new_user;
 use groundwork_tests::{Backend, TestDb, on_both_databases};
 use infra::Database;
 use infra::repositories::UserRepository;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
-
-fn new_user(email: &str) -> NewUser {
-    NewUser {
-        email: Email::parse(email).unwrap(),
-        first_name: PersonName::parse("Ada").unwrap(),
-        last_name: PersonName::parse("Lovelace").unwrap(),
-        user_type: UserType::Employee,
-        profession: Some(PersonName::parse("Engineer").unwrap()),
-    }
-}
 
 /// A migrated database and a pool of at most `max_connections` over it.
 async fn database(backend: Backend, max_connections: u32) -> (TestDb, Database) {
@@ -29,7 +20,15 @@ async fn database(backend: Backend, max_connections: u32) -> (TestDb, Database) 
     (db, Database::from_connection(pool))
 }
 
-async fn users_named(database: &Database, email: &str) -> bool {
+/// Inserts a user at `email` through `conn`, which must take it.
+async fn insert_user(conn: &impl ConnectionTrait, email: &str) {
+    UserRepository::new(conn)
+        .insert(new_user(email))
+        .await
+        .unwrap();
+}
+
+async fn has_user(database: &Database, email: &str) -> bool {
     UserRepository::new(database.conn())
         .find_by_email(&Email::parse(email).unwrap())
         .await
@@ -71,19 +70,16 @@ async fn a_unit_of_work_on_a_pinned_handle_needs_no_second_connection(backend: B
 
     let work = async {
         let uow = pinned.begin().await.unwrap();
-        UserRepository::new(uow.conn())
-            .insert(new_user("ada@example.com"))
-            .await
-            .unwrap();
+        insert_user(uow.conn(), "ada@example.com").await;
         uow.commit().await.unwrap();
-        users_named(&pinned, "ada@example.com").await
+        has_user(&pinned, "ada@example.com").await
     };
     let found = tokio::time::timeout(Duration::from_secs(5), work)
         .await
         .expect("the unit of work ran on the pinned connection");
     assert!(found);
     drop(pinned);
-    assert!(users_named(&database, "ada@example.com").await, "committed");
+    assert!(has_user(&database, "ada@example.com").await, "committed");
 }
 
 async fn a_dropped_unit_of_work_on_a_pinned_handle_is_rolled_back(backend: Backend) {
@@ -91,35 +87,26 @@ async fn a_dropped_unit_of_work_on_a_pinned_handle_is_rolled_back(backend: Backe
     let pinned = database.pinned().await.unwrap();
 
     let uow = pinned.begin().await.unwrap();
-    UserRepository::new(uow.conn())
-        .insert(new_user("ada@example.com"))
-        .await
-        .unwrap();
+    insert_user(uow.conn(), "ada@example.com").await;
     drop(uow);
 
     assert!(
-        !users_named(&pinned, "ada@example.com").await,
+        !has_user(&pinned, "ada@example.com").await,
         "the next statement runs outside the abandoned transaction"
     );
     let uow = pinned.begin().await.unwrap();
-    UserRepository::new(uow.conn())
-        .insert(new_user("grace@example.com"))
-        .await
-        .unwrap();
+    insert_user(uow.conn(), "grace@example.com").await;
     uow.commit().await.unwrap();
     drop(pinned);
-    assert!(!users_named(&database, "ada@example.com").await);
-    assert!(users_named(&database, "grace@example.com").await);
+    assert!(!has_user(&database, "ada@example.com").await);
+    assert!(has_user(&database, "grace@example.com").await);
 }
 
 async fn a_pinned_handle_dropped_inside_a_unit_of_work_leaves_nothing(backend: Backend) {
     let (_db, database) = database(backend, 1).await;
     let pinned = database.pinned().await.unwrap();
     let uow = pinned.begin().await.unwrap();
-    UserRepository::new(uow.conn())
-        .insert(new_user("ada@example.com"))
-        .await
-        .unwrap();
+    insert_user(uow.conn(), "ada@example.com").await;
 
     // The request ends (say it was cancelled) with its transaction open.
     drop(pinned);
@@ -127,14 +114,11 @@ async fn a_pinned_handle_dropped_inside_a_unit_of_work_leaves_nothing(backend: B
 
     // The pool's only connection is usable again, and outside any transaction.
     let check = async {
-        assert!(!users_named(&database, "ada@example.com").await);
+        assert!(!has_user(&database, "ada@example.com").await);
         let uow = database.begin().await.unwrap();
-        UserRepository::new(uow.conn())
-            .insert(new_user("ada@example.com"))
-            .await
-            .unwrap();
+        insert_user(uow.conn(), "ada@example.com").await;
         uow.commit().await.unwrap();
-        assert!(users_named(&database, "ada@example.com").await);
+        assert!(has_user(&database, "ada@example.com").await);
     };
     tokio::time::timeout(Duration::from_secs(10), check)
         .await

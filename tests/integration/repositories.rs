@@ -4,9 +4,10 @@
 use chrono::{Duration, Utc};
 use domain::error::ConflictKind;
 use domain::{
-    DomainError, Email, MemberRole, NewMember, NewOrganization, NewUser, OrganizationId,
-    PersonName, Plan, Slug, UserId, UserType,
+    DomainError, Email, MemberRole, NewMember, NewOrganization, OrganizationId, PersonName, Plan,
+    Slug, UserId,
 };
+use groundwork_tests::fixtures::new_user;
 use groundwork_tests::on_both_databases;
 use groundwork_tests::{Backend, TestDb};
 use infra::Database;
@@ -16,16 +17,6 @@ async fn database(backend: Backend) -> (TestDb, Database) {
     let db = TestDb::migrated(backend).await;
     let conn = db.connect().await;
     (db, Database::from_connection(conn))
-}
-
-fn new_user(email: &str) -> NewUser {
-    NewUser {
-        email: Email::parse(email).unwrap(),
-        first_name: PersonName::parse("Ada").unwrap(),
-        last_name: PersonName::parse("Lovelace").unwrap(),
-        user_type: UserType::Employee,
-        profession: Some(PersonName::parse("Engineer").unwrap()),
-    }
 }
 
 fn new_org(slug: &str) -> NewOrganization {

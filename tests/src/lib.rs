@@ -4,6 +4,7 @@
 pub mod app;
 pub mod db;
 pub mod faults;
+pub mod fixtures;
 pub mod postgres;
 pub mod sqlite;
 

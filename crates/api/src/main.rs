@@ -79,10 +79,10 @@ struct SeedArgs {
     /// Memberships in total.
     #[arg(long, default_value_t = 100_000)]
     memberships: u64,
-    /// Sessions (round-robin over the users).
+    /// Sessions (round-robin over the users; at least one).
     #[arg(long, default_value_t = 100_000)]
     sessions: u64,
-    /// API keys (round-robin over the organizations).
+    /// API keys (round-robin over the organizations; at least one).
     #[arg(long, default_value_t = 2_000)]
     api_keys: u64,
     /// Pending invitations (round-robin over the organizations).

@@ -41,9 +41,11 @@ pub struct SeedPlan {
     pub large_organization_members: u64,
     /// Memberships in total (each user belongs to at most one organization).
     pub memberships: u64,
-    /// Sessions, spread round-robin over the users.
+    /// Sessions, spread round-robin over the users (at least one, for the
+    /// manifest's token).
     pub sessions: u64,
-    /// API keys, spread round-robin over the organizations.
+    /// API keys, spread round-robin over the organizations (at least one, for
+    /// the manifest's key).
     pub api_keys: u64,
     /// Pending invitations, spread round-robin over the organizations.
     pub invitations: u64,
@@ -614,7 +616,8 @@ impl<'p> Seeder<'p> {
         let mut first_token = String::new();
         let mut rows = Vec::new();
         let users = self.user_ids.len();
-        for s in 0..self.plan.sessions {
+        // At least one: the manifest hands the benchmark session 0's token.
+        for s in 0..self.plan.sessions.max(1) {
             let token = issue_token()?;
             if s == 0 {
                 first_token = token.token;
@@ -623,22 +626,6 @@ impl<'p> Seeder<'p> {
             rows.push(vec![
                 self.bits.ulid_at(self.now).into(),
                 user.into(),
-                token.hash.into(),
-                (self.now + SESSION_LIFETIME).into(),
-                self.now.into(),
-                Some("127.0.0.1").into(),
-                Some("groundwork-seed").into(),
-                self.now.into(),
-                self.now.into(),
-            ]);
-        }
-        if first_token.is_empty() {
-            // No sessions asked for: still give the benchmark one.
-            let token = issue_token()?;
-            first_token = token.token;
-            rows.push(vec![
-                self.bits.ulid_at(self.now).into(),
-                self.user_ids[0].into(),
                 token.hash.into(),
                 (self.now + SESSION_LIFETIME).into(),
                 self.now.into(),
