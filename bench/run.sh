@@ -4,7 +4,13 @@
 # ceiling), peak RSS; writes bench/results/latest.{md,json}. See bench/README.md.
 #
 #   bench/run.sh [--duration 10s] [--connections 32] [--threads 2]
-#                [--flood-connections 32] [--pool 10] [--no-build] [--keep]
+#                [--flood-connections 32] [--pool 10] [--repeat 1]
+#                [--only NAME,...] [--no-build] [--keep]
+#
+# --repeat N runs each scenario's wrk and pgbench pair N times, back to back,
+# and reports the pair with the median ratio (all ratios go to the JSON).
+# --only runs just the named scenarios (members_first, members_cursor,
+# members_page, organization, waitlist, sign_in, flood) and writes no report.
 #
 # Environment: BENCH_TARGET_DIR (release build directory; default target/bench,
 # apart from target/ so a release build never holds the debug build's lock), BENCH_OUT
@@ -17,6 +23,8 @@ connections=32
 threads=2
 flood_connections=32
 pool=10
+repeat=1
+only=""
 build=1
 keep=0
 while (($#)); do
@@ -26,14 +34,19 @@ while (($#)); do
         --threads) threads=$2; shift 2 ;;
         --flood-connections) flood_connections=$2; shift 2 ;;
         --pool) pool=$2; shift 2 ;;
+        --repeat) repeat=$2; shift 2 ;;
+        --only) only=,$2,; shift 2 ;;
         --no-build) build=0; shift ;;
         --keep) keep=1; shift ;;
-        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 [[ $duration =~ ^[0-9]+s$ && ${duration%s} -ge 5 ]] || { echo "--duration takes seconds, at least 5s, like 10s" >&2; exit 2; }
 seconds=${duration%s}
+[[ $repeat =~ ^[1-9][0-9]*$ ]] || { echo "--repeat takes a count, 1 or more" >&2; exit 2; }
+# wanted NAME: whether --only leaves NAME in
+wanted() { [[ -z $only || $only == *",$1,"* ]]; }
 
 if [[ -n ${BENCH_TARGET_DIR:-} ]]; then
     target_dir=$BENCH_TARGET_DIR
@@ -225,16 +238,16 @@ run_wrk() {
 
 vm_kib() { awk -v key="$1:" '$1 == key {print $2}' "/proc/$server_pid/status"; }
 
-# run_pgbench NAME -> $work/pgbench_NAME.json: the scenario's statements straight
-# to PostgreSQL, right after its wrk run so both see the same machine.
+# run_pgbench SCENARIO NAME -> $work/pgbench_NAME.json: the scenario's statements
+# straight to PostgreSQL, right after its wrk run so both see the same machine.
 sqlv() { jq -r ".manifest.sql.$1" "$manifest"; }
 run_pgbench() {
-    local name=$1 tps count sampler
+    local scenario=$1 name=$2 tps count sampler
     mkdir -p "$work/pgbench_$name"
     sample_cpu "$work/pgbench_$name.cpu" pgbench - &
     sampler=$!
     (cd "$work/pgbench_$name" && pgbench -n -M prepared -c "$connections" -j "$threads" -T "$seconds" \
-        -l --log-prefix=tx -f "$OLDPWD/bench/sql/$name.sql" \
+        -l --log-prefix=tx -f "$OLDPWD/bench/sql/$scenario.sql" \
         -D token_hash="$(sqlv tokenHash)" -D organization_id="$(sqlv organizationId)" \
         -D user_id="$(sqlv userId)" -D cursor_at="$(sqlv cursorCreatedAt)" \
         -D cursor_id="$(sqlv cursorMemberId)" -D deep_offset="$deep_rows" -D users="$(mf users)" \
@@ -257,24 +270,43 @@ log "warming up (3 s, not recorded)"
 
 for scenario in "${scenarios[@]}"; do
     IFS='|' read -r name _ _ script url <<<"$scenario"
-    log "$name: wrk ($connections connections, $duration), then pgbench ($connections clients)"
-    run_wrk "$name" "$script" "$url" "$connections"
-    jq -r '"   wrk:     \(.rps | floor) req/s  p50 \(.p50Us / 1000) ms  p99 \(.p99Us / 1000) ms  non-2xx \(.non2xx)"' \
-        "$work/$name.json" >&2
-    run_pgbench "$name"
-    jq -r '"   pgbench: \(.tps | floor) tx/s   p50 \(.p50Us / 1000) ms  p99 \(.p99Us / 1000) ms"' \
-        "$work/pgbench_$name.json" >&2
+    wanted "$name" || continue
+    ratios=()
+    for run in $(seq 1 "$repeat"); do
+        log "$name: wrk ($connections connections, $duration), then pgbench ($connections clients)$( ((repeat > 1)) && echo ", run $run of $repeat")"
+        run_wrk "$name.$run" "$script" "$url" "$connections"
+        jq -r '"   wrk:     \(.rps | floor) req/s  p50 \(.p50Us / 1000) ms  p99 \(.p99Us / 1000) ms  non-2xx \(.non2xx)"' \
+            "$work/$name.$run.json" >&2
+        run_pgbench "$name" "$name.$run"
+        ratios+=("$(jq -n --slurpfile h "$work/$name.$run.json" --slurpfile p "$work/pgbench_$name.$run.json" \
+            '$h[0].rps / $p[0].tps') $run")
+        jq -r --slurpfile h "$work/$name.$run.json" '"   pgbench: \(.tps | floor) tx/s   p50 \(.p50Us / 1000) ms  p99 \(.p99Us / 1000) ms   ratio \($h[0].rps / .tps * 1000 | round / 1000)"' \
+            "$work/pgbench_$name.$run.json" >&2
+    done
+    # The pair with the median ratio stands for the scenario; every ratio is kept.
+    median=$(printf '%s\n' "${ratios[@]}" | sort -g | sed -n "$(( (repeat + 1) / 2 ))p" | cut -d' ' -f2)
+    printf '%s\n' "${ratios[@]}" | sort -g | cut -d' ' -f1 | jq -s 'map(. * 1000 | round / 1000)' >"$work/$name.ratios"
+    jq --slurpfile r "$work/$name.ratios" '. + {ratios: $r[0]}' "$work/$name.$median.json" >"$work/$name.json"
+    cp "$work/pgbench_$name.$median.json" "$work/pgbench_$name.json"
+    ((repeat > 1)) && log "$name: ratios $(jq -c . "$work/$name.ratios"), median from run $median"
 done
 
-log "wrk: members_first during a sign-in flood ($connections + $flood_connections connections)"
-run_wrk flood_sign_in sign_in "$base" "$flood_connections" &
-background+=($!)
-sleep 1 # let the flood build up first
-run_wrk flood_members get "$members" "$connections"
-wait "${background[@]}"
-background=()
-jq -r '"   members: \(.rps | floor) req/s  p50 \(.p50Us / 1000) ms  p99 \(.p99Us / 1000) ms"' "$work/flood_members.json" >&2
-jq -r '"   sign-in: \(.rps | floor) req/s  p50 \(.p50Us / 1000) ms  p99 \(.p99Us / 1000) ms"' "$work/flood_sign_in.json" >&2
+run_flood() {
+    log "wrk: members_first during a sign-in flood ($connections + $flood_connections connections)"
+    run_wrk flood_sign_in sign_in "$base" "$flood_connections" &
+    background+=($!)
+    sleep 1 # let the flood build up first
+    run_wrk flood_members get "$members" "$connections"
+    wait "${background[@]}"
+    background=()
+    jq -r '"   members: \(.rps | floor) req/s  p50 \(.p50Us / 1000) ms  p99 \(.p99Us / 1000) ms"' "$work/flood_members.json" >&2
+    jq -r '"   sign-in: \(.rps | floor) req/s  p50 \(.p50Us / 1000) ms  p99 \(.p99Us / 1000) ms"' "$work/flood_sign_in.json" >&2
+}
+wanted flood && run_flood
+if [[ -n $only ]]; then
+    log "--only: no report written; server peak RSS $(vm_kib VmHWM) KiB"
+    exit 0
+fi
 
 peak_kib=$(vm_kib VmHWM)
 rss_kib=$(vm_kib VmRSS)
@@ -294,7 +326,7 @@ for scenario in "${scenarios[@]}"; do
          rps: ($h.rps | round), p50Ms: ($h.p50Us / 1000), p99Ms: ($h.p99Us / 1000),
          non2xx: $h.non2xx, socketErrors: $h.socketErrors,
          ceilingTps: ($p.tps | round), ceilingP50Ms: ($p.p50Us / 1000), ceilingP99Ms: ($p.p99Us / 1000),
-         ratio: (($h.rps / $p.tps * 1000 | round) / 1000), hwmKiBAfter: $h.hwmKiB,
+         ratio: (($h.rps / $p.tps * 1000 | round) / 1000), ratios: $h.ratios, hwmKiBAfter: $h.hwmKiB,
          cpuMsPerRequest: ($h.cpuMsPerRequest | map_values(. * 1000 | round / 1000)),
          ceilingCpuMsPerTransaction: ($p.cpuMsPerTransaction | map_values(. * 1000 | round / 1000)),
          cpuRatio: ((($p.cpuMsPerTransaction | add) / ($h.cpuMsPerRequest | add) * 1000 | round) / 1000)}')")
@@ -308,7 +340,7 @@ printf '%s\n' "${rows[@]}" | jq -s \
     --arg cpu "$cpu" --argjson cores "$(nproc)" --argjson mem "$mem_mib" --arg kernel "$(uname -r)" \
     --arg pg "$pg_version" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
     --arg duration "$duration" --argjson connections "$connections" --argjson threads "$threads" \
-    --argjson flood "$flood_connections" --argjson pool "$pool" \
+    --argjson flood "$flood_connections" --argjson pool "$pool" --argjson repeat "$repeat" \
     --slurpfile seed "$manifest" --slurpfile plans "$work/plans.json" \
     --slurpfile fm "$work/flood_members.json" --slurpfile fs "$work/flood_sign_in.json" \
     --argjson peak "$peak_kib" --argjson rss "$rss_kib" --argjson plansOk "$plans_ok" '
@@ -317,7 +349,7 @@ printf '%s\n' "${rows[@]}" | jq -s \
      machine: {cpu: $cpu, cores: $cores, memoryMiB: $mem, kernel: $kernel, postgres: $pg,
                loadAverageAtEnd: $load,
                note: "wrk, the server and PostgreSQL share these cores"},
-     settings: {duration: $duration, connections: $connections, wrkThreads: $threads,
+     settings: {duration: $duration, repeat: $repeat, connections: $connections, wrkThreads: $threads,
                 floodConnections: $flood, pool: $pool, pageSize: 10,
                 server: "release build, APP_ENV=production (2 workers, request logging at info)"},
      seed: {seconds: $seed[0].seconds, tables: ($seed[0].tables | map(. + {rowsPerSecond: ((.rows / .seconds) | round)}))},
