@@ -150,3 +150,155 @@ on_both_databases!(
     a_pinned_handle_dropped_inside_a_unit_of_work_leaves_nothing,
     errors_on_a_pinned_handle_map_as_on_the_pool,
 );
+
+/// Waits until `future`, polled on its own task, is parked (waiting for a
+/// connection, here), then hands back its task.
+async fn parked<T: Send + 'static>(
+    future: impl Future<Output = T> + Send + 'static,
+) -> tokio::task::JoinHandle<T> {
+    let task = tokio::spawn(future);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!task.is_finished(), "it waits for the connection");
+    task
+}
+
+/// A read request that waits for a connection, then tells its backend's pid.
+async fn a_read_waiting_for_a_connection(database: &Database) -> tokio::task::JoinHandle<i32> {
+    let database = database.clone();
+    parked(async move {
+        let pinned = database.pinned().await.unwrap();
+        backend_pid(&pinned).await
+    })
+    .await
+}
+
+#[actix_web::test]
+async fn a_released_connection_goes_to_the_request_waiting_for_it_on_postgres() {
+    let (_db, database) = database(Backend::Postgres, 1).await;
+    let first = database.pinned().await.unwrap();
+    let pid = backend_pid(&first).await;
+    let waiting = a_read_waiting_for_a_connection(&database).await;
+
+    drop(first);
+
+    let handed = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the waiting request got the connection")
+        .unwrap();
+    assert_eq!(handed, pid, "the pool's one connection, passed on");
+}
+
+#[actix_web::test]
+async fn a_connection_whose_backend_died_is_not_passed_on_on_postgres() {
+    let (db, database) = database(Backend::Postgres, 1).await;
+    let admin = connect(db.url(), 1).await;
+    let first = database.pinned().await.unwrap();
+    let pid = backend_pid(&first).await;
+    let waiting = a_read_waiting_for_a_connection(&database).await;
+
+    // An operator (or a failover) ends the backend; the request's next statement
+    // fails on the connection, with FATAL or on the socket.
+    admin
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_terminate_backend($1)",
+            [pid.into()],
+        ))
+        .await
+        .unwrap();
+    let dead = first
+        .conn()
+        .execute_unprepared("SELECT 1")
+        .await
+        .expect_err("the backend is gone");
+    assert!(!dead.to_string().is_empty());
+    drop(first);
+
+    let replacement = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the waiting request got a connection")
+        .unwrap();
+    assert_ne!(replacement, pid, "a fresh connection, not the dead one");
+}
+
+#[actix_web::test]
+async fn a_connection_cut_off_mid_statement_still_serves_the_next_request_on_postgres() {
+    let (_db, database) = database(Backend::Postgres, 1).await;
+    let first = database.pinned().await.unwrap();
+    let next = database.clone();
+    let waiting = parked(async move {
+        let pinned = next.pinned().await.unwrap();
+        let row = pinned
+            .conn()
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT 41 + 1 AS answer",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i32>("", "answer").unwrap()
+    })
+    .await;
+
+    // The request is cancelled (its client went away) in the middle of a statement.
+    let sleep = first.conn().execute_unprepared("SELECT pg_sleep(0.5)");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), sleep)
+            .await
+            .is_err()
+    );
+    drop(first);
+
+    let answer = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the waiting request got a connection")
+        .unwrap();
+    assert_eq!(answer, 42, "and it answers its own statement");
+}
+
+#[actix_web::test]
+async fn reads_passing_the_connection_on_do_not_starve_the_pools_other_users_on_postgres() {
+    let (_db, database) = database(Backend::Postgres, 1).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Four requests that read in a loop: each release finds another one waiting.
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (database, stop) = (database.clone(), std::sync::Arc::clone(&stop));
+            tokio::spawn(async move {
+                let mut reads = 0_u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let pinned = database.pinned().await.unwrap();
+                    backend_pid(&pinned).await;
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // A write through the pool itself (a unit of work of a request that is not a
+    // read) waits in the pool's own queue: it gets its turn once a checkout has
+    // been passed on for MAX_LEASE.
+    let write = tokio::time::timeout(Duration::from_secs(5), async {
+        insert_user(database.conn(), "ada@example.com").await;
+    })
+    .await;
+    let readers_busy = readers.iter().all(|reader| !reader.is_finished());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut reads = 0;
+    for reader in readers {
+        reads += reader.await.unwrap();
+    }
+
+    assert!(
+        write.is_ok(),
+        "the write got a connection while reads went on"
+    );
+    assert!(
+        readers_busy && reads > 4,
+        "the readers kept reading: {reads}"
+    );
+    assert!(has_user(&database, "ada@example.com").await);
+}

@@ -1,6 +1,7 @@
 //! The one shared pool, a request's pinned connection, and units of work
 //! (explicit transactions).
 
+mod handoff;
 mod pinned;
 
 use std::path::Path;
@@ -17,6 +18,8 @@ use sea_orm::{
 
 use crate::config::DatabaseSettings;
 use crate::db_error::to_domain;
+use handoff::Handoff;
+pub use handoff::MAX_LEASE;
 use pinned::OpenTransaction;
 pub use pinned::PinnedConnection;
 
@@ -32,6 +35,8 @@ pub const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs
 pub struct Database {
     pool: DatabaseConnection,
     conn: Arc<Connection>,
+    /// Requests waiting for a pinned connection, shared by every clone.
+    handoff: Arc<Handoff>,
 }
 
 /// What statements run on: the pool (a connection per statement), a transaction,
@@ -80,6 +85,7 @@ impl Database {
         Self {
             conn: Arc::new(Connection::Pool(conn.clone())),
             pool: conn,
+            handoff: Arc::default(),
         }
     }
 
@@ -95,22 +101,24 @@ impl Database {
 
     /// A handle whose statements, units of work included, all run on one pooled
     /// connection, held until the last clone is dropped: a request takes one to
-    /// pay sqlx's release ping once instead of once per statement (see
+    /// pay sqlx's release ping once instead of once per statement, and not at all
+    /// when it hands the connection to a request waiting for one (see
     /// [`PinnedConnection`]). Hold it only while the request works: a pinned
     /// connection is one the pool cannot lend. On SQLite (an in-process pool,
     /// nothing to save) and on a handle already pinned, the same handle.
     pub async fn pinned(&self) -> Result<Self, DomainError> {
         match &*self.conn {
             Connection::Pool(pool) if pool.get_database_backend() == DbBackend::Postgres => {
-                let conn = pool
-                    .get_postgres_connection_pool()
-                    .acquire()
+                let lease = self
+                    .handoff
+                    .acquire(pool.get_postgres_connection_pool())
                     .await
                     .map_err(|e| to_domain(acquire_err(e)))?;
-                let pinned = Arc::new(PinnedConnection::new(conn));
+                let pinned = PinnedConnection::new(lease, Arc::clone(&self.handoff));
                 Ok(Self {
                     pool: self.pool.clone(),
-                    conn: Arc::new(Connection::Pinned(pinned)),
+                    conn: Arc::new(Connection::Pinned(Arc::new(pinned))),
+                    handoff: Arc::clone(&self.handoff),
                 })
             }
             _ => Ok(self.clone()),

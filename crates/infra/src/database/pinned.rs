@@ -3,10 +3,11 @@
 //! sqlx pings every connection it takes back into the pool (sqlx-core 0.9,
 //! `PoolConnection::return_to_pool`, unconditionally), so running each statement
 //! on a connection of its own costs one extra round trip per statement. A request
-//! that holds one connection pays it once. Transactions on it are plain `BEGIN` /
-//! `COMMIT` on the same connection, so a request never waits for a second one
-//! while holding the first (which, with every connection held, would deadlock the
-//! pool).
+//! that holds one connection pays it at most once, and not at all when it hands
+//! the connection to a waiting request ([`super::handoff`]). Transactions on it
+//! are plain `BEGIN` / `COMMIT` on the same connection, so a request never waits
+//! for a second one while holding the first (which, with every connection held,
+//! would deadlock the pool).
 //!
 //! Only PostgreSQL: SQLite's pool lives in the process, with no round trip to save.
 
@@ -15,28 +16,40 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use sea_orm::sea_query::Values;
 use sea_orm::sqlx::pool::PoolConnection;
+use sea_orm::sqlx::postgres::{PgDatabaseError, PgSeverity};
 use sea_orm::sqlx::{self, Postgres};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr, Statement};
 use sea_query_sqlx::SqlxValues;
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 
-/// A pooled connection, returned to the pool when the last handle is dropped.
+use super::handoff::{Handoff, Lease};
+
+/// A pooled connection, handed to a waiting request or returned to the pool when
+/// the last handle is dropped.
 #[derive(Debug)]
 pub struct PinnedConnection {
-    conn: Mutex<PoolConnection<Postgres>>,
+    /// `None` only once dropped.
+    lease: Mutex<Option<Lease>>,
+    handoff: Arc<Handoff>,
     /// `BEGIN` was sent and neither `COMMIT` nor `ROLLBACK` yet.
     open: AtomicBool,
     /// The open transaction's unit of work was dropped: roll back before the next
     /// statement.
     abandoned: AtomicBool,
+    /// The last statement ran to its end, successfully or with an `ERROR` from the
+    /// database: the connection can go to the next request untested. False while
+    /// a statement runs, so one cut off by a cancelled request leaves it false.
+    reusable: AtomicBool,
 }
 
 impl PinnedConnection {
-    pub(super) fn new(conn: PoolConnection<Postgres>) -> Self {
+    pub(super) fn new(lease: Lease, handoff: Arc<Handoff>) -> Self {
         Self {
-            conn: Mutex::new(conn),
+            lease: Mutex::new(Some(lease)),
+            handoff,
             open: AtomicBool::new(false),
             abandoned: AtomicBool::new(false),
+            reusable: AtomicBool::new(true),
         }
     }
 
@@ -49,7 +62,7 @@ impl PinnedConnection {
                 "a unit of work is already open on this connection".into(),
             ));
         }
-        simple(&mut conn, "BEGIN").await?;
+        self.simple(&mut conn, "BEGIN").await?;
         self.open.store(true, Ordering::Release);
         Ok(OpenTransaction {
             conn: Arc::clone(self),
@@ -66,30 +79,80 @@ impl PinnedConnection {
 
     async fn finish(&self, sql: &'static str) -> Result<(), DbErr> {
         let mut conn = self.lock().await?;
-        simple(&mut conn, sql).await?;
+        self.simple(&mut conn, sql).await?;
         self.open.store(false, Ordering::Release);
         Ok(())
     }
 
     /// The connection, after rolling back a transaction whose unit of work was
     /// dropped.
-    async fn lock(&self) -> Result<MutexGuard<'_, PoolConnection<Postgres>>, DbErr> {
-        let mut conn = self.conn.lock().await;
+    async fn lock(&self) -> Result<Guard<'_>, DbErr> {
+        let mut conn = MutexGuard::map(self.lease.lock().await, |lease| {
+            &mut lease
+                .as_mut()
+                .expect("a pinned connection holds its lease until dropped")
+                .conn
+        });
         if self.abandoned.swap(false, Ordering::AcqRel) {
-            simple(&mut conn, "ROLLBACK").await?;
+            self.simple(&mut conn, "ROLLBACK").await?;
             self.open.store(false, Ordering::Release);
         }
         Ok(conn)
     }
+
+    /// Runs one statement, keeping track of whether it ran to its end.
+    async fn run<T>(
+        &self,
+        statement: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, sqlx::Error> {
+        self.reusable.store(false, Ordering::Release);
+        let result = statement.await;
+        self.reusable.store(
+            result
+                .as_ref()
+                .map_or_else(leaves_connection_usable, |_| true),
+            Ordering::Release,
+        );
+        result
+    }
+
+    async fn simple(&self, conn: &mut Guard<'_>, sql: &'static str) -> Result<(), DbErr> {
+        self.run(sqlx::Executor::execute(
+            &mut ***conn,
+            sqlx::AssertSqlSafe(sql),
+        ))
+        .await
+        .map(drop)
+        .map_err(exec_err)
+    }
+}
+
+type Guard<'a> = MappedMutexGuard<'a, PoolConnection<Postgres>>;
+
+/// Whether the connection is fine after `err`: an `ERROR` from the database ends
+/// the statement only; `FATAL` (the backend was terminated, say), I/O and
+/// protocol errors may have ended the connection.
+fn leaves_connection_usable(err: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(err) = err else {
+        return false;
+    };
+    err.try_downcast_ref::<PgDatabaseError>()
+        .is_some_and(|err| matches!(err.severity(), PgSeverity::Error))
 }
 
 impl Drop for PinnedConnection {
     fn drop(&mut self) {
-        // Never hand the pool a connection inside a transaction: close it instead,
-        // which ends the transaction on the server (no async ROLLBACK in a drop).
+        let Some(mut lease) = self.lease.get_mut().take() else {
+            return;
+        };
         if *self.open.get_mut() {
-            self.conn.get_mut().close_on_drop();
+            // Never hand on a connection inside a transaction: close it instead,
+            // which ends the transaction on the server (no async ROLLBACK in a drop).
+            lease.conn.close_on_drop();
+        } else if *self.reusable.get_mut() {
+            self.handoff.release(lease);
         }
+        // Otherwise dropping the lease returns it through sqlx, which tests it.
     }
 }
 
@@ -117,8 +180,7 @@ impl ConnectionTrait for PinnedConnection {
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         let mut conn = self.lock().await?;
-        bind(&stmt)
-            .execute(&mut **conn)
+        self.run(bind(&stmt).execute(&mut **conn))
             .await
             .map(Into::into)
             .map_err(exec_err)
@@ -126,16 +188,18 @@ impl ConnectionTrait for PinnedConnection {
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         let mut conn = self.lock().await?;
-        sqlx::Executor::execute(&mut **conn, sqlx::AssertSqlSafe(sql.to_owned()))
-            .await
-            .map(Into::into)
-            .map_err(exec_err)
+        self.run(sqlx::Executor::execute(
+            &mut **conn,
+            sqlx::AssertSqlSafe(sql.to_owned()),
+        ))
+        .await
+        .map(Into::into)
+        .map_err(exec_err)
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         let mut conn = self.lock().await?;
-        bind(&stmt)
-            .fetch_optional(&mut **conn)
+        self.run(bind(&stmt).fetch_optional(&mut **conn))
             .await
             .map(|row| row.map(Into::into))
             .map_err(query_err)
@@ -143,8 +207,7 @@ impl ConnectionTrait for PinnedConnection {
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let mut conn = self.lock().await?;
-        bind(&stmt)
-            .fetch_all(&mut **conn)
+        self.run(bind(&stmt).fetch_all(&mut **conn))
             .await
             .map(|rows| rows.into_iter().map(Into::into).collect())
             .map_err(query_err)
@@ -166,11 +229,4 @@ fn exec_err(err: sqlx::Error) -> DbErr {
 
 fn query_err(err: sqlx::Error) -> DbErr {
     DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))
-}
-
-async fn simple(conn: &mut PoolConnection<Postgres>, sql: &'static str) -> Result<(), DbErr> {
-    sqlx::Executor::execute(&mut **conn, sqlx::AssertSqlSafe(sql))
-        .await
-        .map(drop)
-        .map_err(exec_err)
 }
