@@ -4,9 +4,12 @@
 # ceiling), peak RSS; writes bench/results/latest.{md,json}. See bench/README.md.
 #
 #   bench/run.sh [--duration 10s] [--connections 32] [--threads 2]
-#                [--flood-connections 32] [--pool 10] [--repeat 1]
+#                [--flood-connections 32] [--pool 2*cores+1] [--repeat 1]
 #                [--only NAME,...] [--no-build] [--keep]
 #
+# --pool is the server's database.max_connections. PostgreSQL shares this
+# machine's cores, so the default is the usual sizing rule for them, cores x 2 + 1
+# (5 on 2 cores): more backends than that only take turns on the CPU.
 # --repeat N runs each scenario's wrk and pgbench pair N times, back to back,
 # and reports the pair with the median ratio (all ratios go to the JSON).
 # --only runs just the named scenarios (members_first, members_cursor,
@@ -22,7 +25,7 @@ duration=10s
 connections=32
 threads=2
 flood_connections=32
-pool=10
+pool=$(($(nproc) * 2 + 1))
 repeat=1
 only=""
 build=1
@@ -38,7 +41,7 @@ while (($#)); do
         --only) only=,$2,; shift 2 ;;
         --no-build) build=0; shift ;;
         --keep) keep=1; shift ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
