@@ -228,7 +228,9 @@ run_wrk() {
     cat "bench/wrk/$script.lua" bench/wrk/report.lua >"$work/$name.lua"
     sample_cpu "$work/$name.cpu" wrk "$server_pid" &
     sampler=$!
-    wrk -t"$threads" -c"$conns" -d"$duration" --timeout 10s --latency -s "$work/$name.lua" "$url" \
+    # A nonce per wrk run, so a repeated waitlist run posts fresh emails.
+    BENCH_RUN=$BENCH_RUN-${name//./-} \
+        wrk -t"$threads" -c"$conns" -d"$duration" --timeout 10s --latency -s "$work/$name.lua" "$url" \
         >"$work/$name.wrk" 2>&1
     wait "$sampler"
     grep '^BENCH_JSON ' "$work/$name.wrk" | cut -d' ' -f2- |
