@@ -1,5 +1,5 @@
-//! Secrets: password hashing (argon2id, on a few dedicated threads so a flood of
-//! sign-ins cannot stall other requests nor balloon memory) and random bearer
+//! Secrets: password hashing (argon2id, on a few dedicated low-priority threads
+//! so a flood of sign-ins cannot stall other requests nor balloon memory) and random bearer
 //! tokens, which are stored only as hashes.
 
 use std::panic::AssertUnwindSafe;
@@ -20,8 +20,8 @@ pub use api_keys::{API_KEY_PREFIX, IssuedApiKey, PresentedApiKey, issue_api_key,
 
 /// Hashes and verifies passwords with argon2id.
 ///
-/// The work runs on a few dedicated threads (half the CPUs, at least one), in
-/// arrival order, never on the async workers, each thread hashing in one
+/// The work runs on a few dedicated threads (half the CPUs, at least one, at nice
+/// [`HASHING_NICE`]), in arrival order, never on the async workers, each thread hashing in one
 /// `argon2_memory_kib` buffer it keeps. Not on tokio's blocking pool: that pool
 /// grows a thread per waiting call (up to 512), so a sign-in flood ran dozens of
 /// hashes at once, took the cores from every other request, and left each
@@ -130,6 +130,12 @@ impl PasswordHasher {
     }
 }
 
+/// The hashing threads' nice value: under contention the scheduler gives request
+/// handling and PostgreSQL the CPU first, so a flood of sign-ins slows sign-ins
+/// rather than every request; with the CPU otherwise idle, hashes run at full
+/// speed. (On Linux the nice value belongs to the thread that sets it.)
+pub const HASHING_NICE: i32 = 10;
+
 /// Starts `count` threads that run queued jobs until every sender is gone. A
 /// job that panics is dropped (its caller gets an error); the thread goes on.
 fn spawn_hashing_threads(count: usize) -> Result<mpsc::Sender<Job>, DomainError> {
@@ -140,6 +146,9 @@ fn spawn_hashing_threads(count: usize) -> Result<mpsc::Sender<Job>, DomainError>
         std::thread::Builder::new()
             .name(format!("argon2-{n}"))
             .spawn(move || {
+                // Lowering one's own priority is always allowed; if it fails
+                // anyway, hashing at normal priority is still correct.
+                let _ = rustix::process::setpriority_process(None, HASHING_NICE);
                 // Grown to the largest cost met, then reused by every hash.
                 let mut memory = Vec::new();
                 loop {
@@ -304,6 +313,24 @@ mod tests {
             !h.verify(password("correct horsE"), Some(stored))
                 .await
                 .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn hashing_threads_run_at_a_lower_priority_than_the_rest() {
+        let before = rustix::process::getpriority_process(None).unwrap();
+        let h = hasher();
+
+        let on_hashing_thread = h
+            .run(|_, _| rustix::process::getpriority_process(None).unwrap())
+            .await
+            .unwrap();
+
+        assert_eq!(on_hashing_thread, HASHING_NICE.max(before));
+        assert_eq!(
+            rustix::process::getpriority_process(None).unwrap(),
+            before,
+            "only the hashing threads"
         );
     }
 
