@@ -172,6 +172,14 @@ async fn a_read_waiting_for_a_connection(database: &Database) -> tokio::task::Jo
     .await
 }
 
+/// What the waiting request answered once it got a connection.
+async fn answered<T>(waiting: tokio::task::JoinHandle<T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the waiting request got a connection")
+        .unwrap()
+}
+
 #[actix_web::test]
 async fn a_released_connection_goes_to_the_request_waiting_for_it_on_postgres() {
     let (_db, database) = database(Backend::Postgres, 1).await;
@@ -181,10 +189,7 @@ async fn a_released_connection_goes_to_the_request_waiting_for_it_on_postgres() 
 
     drop(first);
 
-    let handed = tokio::time::timeout(Duration::from_secs(5), waiting)
-        .await
-        .expect("the waiting request got the connection")
-        .unwrap();
+    let handed = answered(waiting).await;
     assert_eq!(handed, pid, "the pool's one connection, passed on");
 }
 
@@ -214,10 +219,7 @@ async fn a_connection_whose_backend_died_is_not_passed_on_on_postgres() {
         .expect_err("the backend is gone");
     drop(first);
 
-    let replacement = tokio::time::timeout(Duration::from_secs(10), waiting)
-        .await
-        .expect("the waiting request got a connection")
-        .unwrap();
+    let replacement = answered(waiting).await;
     assert_ne!(replacement, pid, "a fresh connection, not the dead one");
 }
 
@@ -250,10 +252,7 @@ async fn a_connection_cut_off_mid_statement_still_serves_the_next_request_on_pos
     );
     drop(first);
 
-    let answer = tokio::time::timeout(Duration::from_secs(10), waiting)
-        .await
-        .expect("the waiting request got a connection")
-        .unwrap();
+    let answer = answered(waiting).await;
     assert_eq!(answer, 42, "and it answers its own statement");
 }
 

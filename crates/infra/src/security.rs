@@ -1,6 +1,6 @@
 //! Secrets: password hashing (argon2id, on a few dedicated low-priority threads
-//! so a flood of sign-ins cannot stall other requests nor balloon memory) and random bearer
-//! tokens, which are stored only as hashes.
+//! so a flood of sign-ins cannot stall other requests nor balloon memory) and
+//! random bearer tokens, which are stored only as hashes.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, mpsc};
@@ -20,9 +20,9 @@ pub use api_keys::{API_KEY_PREFIX, IssuedApiKey, PresentedApiKey, issue_api_key,
 
 /// Hashes and verifies passwords with argon2id.
 ///
-/// The work runs on a few dedicated threads (half the CPUs, at least one, at nice
-/// [`HASHING_NICE`]), in arrival order, never on the async workers, each thread hashing in one
-/// `argon2_memory_kib` buffer it keeps. Not on tokio's blocking pool: that pool
+/// The work runs on a few dedicated threads (half the CPUs, at least one,
+/// [`HASHING_NICE`] nicer than the process), in arrival order, never on the async
+/// workers, each thread hashing in one `argon2_memory_kib` buffer it keeps. Not on tokio's blocking pool: that pool
 /// grows a thread per waiting call (up to 512), so a sign-in flood ran dozens of
 /// hashes at once, took the cores from every other request, and left each
 /// thread's allocator holding several 19 MiB buffers (gigabytes of RSS in the
@@ -130,10 +130,11 @@ impl PasswordHasher {
     }
 }
 
-/// The hashing threads' nice value: under contention the scheduler gives request
-/// handling and PostgreSQL the CPU first, so a flood of sign-ins slows sign-ins
-/// rather than every request; with the CPU otherwise idle, hashes run at full
-/// speed. (On Linux the nice value belongs to the thread that sets it.)
+/// How much nicer than the process the hashing threads run (nice values are
+/// capped at 19): under contention the scheduler gives request handling and
+/// PostgreSQL the CPU first, so a flood of sign-ins slows sign-ins rather than
+/// every request; with the CPU otherwise idle, hashes run at full speed. (On
+/// Linux the nice value belongs to the thread that sets it.)
 pub const HASHING_NICE: i32 = 10;
 
 /// Starts `count` threads that run queued jobs until every sender is gone. A
@@ -148,7 +149,7 @@ fn spawn_hashing_threads(count: usize) -> Result<mpsc::Sender<Job>, DomainError>
             .spawn(move || {
                 // Lowering one's own priority is always allowed; if it fails
                 // anyway, hashing at normal priority is still correct.
-                let _ = rustix::process::setpriority_process(None, HASHING_NICE);
+                let _ = rustix::process::nice(HASHING_NICE);
                 // Grown to the largest cost met, then reused by every hash.
                 let mut memory = Vec::new();
                 loop {
@@ -326,7 +327,7 @@ mod tests {
             .await
             .unwrap();
 
-        assert_eq!(on_hashing_thread, HASHING_NICE.max(before));
+        assert_eq!(on_hashing_thread, (before + HASHING_NICE).min(19));
         assert_eq!(
             rustix::process::getpriority_process(None).unwrap(),
             before,

@@ -8,10 +8,11 @@
 //!
 //! What the ping is for is covered otherwise: a connection inside a transaction
 //! is never handed over (it is closed), nor one whose last statement was cut off
-//! or failed with anything but an `ERROR` from the database (a `FATAL`, an I/O
-//! or protocol error: it goes back through sqlx, which tests it). And a connection is handed from request to
-//! request for at most [`MAX_LEASE`], then goes back to the pool, so writers
-//! queued in the pool's own acquire get their turn while reads keep it busy.
+//! or failed with anything but an `ERROR` from the database (a `FATAL`, an I/O or
+//! protocol error: it goes back through sqlx, which tests it). And a connection
+//! is handed from request to request for at most [`MAX_LEASE`], then goes back to
+//! the pool, so writers queued in the pool's own acquire get their turn while
+//! reads keep it busy.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;

@@ -107,12 +107,8 @@ impl PinnedConnection {
     ) -> Result<T, sqlx::Error> {
         self.reusable.store(false, Ordering::Release);
         let result = statement.await;
-        self.reusable.store(
-            result
-                .as_ref()
-                .map_or_else(leaves_connection_usable, |_| true),
-            Ordering::Release,
-        );
+        let whole = result.as_ref().err().is_none_or(leaves_connection_usable);
+        self.reusable.store(whole, Ordering::Release);
         result
     }
 
