@@ -11,7 +11,9 @@ use groundwork_tests::fixtures::new_user;
 use groundwork_tests::on_both_databases;
 use groundwork_tests::{Backend, TestDb};
 use infra::Database;
-use infra::repositories::{MemberRepository, OrganizationRepository, UserRepository};
+use infra::repositories::{
+    ClientInfo, MemberRepository, OrganizationRepository, SessionRepository, UserRepository,
+};
 
 async fn database(backend: Backend) -> (TestDb, Database) {
     let db = TestDb::migrated(backend).await;
@@ -278,7 +280,73 @@ async fn a_unit_of_work_spans_repositories_and_rolls_back_as_one(backend: Backen
     );
 }
 
+/// The read that authenticates an organization read: the session, its user and
+/// the user's membership there, in one statement. Every way of not being in the
+/// organization still finds the session, with no membership.
+async fn a_session_is_read_with_its_membership_in_one_organization(backend: Backend) {
+    // Arrange: Ada is a member of acme; of beta she was, and beta's organization
+    // is deleted; gamma she never joined; of delta she left.
+    let (_db, database) = database(backend).await;
+    let now = Utc::now();
+    let conn = database.conn();
+    let ada = UserRepository::new(conn)
+        .insert(new_user("ada@example.com"))
+        .await
+        .unwrap();
+    let orgs = OrganizationRepository::new(conn);
+    let members = MemberRepository::new(conn);
+    let join = async |slug| {
+        let org = orgs.insert(new_org(slug)).await.unwrap();
+        let member = members
+            .insert(NewMember {
+                organization_id: org.id,
+                user_id: ada.id,
+                role: MemberRole::Admin,
+            })
+            .await
+            .unwrap();
+        (org, member)
+    };
+    let (acme, acme_member) = join("acme").await;
+    let (beta, _) = join("beta").await;
+    let (delta, delta_member) = join("delta").await;
+    let gamma = orgs.insert(new_org("gamma")).await.unwrap();
+    orgs.soft_delete(beta.id).await.unwrap();
+    members.soft_delete(delta_member.id).await.unwrap();
+    let sessions = SessionRepository::at(conn, now);
+    let session = sessions
+        .create(ada.id, "hash-of-ada".to_owned(), ClientInfo::default())
+        .await
+        .unwrap();
+    let find = |org: OrganizationId| sessions.find_with_user_and_membership("hash-of-ada", org);
+
+    // Act + Assert
+    let acme_id = acme.id;
+    let (found, user, membership) = find(acme_id).await.unwrap().expect("the session");
+    assert_eq!((found.id, user.id), (session.id, ada.id));
+    let (org, member) = membership.expect("Ada's membership of acme");
+    assert_eq!((org, member), (acme, acme_member));
+    for (why, org) in [
+        ("a deleted organization", beta.id),
+        ("an organization never joined", gamma.id),
+        ("a membership that ended", delta.id),
+        ("an organization that does not exist", OrganizationId::new()),
+    ] {
+        let (found, _, membership) = find(org).await.unwrap().expect("the session");
+        assert_eq!(found.id, session.id, "{why}");
+        assert!(membership.is_none(), "{why}: {membership:?}");
+    }
+    assert!(
+        sessions
+            .find_with_user_and_membership("no-such-hash", acme_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 on_both_databases!(
+    a_session_is_read_with_its_membership_in_one_organization,
     a_soft_deleted_row_is_hidden_from_default_reads,
     a_restored_row_is_live_again,
     a_deleted_unique_value_can_be_reused_and_then_blocks_restore,

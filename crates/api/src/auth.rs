@@ -5,15 +5,16 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::http::Method;
 use actix_web::http::header::{AUTHORIZATION, USER_AGENT};
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
-use domain::{Actor, Authenticated, DomainError};
+use domain::{Actor, Authenticated, DomainError, OrganizationId};
 use infra::repositories::ClientInfo;
-use infra::services::sessions::{self, Principal};
+use infra::services::sessions::{self, Authentication, Principal};
 use infra::{Context, Database};
 use tracing_actix_web::RequestId;
 
@@ -80,6 +81,13 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer_token(req).map(str::to_owned);
         let reads_only = matches!(*req.method(), Method::GET | Method::HEAD);
+        // A read of an organization's resources learns the caller's standing there
+        // with its credentials; a write reads it again in its unit of work.
+        let organization = req
+            .match_info()
+            .get("orgId")
+            .and_then(|raw| OrganizationId::parse(raw).ok())
+            .filter(|_| reads_only);
         let state = req.app_data::<Data<AppState>>().cloned();
         let ctx = state.as_ref().map(|s| context(req, s, Actor::Anonymous));
         Box::pin(async move {
@@ -92,8 +100,15 @@ impl FromRequest for Caller {
             } else {
                 state.db.clone()
             };
-            let principal = sessions::authenticate_bearer(&db, &token, ctx.now).await?;
-            let ctx = ctx.acting_as(principal.actor());
+            let Authentication {
+                principal,
+                standing,
+            } = sessions::authenticate_bearer(&db, &token, ctx.now, organization).await?;
+            let ctx = Context {
+                actor: principal.actor(),
+                standing: standing.map(Arc::new),
+                ..ctx
+            };
             Ok(Self { principal, ctx, db })
         })
     }
@@ -125,6 +140,7 @@ fn context(req: &HttpRequest, state: &AppState, actor: Actor) -> Context {
         actor,
         ip: peer_ip(req),
         request_id: req.extensions().get::<RequestId>().map(ToString::to_string),
+        standing: None,
     }
 }
 

@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 
+use crate::entities::{Member, Organization};
 use crate::enums::MemberRole;
 use crate::error::DomainError;
 use crate::id::{ApiKeyId, OrganizationId, UserId};
@@ -66,6 +67,37 @@ impl Actor {
             Self::User(id) => Ok(*id),
             Self::ApiKey(_) => Err(user_required()),
             Self::Anonymous | Self::System => Err(DomainError::UNAUTHENTICATED),
+        }
+    }
+}
+
+/// How an actor stands in one live organization: what the matrix is asked about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrganizationAccess {
+    /// The organization.
+    pub organization: Organization,
+    /// The matrix's column for the actor.
+    pub role: AccessRole,
+    /// The actor's membership, when the actor is a user.
+    pub member: Option<Member>,
+}
+
+impl OrganizationAccess {
+    /// A user's standing through its membership.
+    pub fn of_member(organization: Organization, member: Member) -> Self {
+        Self {
+            organization,
+            role: AccessRole::of_member(member.role),
+            member: Some(member),
+        }
+    }
+
+    /// An API key's standing in its own organization.
+    pub fn of_key(organization: Organization, grant: ApiKeyGrant) -> Self {
+        Self {
+            organization,
+            role: AccessRole::of_key(grant.role),
+            member: None,
         }
     }
 }

@@ -21,7 +21,7 @@ pub mod plans;
 pub mod tenancy;
 pub mod values;
 
-pub use access::{AccessRole, Actor, ApiKeyGrant, Operation};
+pub use access::{AccessRole, Actor, ApiKeyGrant, Operation, OrganizationAccess};
 pub use audit::{AuditAction, AuditEntity, AuditEvent, Changes};
 pub use auth::{Authenticated, Session};
 pub use clock::{Clock, ShiftedClock, SystemClock};

@@ -1,8 +1,11 @@
 //! What a service needs to know about the request it serves, besides its input:
-//! the instant, who acts, and where from (for the audit trail).
+//! the instant, who acts, where from (for the audit trail), and for a read, how
+//! the actor stands in the organization it addresses.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use domain::{Actor, DomainError, UserId};
+use domain::{Actor, DomainError, OrganizationAccess, OrganizationId, UserId};
 
 /// One request's context. Every write of the request is stamped with `now`, and
 /// every audit row with the actor, address and request id.
@@ -16,6 +19,23 @@ pub struct Context {
     pub ip: Option<String>,
     /// The request's id (`x-request-id`).
     pub request_id: Option<String>,
+    /// For a read of an organization's resources, the actor's standing there, read
+    /// in the same statement as its credentials (see [`Standing`]).
+    pub standing: Option<Arc<Standing>>,
+}
+
+/// How `actor` stood in organization `organization_id` when the request's
+/// credentials were read: in the same statement, so a read request checks its
+/// access without another round trip. Only reads carry one (the server sets it for
+/// `GET` and `HEAD`): a unit of work reads the standing again, under its locks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Standing {
+    /// Whom it is about.
+    pub actor: Actor,
+    /// Where.
+    pub organization_id: OrganizationId,
+    /// `None` when the organization is missing or deleted, or the actor is not in it.
+    pub access: Option<OrganizationAccess>,
 }
 
 impl Context {
@@ -26,6 +46,7 @@ impl Context {
             actor,
             ip: None,
             request_id: None,
+            standing: None,
         }
     }
 
@@ -45,5 +66,14 @@ impl Context {
             actor,
             ..self.clone()
         }
+    }
+
+    /// What [`Standing`] says of the actor in organization `id`, if it is about
+    /// them: `Some(None)` when it found no access there.
+    pub fn standing_in(&self, id: OrganizationId) -> Option<Option<&OrganizationAccess>> {
+        self.standing
+            .as_deref()
+            .filter(|s| s.organization_id == id && s.actor == self.actor)
+            .map(|s| s.access.as_ref())
     }
 }

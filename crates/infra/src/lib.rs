@@ -15,7 +15,7 @@ pub mod seed;
 pub mod services;
 
 pub use config::{ConfigError, Settings};
-pub use context::Context;
+pub use context::{Context, Standing};
 pub use database::{Database, UnitOfWork};
 pub use sea_orm::{DatabaseConnection, DbErr};
 pub use security::PasswordHasher;

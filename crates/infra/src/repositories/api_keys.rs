@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::api_keys::{ApiKey, ApiKeyDraft, LAST_USED_RESOLUTION};
-use domain::{ApiKeyId, DomainError, OrganizationId, Page, PageRequest, UserId};
+use domain::{ApiKeyId, DomainError, Organization, OrganizationId, Page, PageRequest, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType,
@@ -13,6 +13,7 @@ use sea_orm::{
 
 use super::corrupt;
 use super::listing::{self, KeyKind, SortKey};
+use super::soft_delete::SoftDeletable;
 use crate::db_error::to_domain;
 use crate::entities::api_keys::{self, Column, Entity, Relation};
 use crate::entities::organizations;
@@ -85,12 +86,12 @@ impl<'c, C: ConnectionTrait> ApiKeyRepository<'c, C> {
         to_domain_key(row)
     }
 
-    /// The key with public part `lookup`, its secret hash, and whether its
-    /// organization is live: one indexed read.
+    /// The key with public part `lookup`, its secret hash, and its organization
+    /// unless that is deleted: one indexed read.
     pub async fn find_for_authentication(
         &self,
         lookup: &str,
-    ) -> Result<Option<(ApiKey, String, bool)>, DomainError> {
+    ) -> Result<Option<(ApiKey, String, Option<Organization>)>, DomainError> {
         let row = Entity::find()
             .join(JoinType::InnerJoin, Relation::Organization.def())
             .filter(Column::Prefix.eq(lookup))
@@ -101,9 +102,12 @@ impl<'c, C: ConnectionTrait> ApiKeyRepository<'c, C> {
         let Some((key, organization)) = row else {
             return Ok(None);
         };
-        let organization_live = organization.is_some_and(|o| o.deleted_at.is_none());
+        let organization = organization
+            .filter(|o| o.deleted_at.is_none())
+            .map(organizations::Entity::to_domain)
+            .transpose()?;
         let secret_hash = key.secret_hash.clone();
-        Ok(Some((to_domain_key(key)?, secret_hash, organization_live)))
+        Ok(Some((to_domain_key(key)?, secret_hash, organization)))
     }
 
     /// Records a use at "now" unless one was recorded within the last minute

@@ -3,14 +3,18 @@
 
 use chrono::{DateTime, Utc};
 use domain::auth::{SESSION_LIFETIME, SESSION_REFRESH_AFTER};
-use domain::{DomainError, Session, SessionId, User, UserId};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use domain::{DomainError, Member, Organization, OrganizationId, Session, SessionId, User, UserId};
+use sea_orm::sea_query::{Alias, Expr, SelectStatement};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityName, EntityTrait, ExprTrait,
+    FromQueryResult, IdenStatic, Iterable, JoinType, QueryFilter, QuerySelect, QueryTrait, Set,
+};
 
 use super::soft_delete::SoftDeletable;
 use crate::db_error::to_domain;
+use crate::entities::organization_members as members;
 use crate::entities::sessions::{self, Column, Entity};
-use crate::entities::users;
+use crate::entities::{organizations, users};
 
 /// Where a sign-in came from, kept with the session.
 #[derive(Clone, Debug, Default)]
@@ -38,6 +42,54 @@ fn to_domain_session(m: sessions::Model) -> Session {
         user_agent: m.user_agent,
         revoked_at: m.revoked_at,
         created_at: m.created_at,
+    }
+}
+
+/// The select of [`SessionRepository::find_with_user_and_membership`].
+fn with_membership(token_hash: &str, organization: OrganizationId) -> SelectStatement {
+    let org = organization.as_uuid();
+    let mut query = Entity::find()
+        .filter(Column::TokenHash.eq(token_hash))
+        .find_also_related(users::Entity)
+        .limit(1)
+        .into_query();
+    // Left joins with the conditions in ON: a session without the membership
+    // is still found, and tells "not a member" from "not signed in".
+    query
+        .join(
+            JoinType::LeftJoin,
+            members::Entity.table_ref(),
+            Condition::all()
+                .add(
+                    Expr::col((members::Entity, members::Column::UserId))
+                        .equals((Entity, Column::UserId)),
+                )
+                .add(members::Column::OrganizationId.eq(org))
+                .add(members::Column::DeletedAt.is_null()),
+        )
+        .join(
+            JoinType::LeftJoin,
+            organizations::Entity.table_ref(),
+            Condition::all()
+                .add(
+                    Expr::col((organizations::Entity, organizations::Column::Id))
+                        .equals((members::Entity, members::Column::OrganizationId)),
+                )
+                .add(organizations::Column::DeletedAt.is_null()),
+        );
+    select_prefixed::<members::Entity>(&mut query, "C_");
+    select_prefixed::<organizations::Entity>(&mut query, "D_");
+    query
+}
+
+/// Selects every column of `E` as `<prefix><column>`, the way SeaORM names the
+/// models of a multi-entity select.
+fn select_prefixed<E: EntityTrait>(query: &mut SelectStatement, prefix: &str) {
+    for col in E::Column::iter() {
+        query.expr_as(
+            col.select_as(Expr::col((E::default(), col))),
+            Alias::new(format!("{prefix}{}", col.as_str())),
+        );
     }
 }
 
@@ -92,6 +144,40 @@ impl<'c, C: ConnectionTrait> SessionRepository<'c, C> {
             ))),
             _ => Ok(None),
         }
+    }
+
+    /// [`find_with_user`](Self::find_with_user), and in the same statement the
+    /// user's live membership of live organization `organization`: `None` in the
+    /// third place when there is none.
+    pub async fn find_with_user_and_membership(
+        &self,
+        token_hash: &str,
+        organization: OrganizationId,
+    ) -> Result<Option<(Session, User, Option<(Organization, Member)>)>, DomainError> {
+        let query = with_membership(token_hash, organization);
+        let Some(row) = self.conn.query_one(&query).await.map_err(to_domain)? else {
+            return Ok(None);
+        };
+        let session = sessions::Model::from_query_result(&row, "A_").map_err(to_domain)?;
+        let Some(user) = users::Model::from_query_result_optional(&row, "B_").map_err(to_domain)?
+        else {
+            return Ok(None);
+        };
+        let member = members::Model::from_query_result_optional(&row, "C_").map_err(to_domain)?;
+        let org =
+            organizations::Model::from_query_result_optional(&row, "D_").map_err(to_domain)?;
+        let membership = match (org, member) {
+            (Some(org), Some(member)) => Some((
+                organizations::Entity::to_domain(org)?,
+                members::Entity::to_domain(member)?,
+            )),
+            _ => None,
+        };
+        Ok(Some((
+            to_domain_session(session),
+            users::Entity::to_domain(user)?,
+            membership,
+        )))
     }
 
     /// Extends the session to now + [`SESSION_LIFETIME`] if it was last refreshed

@@ -1,48 +1,36 @@
 //! Resolving how the request's actor stands in an organization, and asking the
 //! permission matrix (`domain::access`) about it.
 
-use domain::access::{AccessRole, Operation, authorize};
+use domain::access::{Operation, authorize};
 use domain::tenancy::ORGANIZATION_NOT_FOUND;
-use domain::{Actor, DomainError, Member, Organization, OrganizationId};
+use domain::{Actor, DomainError, OrganizationAccess, OrganizationId};
 use sea_orm::ConnectionTrait;
 
 use crate::context::Context;
 use crate::repositories::OrganizationRepository;
 
-/// The actor's standing in one live organization.
-#[derive(Clone, Debug)]
-pub struct OrganizationAccess {
-    /// The organization.
-    pub organization: Organization,
-    /// The matrix's column for the actor.
-    pub role: AccessRole,
-    /// The actor's membership, when the actor is a user.
-    pub member: Option<Member>,
-}
-
 /// How `ctx`'s actor stands in organization `id`. `NotFound`
 /// (`ORGANIZATION_NOT_FOUND`) when it is deleted or missing, when a user is not a
 /// member, and when a key belongs to another organization: existence is not leaked.
+/// A read request's context may already know (its [`Standing`](crate::Standing)):
+/// then nothing is read.
 pub async fn resolve<C: ConnectionTrait>(
     conn: &C,
     ctx: &Context,
     id: OrganizationId,
 ) -> Result<OrganizationAccess, DomainError> {
+    if let Some(known) = ctx.standing_in(id) {
+        return known.cloned().ok_or(ORGANIZATION_NOT_FOUND);
+    }
     let orgs = OrganizationRepository::at(conn, ctx.now);
     match ctx.actor {
         Actor::User(user) => {
             let (organization, member) = orgs.membership(id, user).await?;
-            Ok(OrganizationAccess {
-                organization,
-                role: AccessRole::of_member(member.role),
-                member: Some(member),
-            })
+            Ok(OrganizationAccess::of_member(organization, member))
         }
-        Actor::ApiKey(grant) if grant.organization_id == id => Ok(OrganizationAccess {
-            organization: orgs.find(id).await?,
-            role: AccessRole::of_key(grant.role),
-            member: None,
-        }),
+        Actor::ApiKey(grant) if grant.organization_id == id => {
+            Ok(OrganizationAccess::of_key(orgs.find(id).await?, grant))
+        }
         Actor::ApiKey(_) => Err(ORGANIZATION_NOT_FOUND),
         Actor::Anonymous | Actor::System => Err(DomainError::UNAUTHENTICATED),
     }

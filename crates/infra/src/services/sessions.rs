@@ -2,11 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use domain::auth::SESSION_LIFETIME;
-use domain::{Actor, ApiKeyGrant, Authenticated, DomainError};
+use domain::{
+    Actor, ApiKeyGrant, Authenticated, DomainError, Member, Organization, OrganizationAccess,
+    OrganizationId,
+};
 
-use crate::Database;
 use crate::repositories::{ApiKeyRepository, SessionRepository};
 use crate::security::{PresentedApiKey, hash_token, parse_api_key};
+use crate::{Database, Standing};
 
 /// Who a bearer value stands for.
 #[derive(Clone, Debug)]
@@ -27,20 +30,57 @@ impl Principal {
     }
 }
 
-/// The session or API key behind `bearer` at `now`. `Unauthenticated` for
-/// anything unknown, revoked or expired, for a key whose organization is deleted,
-/// and for a session whose user is deleted or inactive: checked on every request
-/// (no cache), so losing access takes effect at once.
+/// What a bearer value stands for and, when asked about an organization, how it
+/// stands there.
+#[derive(Clone, Debug)]
+pub struct Authentication {
+    /// The session's user, or the key.
+    pub principal: Principal,
+    /// Its standing in the organization asked about, read with the credentials;
+    /// `None` when none was asked about (or a key was, of another organization: it
+    /// has no standing there, which needs no reading).
+    pub standing: Option<Standing>,
+}
+
+/// The session or API key behind `bearer` at `now`, and its standing in
+/// `organization` when one is given (in the same statement: a read request's
+/// access check costs no round trip). `Unauthenticated` for anything unknown,
+/// revoked or expired, for a key whose organization is deleted, and for a session
+/// whose user is deleted or inactive: checked on every request (no cache), so
+/// losing access takes effect at once.
 pub async fn authenticate_bearer(
     db: &Database,
     bearer: &str,
     now: DateTime<Utc>,
-) -> Result<Principal, DomainError> {
+    organization: Option<OrganizationId>,
+) -> Result<Authentication, DomainError> {
     match parse_api_key(bearer) {
-        Some(key) => authenticate_key(db, key, now).await.map(Principal::ApiKey),
-        None => authenticate(db, bearer, now)
-            .await
-            .map(|auth| Principal::User(Box::new(auth))),
+        Some(key) => {
+            let (grant, own) = authenticate_key(db, key, now).await?;
+            let standing = organization
+                .filter(|id| *id == grant.organization_id)
+                .map(|id| Standing {
+                    actor: Actor::ApiKey(grant),
+                    organization_id: id,
+                    access: Some(OrganizationAccess::of_key(own, grant)),
+                });
+            Ok(Authentication {
+                principal: Principal::ApiKey(grant),
+                standing,
+            })
+        }
+        None => {
+            let (auth, membership) = authenticate_session(db, bearer, now, organization).await?;
+            let standing = organization.map(|id| Standing {
+                actor: Actor::User(auth.user.id),
+                organization_id: id,
+                access: membership.map(|(org, member)| OrganizationAccess::of_member(org, member)),
+            });
+            Ok(Authentication {
+                principal: Principal::User(Box::new(auth)),
+                standing,
+            })
+        }
     }
 }
 
@@ -52,8 +92,30 @@ pub async fn authenticate(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Authenticated, DomainError> {
+    Ok(authenticate_session(db, token, now, None).await?.0)
+}
+
+/// [`authenticate`], and with `organization`, the user's live membership there.
+async fn authenticate_session(
+    db: &Database,
+    token: &str,
+    now: DateTime<Utc>,
+    organization: Option<OrganizationId>,
+) -> Result<(Authenticated, Option<(Organization, Member)>), DomainError> {
     let sessions = SessionRepository::at(db.conn(), now);
-    let Some((mut session, user)) = sessions.find_with_user(&hash_token(token)).await? else {
+    let token_hash = hash_token(token);
+    let found = match organization {
+        Some(id) => {
+            sessions
+                .find_with_user_and_membership(&token_hash, id)
+                .await?
+        }
+        None => sessions
+            .find_with_user(&token_hash)
+            .await?
+            .map(|(session, user)| (session, user, None)),
+    };
+    let Some((mut session, user, membership)) = found else {
         return Err(DomainError::UNAUTHENTICATED);
     };
     if !session.is_valid_at(now) || user.deleted_at.is_some() || !user.is_active {
@@ -63,31 +125,34 @@ pub async fn authenticate(
         session.expires_at = now + SESSION_LIFETIME;
         session.last_refreshed_at = now;
     }
-    Ok(Authenticated { user, session })
+    Ok((Authenticated { user, session }, membership))
 }
 
-/// One indexed read by the key's public part, then a constant-time comparison
-/// of its salted hash; its use is written at most once a minute.
+/// One indexed read by the key's public part (with its organization), then a
+/// constant-time comparison of its salted hash; its use is written at most once a
+/// minute. Returns the grant and the key's live organization.
 async fn authenticate_key(
     db: &Database,
     presented: PresentedApiKey<'_>,
     now: DateTime<Utc>,
-) -> Result<ApiKeyGrant, DomainError> {
+) -> Result<(ApiKeyGrant, Organization), DomainError> {
     let keys = ApiKeyRepository::at(db.conn(), now);
-    let Some((key, secret_hash, organization_live)) =
+    let Some((key, secret_hash, organization)) =
         keys.find_for_authentication(presented.lookup).await?
     else {
         return Err(DomainError::UNAUTHENTICATED);
     };
-    if !presented.matches(&secret_hash) || !key.is_active_at(now) || !organization_live {
-        return Err(DomainError::UNAUTHENTICATED);
-    }
+    let organization = match organization {
+        Some(org) if presented.matches(&secret_hash) && key.is_active_at(now) => org,
+        _ => return Err(DomainError::UNAUTHENTICATED),
+    };
     if key.needs_touch_at(now) {
         keys.touch(key.id).await?;
     }
-    Ok(ApiKeyGrant {
+    let grant = ApiKeyGrant {
         id: key.id,
         organization_id: key.organization_id,
         role: key.role,
-    })
+    };
+    Ok((grant, organization))
 }
