@@ -8,6 +8,7 @@ pub mod invitations;
 pub mod organization_members;
 pub mod organizations;
 pub mod outbox_messages;
+pub mod positional;
 pub mod sessions;
 pub mod users;
 pub mod verification_tokens;

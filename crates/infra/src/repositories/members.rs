@@ -18,6 +18,7 @@ use super::references::name_missing_reference;
 use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
 use crate::entities::organization_members::{self, Column, Entity};
+use crate::entities::positional::{all_pairs, one_pair};
 use crate::entities::{organizations, users};
 
 /// Memberships, soft-delete aware.
@@ -117,13 +118,11 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
 
     /// The live membership `id` with its user. `NotFound` when missing or deleted.
     pub async fn find_with_user(&self, id: MemberId) -> Result<MemberWithUser, DomainError> {
-        let row = Self::live()
+        let select = Self::live()
             .join(JoinType::InnerJoin, to_users())
             .filter(Column::Id.eq(id.as_uuid()))
-            .select_also(users::Entity)
-            .one(self.conn)
-            .await
-            .map_err(to_domain)?;
+            .select_also(users::Entity);
+        let row = one_pair(self.conn, select).await.map_err(to_domain)?;
         row.map_or(Err(MEMBER_NOT_FOUND), with_user)
     }
 
@@ -312,8 +311,7 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         let query = listing::paginate(query.select_also(users::Entity), request, &key, |id| {
             MemberId::parse(id).ok().map(|id| id.as_uuid())
         })?;
-        let rows = query
-            .all(self.conn)
+        let rows = all_pairs(self.conn, query)
             .await
             .map_err(to_domain)?
             .into_iter()

@@ -18,6 +18,7 @@ use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
 use crate::entities::organization_members as members;
 use crate::entities::organizations::{self, Column, Entity};
+use crate::entities::positional::{all_pairs, one_pair};
 
 /// Organizations, soft-delete aware.
 pub type OrganizationRepository<'c, C> = SoftDeleteRepository<'c, C, Entity>;
@@ -133,15 +134,13 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         id: OrganizationId,
         user: UserId,
     ) -> Result<(Organization, Member), DomainError> {
-        let row = Self::live()
+        let select = Self::live()
             .join(JoinType::InnerJoin, to_members())
             .filter(Column::Id.eq(id.as_uuid()))
             .filter(members::Column::UserId.eq(user.as_uuid()))
             .filter(members::Column::DeletedAt.is_null())
-            .select_also(members::Entity)
-            .one(self.conn)
-            .await
-            .map_err(to_domain)?;
+            .select_also(members::Entity);
+        let row = one_pair(self.conn, select).await.map_err(to_domain)?;
         row.map_or(Err(ORGANIZATION_NOT_FOUND), membership_row)
     }
 
@@ -242,8 +241,7 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         let query = listing::paginate(query.select_also(members::Entity), request, &key, |id| {
             OrganizationId::parse(id).ok().map(|id| id.as_uuid())
         })?;
-        let rows = query
-            .all(self.conn)
+        let rows = all_pairs(self.conn, query)
             .await
             .map_err(to_domain)?
             .into_iter()

@@ -7,12 +7,13 @@ use domain::{DomainError, Member, Organization, OrganizationId, Session, Session
 use sea_orm::sea_query::{Alias, Expr, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityName, EntityTrait, ExprTrait,
-    FromQueryResult, IdenStatic, Iterable, JoinType, QueryFilter, QuerySelect, QueryTrait, Set,
+    IdenStatic, Iterable, JoinType, QueryFilter, QuerySelect, QueryTrait, Set,
 };
 
 use super::soft_delete::SoftDeletable;
 use crate::db_error::to_domain;
 use crate::entities::organization_members as members;
+use crate::entities::positional::{Positional, one_pair};
 use crate::entities::sessions::{self, Column, Entity};
 use crate::entities::{organizations, users};
 
@@ -131,13 +132,10 @@ impl<'c, C: ConnectionTrait> SessionRepository<'c, C> {
         &self,
         token_hash: &str,
     ) -> Result<Option<(Session, User)>, DomainError> {
-        let row = Entity::find()
+        let select = Entity::find()
             .filter(Column::TokenHash.eq(token_hash))
-            .find_also_related(users::Entity)
-            .one(self.conn)
-            .await
-            .map_err(to_domain)?;
-        match row {
+            .find_also_related(users::Entity);
+        match one_pair(self.conn, select).await.map_err(to_domain)? {
             Some((session, Some(user))) => Ok(Some((
                 to_domain_session(session),
                 users::Entity::to_domain(user)?,
@@ -158,14 +156,16 @@ impl<'c, C: ConnectionTrait> SessionRepository<'c, C> {
         let Some(row) = self.conn.query_one(&query).await.map_err(to_domain)? else {
             return Ok(None);
         };
-        let session = sessions::Model::from_query_result(&row, "A_").map_err(to_domain)?;
-        let Some(user) = users::Model::from_query_result_optional(&row, "B_").map_err(to_domain)?
-        else {
+        // The four models' columns, one after the other (see `with_membership`).
+        let at_user = sessions::Model::FIELDS.len();
+        let at_member = at_user + users::Model::FIELDS.len();
+        let at_org = at_member + members::Model::FIELDS.len();
+        let session = sessions::Model::decode_at(&row, 0).map_err(to_domain)?;
+        let Some(user) = users::Model::decode_optional_at(&row, at_user).map_err(to_domain)? else {
             return Ok(None);
         };
-        let member = members::Model::from_query_result_optional(&row, "C_").map_err(to_domain)?;
-        let org =
-            organizations::Model::from_query_result_optional(&row, "D_").map_err(to_domain)?;
+        let member = members::Model::decode_optional_at(&row, at_member).map_err(to_domain)?;
+        let org = organizations::Model::decode_optional_at(&row, at_org).map_err(to_domain)?;
         let membership = match (org, member) {
             (Some(org), Some(member)) => Some((
                 organizations::Entity::to_domain(org)?,
