@@ -1,13 +1,16 @@
 //! Sessions: created at sign-in, found by the hash of their bearer token,
 //! extended at most once a day, revoked at sign-out or when the user loses access.
 
+use std::sync::OnceLock;
+
 use chrono::{DateTime, Utc};
 use domain::auth::{SESSION_LIFETIME, SESSION_REFRESH_AFTER};
 use domain::{DomainError, Member, Organization, OrganizationId, Session, SessionId, User, UserId};
 use sea_orm::sea_query::{Alias, Expr, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityName, EntityTrait, ExprTrait,
-    IdenStatic, Iterable, JoinType, QueryFilter, QuerySelect, QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityName, EntityTrait,
+    ExprTrait, IdenStatic, Iterable, JoinType, QueryFilter, QuerySelect, QueryTrait, Set,
+    Statement, Value,
 };
 
 use super::soft_delete::SoftDeletable;
@@ -83,6 +86,37 @@ fn with_membership(token_hash: &str, organization: OrganizationId) -> SelectStat
     query
 }
 
+/// [`with_membership`] built for `backend`: its SQL text is built once per
+/// backend, since only the values change (it runs on every organization read,
+/// and building its 37 aliased columns cost more than the statement's decoding).
+fn with_membership_statement(
+    backend: DbBackend,
+    token_hash: &str,
+    organization: OrganizationId,
+) -> Statement {
+    static SQL: [OnceLock<String>; 2] = [const { OnceLock::new() }; 2];
+    let slot = match backend {
+        DbBackend::Postgres => 0,
+        DbBackend::Sqlite => 1,
+        _ => return backend.build(&with_membership(token_hash, organization)),
+    };
+    let sql = SQL[slot].get_or_init(|| {
+        backend
+            .build(&with_membership(
+                "",
+                OrganizationId::from(uuid::Uuid::nil()),
+            ))
+            .sql
+    });
+    // In the order the SQL binds them: the join's organization, the token, LIMIT.
+    let values = [
+        Value::from(organization.as_uuid()),
+        Value::from(token_hash),
+        Value::from(1u64),
+    ];
+    Statement::from_sql_and_values(backend, sql.as_str(), values)
+}
+
 /// Selects every column of `E` as `<prefix><column>`, the way SeaORM names the
 /// models of a multi-entity select.
 fn select_prefixed<E: EntityTrait>(query: &mut SelectStatement, prefix: &str) {
@@ -152,8 +186,14 @@ impl<'c, C: ConnectionTrait> SessionRepository<'c, C> {
         token_hash: &str,
         organization: OrganizationId,
     ) -> Result<Option<(Session, User, Option<(Organization, Member)>)>, DomainError> {
-        let query = with_membership(token_hash, organization);
-        let Some(row) = self.conn.query_one(&query).await.map_err(to_domain)? else {
+        let statement =
+            with_membership_statement(self.conn.get_database_backend(), token_hash, organization);
+        let Some(row) = self
+            .conn
+            .query_one_raw(statement)
+            .await
+            .map_err(to_domain)?
+        else {
             return Ok(None);
         };
         // The four models' columns, one after the other (see `with_membership`).
@@ -227,5 +267,21 @@ impl<'c, C: ConnectionTrait> SessionRepository<'c, C> {
             .await
             .map_err(to_domain)?;
         Ok(result.rows_affected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cached_membership_statement_is_the_built_one() {
+        let organization = OrganizationId::new();
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+            let built = backend.build(&with_membership("a-token-hash", organization));
+            let cached = with_membership_statement(backend, "a-token-hash", organization);
+            assert_eq!(cached.sql, built.sql, "{backend:?}");
+            assert_eq!(cached.values, built.values, "{backend:?}");
+        }
     }
 }
