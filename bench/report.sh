@@ -22,7 +22,7 @@ def int: (. | round | tostring);
 "## Targets\n",
 "| target | value | met |",
 "|---|---:|:---:|",
-(.targets[] | "| \(.target) | \(.value) | \(if .met then "yes" else "**no**" end) |"),
+(.targets[] | "| \(.target) | \(.value) | \(if .met == "measured" then "measured" elif .met then "yes" else "**no**" end) |"),
 "",
 "## Seed\n",
 "| table | rows | seconds | rows/s |",
