@@ -63,7 +63,9 @@ impl FromRequest for CurrentUser {
 pub struct Caller {
     /// What the bearer value stands for.
     pub principal: Principal,
-    /// The request, acted by it.
+    /// The request, acted by it. For a read of one organization's resources (a
+    /// `GET` or `HEAD` with `{orgId}` in its path) it carries the caller's
+    /// standing there, read with the credentials (`infra::Standing`).
     pub ctx: Context,
     /// The database to serve the request with, the credentials already checked on
     /// it: for a read (`GET`, `HEAD`), one connection pinned for the whole request
