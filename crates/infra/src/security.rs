@@ -22,13 +22,13 @@ pub use api_keys::{API_KEY_PREFIX, IssuedApiKey, PresentedApiKey, issue_api_key,
 ///
 /// The work runs on a few dedicated threads (half the CPUs, at least one,
 /// [`HASHING_NICE`] nicer than the process), in arrival order, never on the async
-/// workers, each thread hashing in one `argon2_memory_kib` buffer it keeps. Not on tokio's blocking pool: that pool
-/// grows a thread per waiting call (up to 512), so a sign-in flood ran dozens of
-/// hashes at once, took the cores from every other request, and left each
-/// thread's allocator holding several 19 MiB buffers (gigabytes of RSS in the
-/// benchmark; even one thread allocating a buffer per hash kept five). A fixed
-/// set of threads with their own memory bounds both: extra sign-ins wait their
-/// turn, memory stays at one buffer per thread.
+/// workers, each thread hashing in one `argon2_memory_kib` buffer it keeps. Not on
+/// tokio's blocking pool: that pool grows a thread per waiting call (up to 512),
+/// so a sign-in flood ran dozens of hashes at once, took the cores from every
+/// other request, and left each thread's allocator holding several 19 MiB buffers
+/// (gigabytes of RSS in the benchmark; even one thread allocating a buffer per
+/// hash kept five). A fixed set of threads with their own memory bounds both:
+/// extra sign-ins wait their turn, memory stays at one buffer per thread.
 #[derive(Clone)]
 pub struct PasswordHasher {
     inner: Arc<Inner>,

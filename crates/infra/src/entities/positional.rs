@@ -103,9 +103,8 @@ where
     E::Model: Positional,
     F::Model: Positional,
 {
-    use sea_orm::{QuerySelect, QueryTrait};
-    let row = conn.query_one(&select.limit(1).into_query()).await?;
-    row.as_ref().map(pair::<E::Model, F::Model>).transpose()
+    use sea_orm::QuerySelect;
+    Ok(all_pairs(conn, select.limit(1)).await?.pop())
 }
 
 fn pair<M: Positional, N: Positional>(row: &QueryResult) -> Result<(M, Option<N>), DbErr> {
