@@ -1,5 +1,6 @@
-//! The dependency direction of the design card: `domain` depends on no database
-//! or web crate, `infra` on no web crate.
+//! The dependency direction `api -> app -> infra -> domain`: `domain` depends on
+//! no database or web crate, `infra` on no web crate and no use case, `app` on no
+//! web crate.
 
 use std::path::Path;
 
@@ -49,6 +50,7 @@ fn domain_depends_on_no_database_or_web_crate() {
             "tokio",
             "hyper",
             "infra",
+            "app",
             "api",
             "migration",
         ],
@@ -57,5 +59,13 @@ fn domain_depends_on_no_database_or_web_crate() {
 
 #[test]
 fn infra_depends_on_no_web_crate() {
-    assert_none_of("crates/infra", &["actix", "awc", "hyper", "utoipa", "api"]);
+    assert_none_of(
+        "crates/infra",
+        &["actix", "awc", "hyper", "utoipa", "app", "api"],
+    );
+}
+
+#[test]
+fn app_depends_on_no_web_crate() {
+    assert_none_of("crates/app", &["actix", "awc", "hyper", "utoipa", "api"]);
 }

@@ -11,9 +11,10 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
+use app::Context;
+use app::sessions::Principal;
 use domain::admin::{PlatformAdmin, platform_admin_required};
-use infra::services::sessions::Principal;
-use infra::{Context, Database};
+use infra::Database;
 
 use crate::auth::Caller;
 use crate::error::ApiError;

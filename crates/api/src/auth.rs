@@ -12,10 +12,11 @@ use actix_web::http::Method;
 use actix_web::http::header::{AUTHORIZATION, USER_AGENT};
 use actix_web::web::Data;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use app::Context;
+use app::sessions::{self, Authentication, Principal};
 use domain::{Actor, Authenticated, DomainError, OrganizationId};
+use infra::Database;
 use infra::repositories::ClientInfo;
-use infra::services::sessions::{self, Authentication, Principal};
-use infra::{Context, Database};
 use tracing_actix_web::RequestId;
 
 use crate::error::ApiError;
@@ -65,7 +66,7 @@ pub struct Caller {
     pub principal: Principal,
     /// The request, acted by it. For a read of one organization's resources (a
     /// `GET` or `HEAD` with `{orgId}` in its path) it carries the caller's
-    /// standing there, read with the credentials (`infra::Standing`).
+    /// standing there, read with the credentials (`app::Standing`).
     pub ctx: Context,
     /// The database to serve the request with, the credentials already checked on
     /// it: for a read (`GET`, `HEAD`), one connection pinned for the whole request

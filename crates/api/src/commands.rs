@@ -73,8 +73,8 @@ pub async fn set_platform_admin(
     let db = Database::connect(&settings.database)
         .await
         .map_err(|e| e.to_string())?;
-    let ctx = infra::Context::system(chrono::Utc::now());
-    let changed = infra::services::admin::set_platform_admin(&db, &ctx, &email, admin).await;
+    let ctx = app::Context::system(chrono::Utc::now());
+    let changed = app::admin::set_platform_admin(&db, &ctx, &email, admin).await;
     let _ = db.close().await;
     let what = if admin {
         "a platform admin"

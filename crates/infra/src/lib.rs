@@ -1,10 +1,10 @@
-//! Groundwork's infrastructure: configuration, the database pool, SeaORM entities
-//! and the repositories that turn rows into domain values and database errors
-//! into domain errors.
+//! Groundwork's adapters: configuration, the database pool, SeaORM entities, the
+//! repositories that turn rows into domain values and database errors into domain
+//! errors, password and token security, and outbox delivery. No use case lives
+//! here: those are in the `app` crate, which calls these.
 
 pub mod config;
 pub mod constraints;
-pub mod context;
 pub mod database;
 pub mod db_error;
 pub mod delivery;
@@ -12,10 +12,8 @@ pub mod entities;
 pub mod repositories;
 pub mod security;
 pub mod seed;
-pub mod services;
 
 pub use config::{ConfigError, Settings};
-pub use context::{Context, Standing};
 pub use database::{Database, UnitOfWork};
 pub use sea_orm::{DatabaseConnection, DbErr};
 pub use security::PasswordHasher;

@@ -3,10 +3,10 @@
 
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, delete, get, post, web};
+use app::api_keys::{self as service, CreatedApiKey};
 use chrono::{DateTime, Utc};
 use domain::api_keys::{API_KEY_NOT_FOUND, API_KEY_SORT_FIELDS, ApiKey, ApiKeyDraft};
 use domain::{ApiKeyId, DomainError, FieldError, MemberRole, PageRequest, PersonName, Validation};
-use infra::services::api_keys::{self as service, CreatedApiKey};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 

@@ -2,11 +2,11 @@
 //! first, in cursor pages, filtered by action, entity type and entity id.
 
 use actix_web::{HttpResponse, get, web};
+use app::audit_logs as service;
 use chrono::{DateTime, Utc};
 use domain::audit::{AuditFilter, AuditLog};
 use domain::{AuditAction, AuditEntity, DomainError, PageRequest, Validation};
 use infra::repositories::AUDIT_LOG_SORT_FIELDS;
-use infra::services::audit_logs as service;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 

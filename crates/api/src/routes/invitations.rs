@@ -2,10 +2,10 @@
 //! pending, revoke) and `POST /v1/invitations/accept`.
 
 use actix_web::{HttpResponse, delete, get, post, web};
+use app::invitations as service;
 use chrono::{DateTime, Utc};
 use domain::tenancy::{INVITATION_NOT_FOUND, INVITATION_SORT_FIELDS, Invitation, InvitationDraft};
 use domain::{DomainError, Email, InvitationId, MemberRole, PageRequest, Validation};
-use infra::services::invitations as service;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 

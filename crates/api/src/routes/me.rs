@@ -1,9 +1,9 @@
 //! `/v1/me`: the signed-in user's own account.
 
 use actix_web::{HttpResponse, delete, get, patch, web};
+use app::me as service;
 use domain::identity::{AvatarUrl, ProfileChanges};
 use domain::{DomainError, FieldError, PersonName, Validation};
-use infra::services::me as service;
 use serde::{Deserialize, Deserializer};
 use utoipa::{OpenApi, ToSchema};
 

@@ -2,10 +2,10 @@
 //! member's role, remove a member or leave.
 
 use actix_web::{HttpResponse, delete, get, patch, web};
+use app::members as service;
 use chrono::{DateTime, Utc};
 use domain::tenancy::{MEMBER_NOT_FOUND, MEMBER_SORT_FIELDS, MemberWithUser};
 use domain::{DomainError, MemberId, MemberRole, PageRequest, Validation};
-use infra::services::members as service;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 

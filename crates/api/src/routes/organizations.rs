@@ -3,11 +3,11 @@
 
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
+use app::organizations as service;
 use domain::tenancy::{
     ORGANIZATION_NOT_FOUND, ORGANIZATION_SORT_FIELDS, OrganizationChanges, OrganizationDraft,
 };
 use domain::{DomainError, OrganizationId, PageRequest};
-use infra::services::organizations as service;
 use utoipa::OpenApi;
 
 use crate::auth::{Caller, CurrentUser};

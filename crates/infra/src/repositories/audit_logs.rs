@@ -1,6 +1,7 @@
 //! The audit trail: appended in the unit of work of the change it records,
 //! read in newest-first cursor pages. Nothing here updates or deletes a row.
 
+use chrono::{DateTime, Utc};
 use domain::audit::{AuditFilter, AuditLog};
 use domain::{
     Actor, ApiKeyId, AuditEvent, AuditLogId, DomainError, OrganizationId, Page, PageRequest, UserId,
@@ -9,13 +10,25 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::listing::{self, KeyKind, SortKey};
-use crate::context::Context;
 use crate::db_error::to_domain;
 use crate::entities::audit_logs::{self, Column, Entity};
 
 /// The sortable fields of an audit-log list: creation time only (the ID is
 /// time-ordered, so it is also the tie-breaker).
 pub const AUDIT_LOG_SORT_FIELDS: &[&str] = &["createdAt"];
+
+/// Who did a recorded change, when and from where: the request's context, as the
+/// audit trail needs it (implemented by the use cases' `Context`).
+pub trait Attribution {
+    /// The instant the change is stamped with.
+    fn now(&self) -> DateTime<Utc>;
+    /// Who acted.
+    fn actor(&self) -> &Actor;
+    /// The caller's address.
+    fn ip(&self) -> Option<&str>;
+    /// The request's id.
+    fn request_id(&self) -> Option<&str>;
+}
 
 /// The audit trail over a connection or transaction.
 #[derive(Debug)]
@@ -30,14 +43,15 @@ impl<'c, C: ConnectionTrait> AuditLogRepository<'c, C> {
         Self { conn }
     }
 
-    /// Appends `event`, done by `ctx`'s actor at `ctx.now`.
+    /// Appends `event`, done by `by`'s actor at its instant.
     pub async fn record(
         &self,
-        ctx: &Context,
+        by: &impl Attribution,
         event: AuditEvent,
     ) -> Result<AuditLogId, DomainError> {
         let id = AuditLogId::new();
-        let (actor_type, actor_id) = actor_columns(&ctx.actor);
+        let (actor_type, actor_id) = actor_columns(by.actor());
+        let now = by.now();
         audit_logs::ActiveModel {
             id: Set(id.as_uuid()),
             organization_id: Set(event.organization_id.map(|o| o.as_uuid())),
@@ -47,10 +61,10 @@ impl<'c, C: ConnectionTrait> AuditLogRepository<'c, C> {
             entity_type: Set(event.entity.as_str().to_owned()),
             entity_id: Set(event.entity_id),
             changes: Set(event.changes.into_json()),
-            ip: Set(ctx.ip.clone()),
-            request_id: Set(ctx.request_id.clone()),
-            created_at: Set(ctx.now),
-            updated_at: Set(ctx.now),
+            ip: Set(by.ip().map(str::to_owned)),
+            request_id: Set(by.request_id().map(str::to_owned)),
+            created_at: Set(now),
+            updated_at: Set(now),
         }
         .insert(self.conn)
         .await

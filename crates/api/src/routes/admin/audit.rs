@@ -2,10 +2,10 @@
 //! to no organization), in the organization trail's wire shape.
 
 use actix_web::{HttpResponse, get, web};
+use app::admin as service;
 use domain::PageRequest;
 use domain::audit::AuditFilter;
 use infra::repositories::AUDIT_LOG_SORT_FIELDS;
-use infra::services::admin as service;
 
 use super::both;
 use crate::admin_auth::AdminUser;

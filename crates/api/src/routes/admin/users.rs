@@ -1,9 +1,9 @@
 //! `GET /v1/admin/users`, `POST /v1/admin/users/{userId}/deactivate|reactivate`.
 
 use actix_web::{HttpResponse, get, post, web};
+use app::admin as service;
 use domain::admin::{ADMIN_USER_SORT_FIELDS, USER_NOT_FOUND};
 use domain::{DomainError, PageRequest, User, UserId};
-use infra::services::admin as service;
 use serde::Serialize;
 use utoipa::ToSchema;
 

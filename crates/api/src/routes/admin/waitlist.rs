@@ -1,9 +1,9 @@
 //! `GET /v1/admin/waitlist`.
 
 use actix_web::{HttpResponse, get, web};
+use app::admin as service;
 use domain::admin::WAITLIST_SORT_FIELDS;
 use domain::{DomainError, PageRequest, Validation, WaitlistEntry, WaitlistRole};
-use infra::services::admin as service;
 use serde::Deserialize;
 use utoipa::IntoParams;
 

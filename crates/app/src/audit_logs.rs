@@ -4,9 +4,11 @@ use domain::access::Operation;
 use domain::audit::{AuditFilter, AuditLog};
 use domain::{DomainError, OrganizationId, Page, PageRequest};
 
-use crate::repositories::AuditLogRepository;
-use crate::services::access;
-use crate::{Context, Database};
+use crate::access;
+use infra::Database;
+use infra::repositories::AuditLogRepository;
+
+use crate::Context;
 
 /// One page of the organization's trail (admin or owner, or an admin key).
 pub async fn list(

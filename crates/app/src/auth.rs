@@ -9,12 +9,12 @@ use domain::{
 use serde_json::json;
 
 use crate::Context;
-use crate::repositories::accounts::AccountRepository;
-use crate::repositories::verification_tokens::VerificationTokenRepository;
-use crate::repositories::{AuditLogRepository, UserRepository};
-use crate::repositories::{ClientInfo, EmailTemplate, OutboxRepository, SessionRepository};
-use crate::security::{hash_token, issue_token};
-use crate::{Database, PasswordHasher};
+use infra::repositories::accounts::AccountRepository;
+use infra::repositories::verification_tokens::VerificationTokenRepository;
+use infra::repositories::{AuditLogRepository, UserRepository};
+use infra::repositories::{ClientInfo, EmailTemplate, OutboxRepository, SessionRepository};
+use infra::security::{hash_token, issue_token};
+use infra::{Database, PasswordHasher};
 
 /// A new session: the user, the bearer token (shown to the client once, never
 /// stored) and when the session expires unless used.

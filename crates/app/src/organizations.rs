@@ -10,12 +10,14 @@ use domain::{
     NewOrganization, Organization, OrganizationId, Page, PageRequest, PersonName, Slug,
 };
 
-use crate::repositories::invitations::InvitationRepository;
-use crate::repositories::{
+use crate::access;
+use infra::Database;
+use infra::repositories::invitations::InvitationRepository;
+use infra::repositories::{
     ApiKeyRepository, AuditLogRepository, MemberRepository, OrganizationRepository,
 };
-use crate::services::access;
-use crate::{Context, Database};
+
+use crate::Context;
 
 /// A derived slug found free can be taken by a concurrent creation before we
 /// insert; the unique index then refuses ours and we look again this many times.

@@ -7,9 +7,11 @@ use domain::{
     OrganizationId,
 };
 
-use crate::repositories::{ApiKeyRepository, SessionRepository};
-use crate::security::{PresentedApiKey, hash_token, parse_api_key};
-use crate::{Database, Standing};
+use infra::Database;
+use infra::repositories::{ApiKeyRepository, SessionRepository};
+use infra::security::{PresentedApiKey, hash_token, parse_api_key};
+
+use crate::Standing;
 
 /// Who a bearer value stands for.
 #[derive(Clone, Debug)]

@@ -11,9 +11,11 @@ use domain::{
     OrganizationId, Page, PageRequest,
 };
 
-use crate::repositories::{AuditLogRepository, MemberRepository, OrganizationRepository};
-use crate::services::access;
-use crate::{Context, Database};
+use crate::access;
+use infra::Database;
+use infra::repositories::{AuditLogRepository, MemberRepository, OrganizationRepository};
+
+use crate::Context;
 
 /// One page of the organization's members with their users. `NotFound`
 /// (`ORGANIZATION_NOT_FOUND`) unless the caller is a live member or one of its keys.

@@ -77,3 +77,21 @@ impl Context {
             .map(|s| s.access.as_ref())
     }
 }
+
+impl infra::repositories::Attribution for Context {
+    fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    fn ip(&self) -> Option<&str> {
+        self.ip.as_deref()
+    }
+
+    fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+}

@@ -13,13 +13,15 @@ use domain::{
 };
 use serde_json::json;
 
-use crate::repositories::invitations::InvitationRepository;
-use crate::repositories::{
+use crate::access;
+use infra::Database;
+use infra::repositories::invitations::InvitationRepository;
+use infra::repositories::{
     AuditLogRepository, EmailTemplate, MemberRepository, OrganizationRepository, OutboxRepository,
 };
-use crate::security::{hash_token, issue_token};
-use crate::services::access;
-use crate::{Context, Database};
+use infra::security::{hash_token, issue_token};
+
+use crate::Context;
 
 /// Invites `draft.email` as `draft.role` (admin or owner; only an owner invites
 /// an owner) and queues the email carrying the token, in one unit of work.

@@ -3,10 +3,12 @@
 use domain::identity::{ProfileChanges, last_owner_conflict};
 use domain::{AuditAction, AuditEntity, AuditEvent, Changes, DomainError, User};
 
-use crate::repositories::{
+use infra::Database;
+use infra::repositories::{
     AuditLogRepository, MemberRepository, OrganizationRepository, SessionRepository, UserRepository,
 };
-use crate::{Context, Database};
+
+use crate::Context;
 
 /// Applies `changes` to the caller's live user and returns the whole user.
 /// `Validation` when clearing an employee's profession; `NotFound` when the user

@@ -8,10 +8,12 @@ use domain::{
     PageRequest,
 };
 
-use crate::repositories::{ApiKeyRepository, AuditLogRepository, OrganizationRepository};
-use crate::security::issue_api_key;
-use crate::services::access;
-use crate::{Context, Database};
+use crate::access;
+use infra::Database;
+use infra::repositories::{ApiKeyRepository, AuditLogRepository, OrganizationRepository};
+use infra::security::issue_api_key;
+
+use crate::Context;
 
 /// A new key and its secret, which is never available again.
 #[derive(Debug)]

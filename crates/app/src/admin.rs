@@ -12,10 +12,12 @@ use domain::{
     UserId, WaitlistEntry, WaitlistRole,
 };
 
-use crate::repositories::{
+use infra::Database;
+use infra::repositories::{
     AuditLogRepository, SessionRepository, UserRepository, WaitlistRepository,
 };
-use crate::{Context, Database};
+
+use crate::Context;
 
 /// One page of the live users, inactive ones included.
 pub async fn list_users(

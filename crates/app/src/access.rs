@@ -6,8 +6,8 @@ use domain::tenancy::ORGANIZATION_NOT_FOUND;
 use domain::{Actor, DomainError, OrganizationAccess, OrganizationId};
 use sea_orm::ConnectionTrait;
 
-use crate::context::Context;
-use crate::repositories::OrganizationRepository;
+use crate::Context;
+use infra::repositories::OrganizationRepository;
 
 /// How `ctx`'s actor stands in organization `id`. `NotFound`
 /// (`ORGANIZATION_NOT_FOUND`) when it is deleted or missing, when a user is not a

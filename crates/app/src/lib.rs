@@ -1,0 +1,23 @@
+//! Groundwork's use cases, between the HTTP layer (`api`) and the adapters
+//! (`infra`): `api -> app -> infra -> domain`.
+//!
+//! Each public function is one request's worth of work: it opens one unit of work
+//! for anything it writes (so every step commits together or not at all), calls
+//! repositories, applies the domain's rules and returns domain values. Time, actor,
+//! address and request id come in as a [`Context`]; every mutation appends its
+//! audit rows in the same unit of work. A rule of a workflow that is neither a
+//! pure rule of `domain` nor SQL lives here.
+
+pub mod access;
+pub mod admin;
+pub mod api_keys;
+pub mod audit_logs;
+pub mod auth;
+pub mod context;
+pub mod invitations;
+pub mod me;
+pub mod members;
+pub mod organizations;
+pub mod sessions;
+
+pub use context::{Context, Standing};
