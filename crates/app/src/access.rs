@@ -2,7 +2,7 @@
 //! permission matrix (`domain::access`) about it.
 
 use domain::access::{Operation, authorize};
-use domain::tenancy::ORGANIZATION_NOT_FOUND;
+use domain::organizations::ORGANIZATION_NOT_FOUND;
 use domain::{Actor, DomainError, OrganizationAccess, OrganizationId};
 use sea_orm::ConnectionTrait;
 

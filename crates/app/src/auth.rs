@@ -1,7 +1,7 @@
 //! Sign-up, sign-in, sign-out, email verification and password reset.
 
 use chrono::{DateTime, Utc};
-use domain::identity::{Credentials, SignUp, ensure_may_sign_in};
+use domain::users::{Credentials, SignUp, ensure_may_sign_in};
 use domain::{
     Actor, AuditAction, AuditEntity, AuditEvent, Changes, DomainError, Email, Password, SessionId,
     User, VerificationPurpose,

@@ -2,11 +2,9 @@
 //! hash is stored), list and revoke pending ones, and accept one.
 
 use domain::access::Operation;
+use domain::invitations::{INVITATION_EMAIL_MISMATCH, Invitation, InvitationDraft, can_invite_as};
+use domain::members::{MemberWithUser, insufficient_role};
 use domain::plans::{PlanCatalog, ensure_room};
-use domain::tenancy::{
-    INVITATION_EMAIL_MISMATCH, Invitation, InvitationDraft, MemberWithUser, can_invite_as,
-    insufficient_role,
-};
 use domain::{
     AuditAction, AuditEntity, AuditEvent, Changes, DomainError, InvitationId, NewMember,
     OrganizationId, Page, PageRequest, User,

@@ -1,6 +1,6 @@
 //! The signed-in user's own account: profile changes and deletion.
 
-use domain::identity::{ProfileChanges, last_owner_conflict};
+use domain::users::{ProfileChanges, last_owner_conflict};
 use domain::{AuditAction, AuditEntity, AuditEvent, Changes, DomainError, User};
 
 use infra::Database;

@@ -3,7 +3,7 @@
 //! after it cannot interleave with another change.
 
 use domain::access::{Operation, authorize};
-use domain::tenancy::{
+use domain::members::{
     MemberWithUser, can_change_role, can_remove, insufficient_role, keeps_an_owner,
 };
 use domain::{

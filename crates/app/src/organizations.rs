@@ -2,7 +2,7 @@
 //! with its cascade, and restore.
 
 use domain::access::{AccessRole, Operation, authorize};
-use domain::tenancy::{
+use domain::organizations::{
     ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationDraft, OrganizationMembership,
 };
 use domain::{

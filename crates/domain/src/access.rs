@@ -7,11 +7,12 @@
 
 use std::fmt::Write as _;
 
-use crate::entities::{Member, Organization};
-use crate::enums::MemberRole;
 use crate::error::DomainError;
 use crate::id::{ApiKeyId, OrganizationId, UserId};
-use crate::tenancy::INSUFFICIENT_ROLE;
+use crate::members::INSUFFICIENT_ROLE;
+use crate::members::Member;
+use crate::members::MemberRole;
+use crate::organizations::Organization;
 
 /// The machine code of a 403 for an API key calling what only a person may do
 /// (creating keys or invitations).

@@ -1,28 +1,19 @@
 //! Platform administration: who is a platform admin, what an admin may not do to
-//! themself, and the sortable fields of the admin lists.
+//! themself.
 //!
 //! A [`PlatformAdmin`] can only be had from [`PlatformAdmin::verify`], so a
 //! function that takes one cannot be reached without the check having passed:
 //! the check is written once, here, and the admin services demand its proof.
 
-use crate::entities::User;
 use crate::error::DomainError;
 use crate::id::UserId;
+use crate::users::User;
 
 /// The machine code of a 403 for an authenticated caller who is not a platform admin.
 pub const PLATFORM_ADMIN_REQUIRED: &str = "PLATFORM_ADMIN_REQUIRED";
 
 /// The machine code of a 409 for an admin deactivating their own account.
 pub const CANNOT_DEACTIVATE_SELF: &str = "CANNOT_DEACTIVATE_SELF";
-
-/// `sortBy` values of the admin user list; the first is the default.
-pub const ADMIN_USER_SORT_FIELDS: &[&str] = &["createdAt", "email", "firstName", "lastName"];
-
-/// `sortBy` values of the admin waitlist; the first is the default.
-pub const WAITLIST_SORT_FIELDS: &[&str] = &["createdAt", "email"];
-
-/// A user or an ID that is not a live user's: one answer for both.
-pub const USER_NOT_FOUND: DomainError = DomainError::not_found("user", "USER_NOT_FOUND");
 
 /// 403 `PLATFORM_ADMIN_REQUIRED`.
 pub fn platform_admin_required() -> DomainError {
@@ -75,7 +66,7 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::enums::UserType;
+    use crate::users::UserType;
     use crate::values::Email;
 
     fn user(is_admin: bool) -> User {

@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::enums::MemberRole;
 use crate::error::DomainError;
 use crate::id::{ApiKeyId, OrganizationId, UserId};
+use crate::members::MemberRole;
 use crate::values::PersonName;
 
 /// A key's `lastUsedAt` is written at most this often: keeping it to the
@@ -78,7 +78,7 @@ pub fn may_grant(creator: MemberRole, role: MemberRole) -> Result<(), DomainErro
             "an API key's role is admin or member",
         ));
     }
-    crate::tenancy::require_role(creator, role)
+    crate::members::require_role(creator, role)
 }
 
 #[cfg(test)]

@@ -6,13 +6,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::Serialize;
 use serde_json::Value;
 
-use crate::enums::{UnknownVariant, text_enum};
+use crate::enums::text_enum;
 use crate::id::{AuditLogId, OrganizationId};
 
 text_enum! {

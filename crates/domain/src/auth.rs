@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::entities::User;
 use crate::enums::VerificationPurpose;
 use crate::id::{SessionId, UserId};
+use crate::users::User;
 
 /// A session lives this long after sign-in or its last refresh.
 pub const SESSION_LIFETIME: TimeDelta = TimeDelta::days(7);

@@ -1,9 +1,5 @@
-//! Closed sets of values, stored as text with a CHECK constraint.
-
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+//! Closed sets of values, stored as text with a CHECK constraint: the macro that
+//! declares one, and the sets that belong to no single resource.
 
 /// A string that names no variant of the enum.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,98 +31,37 @@ macro_rules! text_enum {
             }
         }
 
-        impl FromStr for $name {
-            type Err = UnknownVariant;
-            fn from_str(s: &str) -> Result<Self, UnknownVariant> {
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::enums::UnknownVariant;
+            fn from_str(s: &str) -> Result<Self, $crate::enums::UnknownVariant> {
                 match s {
                     $($text => Ok(Self::$variant),)+
-                    _ => Err(UnknownVariant { value: s.to_owned(), allowed: Self::ALL }),
+                    _ => Err($crate::enums::UnknownVariant { value: s.to_owned(), allowed: Self::ALL }),
                 }
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
             }
         }
 
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                raw.parse().map_err(serde::de::Error::custom)
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(d)?;
+                raw.parse().map_err(::serde::de::Error::custom)
             }
         }
     };
 }
 pub(crate) use text_enum;
-
-text_enum! {
-    /// What kind of person a user is.
-    UserType {
-        /// An individual; must state a profession.
-        Employee => "employee",
-        /// Someone signing up on behalf of an organization.
-        Organization => "organization",
-    }
-}
-
-text_enum! {
-    /// A member's role in an organization, from most to least powerful.
-    MemberRole {
-        /// Full control, including deletion; an organization keeps at least one.
-        Owner => "owner",
-        /// Manages members, invitations, keys and settings.
-        Admin => "admin",
-        /// Uses the organization's resources.
-        Member => "member",
-    }
-}
-
-impl MemberRole {
-    /// Whether this role may do what `required` may.
-    pub fn at_least(self, required: MemberRole) -> bool {
-        self.rank() >= required.rank()
-    }
-
-    fn rank(self) -> u8 {
-        match self {
-            Self::Owner => 2,
-            Self::Admin => 1,
-            Self::Member => 0,
-        }
-    }
-}
-
-text_enum! {
-    /// An organization's subscription plan; `free` unless given.
-    #[derive(Default)]
-    Plan {
-        /// The default plan.
-        #[default]
-        Free => "free",
-        /// The paid plan.
-        Pro => "pro",
-        /// The contract plan.
-        Enterprise => "enterprise",
-    }
-}
-
-text_enum! {
-    /// What a waitlist sign-up is interested as.
-    WaitlistRole {
-        /// An individual.
-        Employee => "employee",
-        /// An organization.
-        Organization => "organization",
-    }
-}
 
 text_enum! {
     /// What a verification token proves.
@@ -151,6 +86,8 @@ text_enum! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::members::MemberRole;
+    use crate::waitlist::WaitlistRole;
 
     #[test]
     fn enums_round_trip_through_their_spelling() {

@@ -5,29 +5,39 @@
 //! database or the web.
 #![warn(missing_docs)]
 
-pub mod access;
-pub mod admin;
+// One module per resource: its entity, draft and change types, sort order,
+// `*_NOT_FOUND` and rules.
 pub mod api_keys;
 pub mod audit;
+pub mod invitations;
+pub mod members;
+pub mod organizations;
+pub mod users;
+pub mod waitlist;
+
+// Shared by every resource.
+pub mod access;
+pub mod admin;
 pub mod auth;
 pub mod clock;
-pub mod entities;
 pub mod enums;
 pub mod error;
 pub mod id;
-pub mod identity;
 pub mod pagination;
 pub mod plans;
-pub mod tenancy;
 pub mod values;
 
 pub use access::{AccessRole, Actor, ApiKeyGrant, Operation, OrganizationAccess};
 pub use audit::{AuditAction, AuditEntity, AuditEvent, Changes};
 pub use auth::{Authenticated, Session};
 pub use clock::{Clock, ShiftedClock, SystemClock};
-pub use entities::*;
 pub use enums::*;
 pub use error::{Conflict, DomainError, FieldError, Validation};
 pub use id::*;
+pub use invitations::{Invitation, InvitationDraft};
+pub use members::{Member, MemberRole, MemberWithUser, NewMember};
+pub use organizations::{NewOrganization, Organization, Plan};
 pub use pagination::{Cursor, Page, PagePosition, PageRequest, RawPageRequest, SortDirection};
+pub use users::{NewUser, User, UserType};
 pub use values::{Email, Password, PersonName, Slug};
+pub use waitlist::{NewWaitlistEntry, WaitlistEntry, WaitlistRole};

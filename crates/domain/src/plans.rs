@@ -1,8 +1,8 @@
 //! Plan limits: each plan caps an organization's members (plus pending
 //! invitations) and its active API keys.
 
-use crate::enums::Plan;
 use crate::error::DomainError;
+use crate::organizations::Plan;
 
 /// The machine code of a 403 for going over a plan's cap.
 pub const PLAN_LIMIT_REACHED: &str = "PLAN_LIMIT_REACHED";

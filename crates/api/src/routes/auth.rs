@@ -5,7 +5,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, post, web};
 use app::auth::{self as service, SignedIn};
 use chrono::{DateTime, Utc};
-use domain::identity::{Credentials, SignUp, check_profession};
+use domain::users::{Credentials, SignUp, check_profession};
 use domain::{DomainError, Email, NewUser, Password, PersonName, UserType, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};

@@ -4,7 +4,9 @@
 use actix_web::{HttpResponse, delete, get, post, web};
 use app::invitations as service;
 use chrono::{DateTime, Utc};
-use domain::tenancy::{INVITATION_NOT_FOUND, INVITATION_SORT_FIELDS, Invitation, InvitationDraft};
+use domain::invitations::{
+    INVITATION_NOT_FOUND, INVITATION_SORT_FIELDS, Invitation, InvitationDraft,
+};
 use domain::{DomainError, Email, InvitationId, MemberRole, PageRequest, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};

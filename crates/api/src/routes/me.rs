@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, delete, get, patch, web};
 use app::me as service;
-use domain::identity::{AvatarUrl, ProfileChanges};
+use domain::users::{AvatarUrl, ProfileChanges};
 use domain::{DomainError, FieldError, PersonName, Validation};
 use serde::{Deserialize, Deserializer};
 use utoipa::{OpenApi, ToSchema};

@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, delete, get, patch, web};
 use app::members as service;
 use chrono::{DateTime, Utc};
-use domain::tenancy::{MEMBER_NOT_FOUND, MEMBER_SORT_FIELDS, MemberWithUser};
+use domain::members::{MEMBER_NOT_FOUND, MEMBER_SORT_FIELDS, MemberWithUser};
 use domain::{DomainError, MemberId, MemberRole, PageRequest, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};

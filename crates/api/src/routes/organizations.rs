@@ -4,7 +4,7 @@
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use app::organizations as service;
-use domain::tenancy::{
+use domain::organizations::{
     ORGANIZATION_NOT_FOUND, ORGANIZATION_SORT_FIELDS, OrganizationChanges, OrganizationDraft,
 };
 use domain::{DomainError, OrganizationId, PageRequest};

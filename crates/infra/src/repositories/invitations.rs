@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::auth::INVITATION_LIFETIME;
-use domain::tenancy::{INVITATION_NOT_FOUND, Invitation, InvitationDraft};
+use domain::invitations::{INVITATION_NOT_FOUND, Invitation, InvitationDraft};
 use domain::{
     DomainError, Email, InvitationId, MemberRole, OrganizationId, Page, PageRequest, UserId,
 };

@@ -1,7 +1,7 @@
 //! Organization memberships.
 
 use chrono::{DateTime, Utc};
-use domain::tenancy::{MEMBER_NOT_FOUND, MemberWithUser};
+use domain::members::{MEMBER_NOT_FOUND, MemberWithUser};
 use domain::{
     DomainError, Email, Member, MemberId, MemberRole, NewMember, OrganizationId, Page, PageRequest,
     UserId,

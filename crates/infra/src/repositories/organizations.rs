@@ -1,7 +1,7 @@
 //! Organizations.
 
 use chrono::{DateTime, Utc};
-use domain::tenancy::{ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationMembership};
+use domain::organizations::{ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationMembership};
 use domain::{
     DomainError, Member, NewOrganization, Organization, OrganizationId, Page, PageRequest, Plan,
     Slug, UserId,

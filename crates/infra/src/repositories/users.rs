@@ -1,6 +1,6 @@
 //! Users.
 
-use domain::identity::ProfileChanges;
+use domain::users::ProfileChanges;
 use domain::{DomainError, Email, NewUser, Page, PageRequest, User, UserId, UserType};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};

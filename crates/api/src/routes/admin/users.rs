@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use app::admin as service;
-use domain::admin::{ADMIN_USER_SORT_FIELDS, USER_NOT_FOUND};
+use domain::users::{ADMIN_USER_SORT_FIELDS, USER_NOT_FOUND};
 use domain::{DomainError, PageRequest, User, UserId};
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use app::admin as service;
-use domain::admin::WAITLIST_SORT_FIELDS;
+use domain::waitlist::WAITLIST_SORT_FIELDS;
 use domain::{DomainError, PageRequest, Validation, WaitlistEntry, WaitlistRole};
 use serde::Deserialize;
 use utoipa::IntoParams;

@@ -3,7 +3,7 @@
 
 use crate::views::page_response;
 use chrono::{DateTime, Utc};
-use domain::tenancy::{OrganizationChanges, OrganizationDraft, OrganizationMembership};
+use domain::organizations::{OrganizationChanges, OrganizationDraft, OrganizationMembership};
 use domain::{DomainError, PersonName, Plan, Slug, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -1,9 +1,11 @@
-//! Identity rules beyond the value types: who may sign up with what, who may sign
-//! in, and which profile changes are allowed.
+//! Users: the stored person, what it takes to create one, who may sign up with
+//! what, who may sign in, and which profile changes are allowed.
 
-use crate::entities::{NewUser, User};
-use crate::enums::UserType;
+use chrono::{DateTime, Utc};
+
+use crate::enums::text_enum;
 use crate::error::{DomainError, FieldErrorCode};
+use crate::id::UserId;
 use crate::values::{Email, Password, PersonName};
 
 mod avatar;
@@ -78,7 +80,7 @@ pub const ACCOUNT_INACTIVE: &str = "ACCOUNT_INACTIVE";
 /// Deleting the account of the only owner of a live organization.
 pub fn last_owner_conflict() -> DomainError {
     DomainError::state_conflict(
-        crate::tenancy::LAST_OWNER,
+        crate::members::LAST_OWNER,
         "You are the only owner of an organization; transfer ownership or delete it first.",
     )
 }
@@ -115,6 +117,68 @@ impl ProfileChanges {
             None => Ok(()),
         }
     }
+}
+
+/// A user or an ID that is not a live user's: one answer for both.
+pub const USER_NOT_FOUND: DomainError = DomainError::not_found("user", "USER_NOT_FOUND");
+
+/// `sortBy` values of the admin user list; the first is the default.
+pub const ADMIN_USER_SORT_FIELDS: &[&str] = &["createdAt", "email", "firstName", "lastName"];
+
+text_enum! {
+    /// What kind of person a user is.
+    UserType {
+        /// An individual; must state a profession.
+        Employee => "employee",
+        /// Someone signing up on behalf of an organization.
+        Organization => "organization",
+    }
+}
+
+/// A person who can sign in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    /// Identity.
+    pub id: UserId,
+    /// Unique among live users.
+    pub email: Email,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Employee or organization.
+    pub user_type: UserType,
+    /// Required for employees.
+    pub profession: Option<String>,
+    /// A picture of the user.
+    pub avatar_url: Option<String>,
+    /// Inactive users cannot sign in and their sessions stop working.
+    pub is_active: bool,
+    /// A platform administrator.
+    pub is_admin: bool,
+    /// When the user proved the email address is theirs.
+    pub email_verified_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Set when soft-deleted.
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// What it takes to create a user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewUser {
+    /// Unique among live users.
+    pub email: Email,
+    /// Given name.
+    pub first_name: PersonName,
+    /// Family name.
+    pub last_name: PersonName,
+    /// Employee or organization.
+    pub user_type: UserType,
+    /// Required for employees.
+    pub profession: Option<PersonName>,
 }
 
 #[cfg(test)]

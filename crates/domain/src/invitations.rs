@@ -1,0 +1,120 @@
+//! Invitations to join an organization: the stored invitation, what it takes to
+//! invite someone, and who may invite as what.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::DomainError;
+use crate::id::{InvitationId, OrganizationId, UserId};
+use crate::members::MemberRole;
+use crate::values::Email;
+
+/// The machine code of a 403 for accepting an invitation addressed to someone else.
+pub const INVITATION_EMAIL_MISMATCH: &str = "INVITATION_EMAIL_MISMATCH";
+
+/// An invitation that is not a pending one of this organization.
+pub const INVITATION_NOT_FOUND: DomainError =
+    DomainError::not_found("invitation", "INVITATION_NOT_FOUND");
+
+/// `sortBy` values of the invitation list; the first is the default.
+pub const INVITATION_SORT_FIELDS: &[&str] = &["createdAt", "email"];
+
+/// An invitation to join an organization. The token itself is never stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invitation {
+    /// Identity.
+    pub id: InvitationId,
+    /// The organization to join.
+    pub organization_id: OrganizationId,
+    /// Who may accept it: the signed-in user's email must be this one.
+    pub email: Email,
+    /// The role the new member gets.
+    pub role: MemberRole,
+    /// The user who invited.
+    pub invited_by: UserId,
+    /// After this instant the invitation can no longer be accepted.
+    pub expires_at: DateTime<Utc>,
+    /// Set once accepted.
+    pub accepted_at: Option<DateTime<Utc>>,
+    /// Set when revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Set when soft-deleted (with its organization).
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl Invitation {
+    /// Whether it can still be accepted at `now`: not accepted, revoked, deleted
+    /// or expired.
+    pub fn is_pending_at(&self, now: DateTime<Utc>) -> bool {
+        self.accepted_at.is_none()
+            && self.revoked_at.is_none()
+            && self.deleted_at.is_none()
+            && now < self.expires_at
+    }
+}
+
+/// A validated request to invite someone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvitationDraft {
+    /// Who is invited.
+    pub email: Email,
+    /// The role they will get.
+    pub role: MemberRole,
+}
+
+/// Whether `actor` may invite someone as `role`: admins invite admins and members,
+/// only an owner invites an owner.
+pub fn can_invite_as(actor: MemberRole, role: MemberRole) -> bool {
+    if role == MemberRole::Owner {
+        actor == MemberRole::Owner
+    } else {
+        actor.at_least(MemberRole::Admin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MemberRole::{Admin, Member as Plain, Owner};
+
+    #[test]
+    fn only_owners_invite_owners() {
+        assert!(can_invite_as(Owner, Owner));
+        assert!(!can_invite_as(Admin, Owner));
+        assert!(can_invite_as(Admin, Admin));
+        assert!(!can_invite_as(Plain, Plain));
+    }
+
+    #[test]
+    fn an_invitation_is_pending_until_used_revoked_or_expired() {
+        let now = Utc::now();
+        let invitation = Invitation {
+            id: InvitationId::new(),
+            organization_id: OrganizationId::new(),
+            email: Email::parse("a@example.com").unwrap(),
+            role: Plain,
+            invited_by: UserId::new(),
+            expires_at: now + crate::auth::INVITATION_LIFETIME,
+            accepted_at: None,
+            revoked_at: None,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
+        assert!(invitation.is_pending_at(now));
+        assert!(!invitation.is_pending_at(invitation.expires_at));
+        let revoked = Invitation {
+            revoked_at: Some(now),
+            ..invitation.clone()
+        };
+        assert!(!revoked.is_pending_at(now));
+        let accepted = Invitation {
+            accepted_at: Some(now),
+            ..invitation
+        };
+        assert!(!accepted.is_pending_at(now));
+    }
+}

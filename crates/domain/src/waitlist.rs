@@ -1,0 +1,43 @@
+//! The waitlist: who waits for access, and as what.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::enums::text_enum;
+use crate::values::Email;
+
+/// `sortBy` values of the admin waitlist; the first is the default.
+pub const WAITLIST_SORT_FIELDS: &[&str] = &["createdAt", "email"];
+
+text_enum! {
+    /// What a waitlist sign-up is interested as.
+    WaitlistRole {
+        /// An individual.
+        Employee => "employee",
+        /// An organization.
+        Organization => "organization",
+    }
+}
+
+/// Someone waiting for access.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitlistEntry {
+    /// A sequential number.
+    pub id: i64,
+    /// Unique across the waitlist, compared case-insensitively.
+    pub email: Email,
+    /// What they sign up as.
+    pub role: WaitlistRole,
+    /// When they signed up.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A waitlist sign-up, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewWaitlistEntry {
+    /// The email, normalized.
+    pub email: Email,
+    /// What they sign up as.
+    pub role: WaitlistRole,
+}
