@@ -1,0 +1,47 @@
+//! `[auth]`: argon2id's cost for password hashing, with OWASP's defaults.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ConfigError, rule};
+
+/// Password hashing settings (`[auth]`): argon2id's cost. The defaults are
+/// OWASP's recommendation (19 MiB, 2 passes, 1 lane); hashes keep their own
+/// parameters, so raising them later does not invalidate stored passwords.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// Memory per hash, in KiB.
+    pub argon2_memory_kib: u32,
+    /// Passes over the memory.
+    pub argon2_iterations: u32,
+    /// Lanes.
+    pub argon2_parallelism: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+        }
+    }
+}
+
+impl AuthSettings {
+    pub(super) fn check(&self) -> Result<(), ConfigError> {
+        if self.argon2_iterations == 0 {
+            return rule("auth.argon2_iterations", "must be at least 1");
+        }
+        if !(1..=255).contains(&self.argon2_parallelism) {
+            return rule("auth.argon2_parallelism", "must be from 1 to 255");
+        }
+        if self.argon2_memory_kib < 8 * self.argon2_parallelism {
+            return rule(
+                "auth.argon2_memory_kib",
+                "must be at least 8 × auth.argon2_parallelism",
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,72 @@
+//! `[plans.<plan>]`: each plan's caps, and their conversion to the domain's
+//! `PlanCatalog`.
+
+use domain::plans::{PlanCatalog, PlanLimits};
+use serde::{Deserialize, Serialize};
+
+use super::{ConfigError, rule};
+
+/// Each plan's caps (`[plans.<plan>]`).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlansSettings {
+    /// `[plans.free]`.
+    pub free: PlanLimitSettings,
+    /// `[plans.pro]`.
+    pub pro: PlanLimitSettings,
+    /// `[plans.enterprise]`.
+    pub enterprise: PlanLimitSettings,
+}
+
+/// One plan's caps.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanLimitSettings {
+    /// Members (owners included) plus pending invitations.
+    pub max_members: u64,
+    /// API keys neither revoked nor expired.
+    pub max_api_keys: u64,
+}
+
+impl Default for PlansSettings {
+    fn default() -> Self {
+        let caps = |max_members, max_api_keys| PlanLimitSettings {
+            max_members,
+            max_api_keys,
+        };
+        Self {
+            free: caps(5, 2),
+            pro: caps(100, 25),
+            enterprise: caps(10_000, 1_000),
+        }
+    }
+}
+
+impl PlansSettings {
+    /// The caps as the domain asks them.
+    pub fn catalog(&self) -> PlanCatalog {
+        let limits = |p: PlanLimitSettings| PlanLimits {
+            max_members: p.max_members,
+            max_api_keys: p.max_api_keys,
+        };
+        PlanCatalog {
+            free: limits(self.free),
+            pro: limits(self.pro),
+            enterprise: limits(self.enterprise),
+        }
+    }
+
+    pub(super) fn check(&self) -> Result<(), ConfigError> {
+        for (setting, plan) in [
+            ("plans.free.max_members", self.free),
+            ("plans.pro.max_members", self.pro),
+            ("plans.enterprise.max_members", self.enterprise),
+        ] {
+            // The owner is a member: a cap of 0 would forbid every organization.
+            if plan.max_members == 0 {
+                return rule(setting, "must be at least 1 (the owner counts)");
+            }
+        }
+        Ok(())
+    }
+}
