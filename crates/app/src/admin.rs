@@ -6,7 +6,10 @@
 //! reached without the check having passed.
 
 use domain::admin::PlatformAdmin;
+use domain::audit::AuditLogSort;
 use domain::audit::{AuditFilter, AuditLog};
+use domain::users::UserSort;
+use domain::waitlist::WaitlistSort;
 use domain::{
     AuditAction, AuditEntity, AuditEvent, Changes, DomainError, Email, Page, PageRequest, User,
     UserId, WaitlistEntry, WaitlistRole,
@@ -24,7 +27,7 @@ pub async fn list_users(
     db: &Database,
     ctx: &Context,
     _admin: PlatformAdmin,
-    request: &PageRequest,
+    request: &PageRequest<UserSort>,
 ) -> Result<Page<User>, DomainError> {
     UserRepository::at(db.conn(), ctx.now).list(request).await
 }
@@ -98,7 +101,7 @@ pub async fn list_waitlist(
     ctx: &Context,
     _admin: PlatformAdmin,
     role: Option<WaitlistRole>,
-    request: &PageRequest,
+    request: &PageRequest<WaitlistSort>,
 ) -> Result<Page<WaitlistEntry>, DomainError> {
     WaitlistRepository::at(db.conn(), ctx.now)
         .list(role, request)
@@ -111,7 +114,7 @@ pub async fn list_audit_logs(
     db: &Database,
     _admin: PlatformAdmin,
     filter: &AuditFilter,
-    request: &PageRequest,
+    request: &PageRequest<AuditLogSort>,
 ) -> Result<Page<AuditLog>, DomainError> {
     AuditLogRepository::new(db.conn())
         .list(None, filter, request)

@@ -1,6 +1,7 @@
 //! API keys: create (the key is returned once), list, revoke.
 
 use domain::access::Operation;
+use domain::api_keys::ApiKeySort;
 use domain::api_keys::{API_KEY_NOT_FOUND, ApiKey, ApiKeyDraft, may_grant};
 use domain::plans::{PlanCatalog, ensure_room};
 use domain::{
@@ -86,7 +87,7 @@ pub async fn list(
     db: &Database,
     ctx: &Context,
     organization: OrganizationId,
-    request: &PageRequest,
+    request: &PageRequest<ApiKeySort>,
 ) -> Result<Page<ApiKey>, DomainError> {
     access::require(db.conn(), ctx, organization, Operation::ListApiKeys).await?;
     ApiKeyRepository::at(db.conn(), ctx.now)

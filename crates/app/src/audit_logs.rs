@@ -1,6 +1,7 @@
 //! Reading the audit trail.
 
 use domain::access::Operation;
+use domain::audit::AuditLogSort;
 use domain::audit::{AuditFilter, AuditLog};
 use domain::{DomainError, OrganizationId, Page, PageRequest};
 
@@ -16,7 +17,7 @@ pub async fn list(
     ctx: &Context,
     organization: OrganizationId,
     filter: &AuditFilter,
-    request: &PageRequest,
+    request: &PageRequest<AuditLogSort>,
 ) -> Result<Page<AuditLog>, DomainError> {
     access::require(db.conn(), ctx, organization, Operation::ReadAuditLogs).await?;
     AuditLogRepository::new(db.conn())

@@ -2,6 +2,7 @@
 //! hash is stored), list and revoke pending ones, and accept one.
 
 use domain::access::Operation;
+use domain::invitations::InvitationSort;
 use domain::invitations::{INVITATION_EMAIL_MISMATCH, Invitation, InvitationDraft, can_invite_as};
 use domain::members::{MemberWithUser, insufficient_role};
 use domain::plans::{PlanCatalog, ensure_room};
@@ -115,7 +116,7 @@ pub async fn list(
     db: &Database,
     ctx: &Context,
     organization: OrganizationId,
-    request: &PageRequest,
+    request: &PageRequest<InvitationSort>,
 ) -> Result<Page<Invitation>, DomainError> {
     access::require(db.conn(), ctx, organization, Operation::ListInvitations).await?;
     InvitationRepository::at(db.conn(), ctx.now)

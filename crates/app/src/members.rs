@@ -3,6 +3,7 @@
 //! after it cannot interleave with another change.
 
 use domain::access::{Operation, authorize};
+use domain::members::MemberSort;
 use domain::members::{
     MemberWithUser, can_change_role, can_remove, insufficient_role, keeps_an_owner,
 };
@@ -23,7 +24,7 @@ pub async fn list(
     db: &Database,
     ctx: &Context,
     organization: OrganizationId,
-    request: &PageRequest,
+    request: &PageRequest<MemberSort>,
 ) -> Result<Page<MemberWithUser>, DomainError> {
     access::require(db.conn(), ctx, organization, Operation::ListMembers).await?;
     MemberRepository::at(db.conn(), ctx.now)

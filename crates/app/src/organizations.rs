@@ -2,6 +2,7 @@
 //! with its cascade, and restore.
 
 use domain::access::{AccessRole, Operation, authorize};
+use domain::organizations::OrganizationSort;
 use domain::organizations::{
     ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationDraft, OrganizationMembership,
 };
@@ -144,7 +145,7 @@ fn organization_event(action: AuditAction, organization: &Organization) -> Audit
 pub async fn list(
     db: &Database,
     ctx: &Context,
-    request: &PageRequest,
+    request: &PageRequest<OrganizationSort>,
 ) -> Result<Page<OrganizationMembership>, DomainError> {
     OrganizationRepository::at(db.conn(), ctx.now)
         .list_for_member(ctx.user()?, request)

@@ -16,8 +16,15 @@ pub const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::minutes(1);
 /// 404 for a key that is not in the organization (or does not exist).
 pub const API_KEY_NOT_FOUND: DomainError = DomainError::not_found("API key", "API_KEY_NOT_FOUND");
 
-/// The sortable fields of the key list.
-pub const API_KEY_SORT_FIELDS: &[&str] = &["createdAt", "name"];
+crate::sort_by! {
+    /// `sortBy` of the API key list.
+    ApiKeySort {
+        /// Creation time (the default).
+        CreatedAt => "createdAt",
+        /// Name, alphabetically.
+        Name => "name",
+    }
+}
 
 /// A stored API key (never its secret).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::enums::text_enum;
 use crate::id::{AuditLogId, OrganizationId};
+use crate::text_enum;
 
 text_enum! {
     /// What happened, as `entity.verb`.
@@ -181,6 +181,15 @@ pub struct AuditLog {
     pub request_id: Option<String>,
     /// When.
     pub created_at: DateTime<Utc>,
+}
+
+crate::sort_by! {
+    /// `sortBy` of an audit-log list: creation time only (the ID is time-ordered,
+    /// so it is also the tie-breaker).
+    AuditLogSort {
+        /// Creation time.
+        CreatedAt => "createdAt",
+    }
 }
 
 /// Filters of an audit-log list; all optional, combined with AND.

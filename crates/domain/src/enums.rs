@@ -11,6 +11,11 @@ pub struct UnknownVariant {
     pub allowed: &'static [&'static str],
 }
 
+/// Declares a closed set of values stored as text: the enum, its spellings
+/// (`ALL`, `as_str`), `FromStr`, `Display` and serde. Exported (hidden) for
+/// [`sort_by!`](crate::sort_by).
+#[doc(hidden)]
+#[macro_export]
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
@@ -61,7 +66,6 @@ macro_rules! text_enum {
         }
     };
 }
-pub(crate) use text_enum;
 
 text_enum! {
     /// What a verification token proves.

@@ -15,8 +15,15 @@ pub const INVITATION_EMAIL_MISMATCH: &str = "INVITATION_EMAIL_MISMATCH";
 pub const INVITATION_NOT_FOUND: DomainError =
     DomainError::not_found("invitation", "INVITATION_NOT_FOUND");
 
-/// `sortBy` values of the invitation list; the first is the default.
-pub const INVITATION_SORT_FIELDS: &[&str] = &["createdAt", "email"];
+crate::sort_by! {
+    /// `sortBy` of the invitation list.
+    InvitationSort {
+        /// Creation time (the default).
+        CreatedAt => "createdAt",
+        /// The invited email.
+        Email => "email",
+    }
+}
 
 /// An invitation to join an organization. The token itself is never stored.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -37,7 +37,9 @@ pub use id::*;
 pub use invitations::{Invitation, InvitationDraft};
 pub use members::{Member, MemberRole, MemberWithUser, NewMember};
 pub use organizations::{NewOrganization, Organization, Plan};
-pub use pagination::{Cursor, Page, PagePosition, PageRequest, RawPageRequest, SortDirection};
+pub use pagination::{
+    Cursor, Page, PagePosition, PageRequest, RawPageRequest, SortDirection, SortField,
+};
 pub use users::{NewUser, User, UserType};
 pub use values::{Email, Password, PersonName, Slug};
 pub use waitlist::{NewWaitlistEntry, WaitlistEntry, WaitlistRole};

@@ -5,9 +5,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::enums::text_enum;
 use crate::error::DomainError;
 use crate::id::{MemberId, OrganizationId, UserId};
+use crate::text_enum;
 use crate::users::User;
 
 /// The machine code of a 403 for a member whose role is too low.
@@ -19,8 +19,21 @@ pub const LAST_OWNER: &str = "LAST_OWNER";
 /// A membership that is not a live one of this organization.
 pub const MEMBER_NOT_FOUND: DomainError = DomainError::not_found("member", "MEMBER_NOT_FOUND");
 
-/// `sortBy` values of the member list; the first is the default.
-pub const MEMBER_SORT_FIELDS: &[&str] = &["createdAt", "email", "firstName", "lastName", "role"];
+crate::sort_by! {
+    /// `sortBy` of the member list.
+    MemberSort {
+        /// When the user joined (the default).
+        CreatedAt => "createdAt",
+        /// The user's email.
+        Email => "email",
+        /// The user's first name.
+        FirstName => "firstName",
+        /// The user's last name.
+        LastName => "lastName",
+        /// The role, alphabetically.
+        Role => "role",
+    }
+}
 
 text_enum! {
     /// A member's role in an organization, from most to least powerful.

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::enums::text_enum;
 use crate::error::DomainError;
 use crate::id::OrganizationId;
 use crate::members::MemberRole;
+use crate::text_enum;
 use crate::values::{PersonName, Slug};
 
 /// An organization not found, deleted, or not the caller's: one answer for all
@@ -14,8 +14,15 @@ use crate::values::{PersonName, Slug};
 pub const ORGANIZATION_NOT_FOUND: DomainError =
     DomainError::not_found("organization", "ORGANIZATION_NOT_FOUND");
 
-/// `sortBy` values of the organization list; the first is the default.
-pub const ORGANIZATION_SORT_FIELDS: &[&str] = &["createdAt", "name"];
+crate::sort_by! {
+    /// `sortBy` of the organization list.
+    OrganizationSort {
+        /// Creation time (the default).
+        CreatedAt => "createdAt",
+        /// Name, alphabetically.
+        Name => "name",
+    }
+}
 
 text_enum! {
     /// An organization's subscription plan; `free` unless given.

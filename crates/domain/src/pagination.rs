@@ -35,15 +35,76 @@ pub enum PagePosition {
     After(Cursor),
 }
 
-/// A validated list request. `sort_by` is one of the resource's allowed fields.
+/// The fields a list can be sorted by (its `sortBy`): an enum per list, declared
+/// with [`sort_by!`](crate::sort_by), parsed once here. The first value is the
+/// default.
+pub trait SortField: Copy + Eq + std::fmt::Debug + Send + Sync + 'static {
+    /// The default order (`createdAt` for every list so far).
+    const DEFAULT: Self;
+    /// Every client spelling, the default first.
+    const NAMES: &'static [&'static str];
+    /// The value a client spelling names, if any.
+    fn parse(raw: &str) -> Option<Self>;
+    /// The client spelling.
+    fn as_str(self) -> &'static str;
+}
+
+/// Declares a list's `sortBy` enum: its variants with their client spellings,
+/// the first one the default. It is a text enum (see `text_enum!`) that
+/// also implements [`SortField`].
+///
+/// ```
+/// domain::sort_by! {
+///     /// `sortBy` of a list of things.
+///     ThingSort {
+///         /// Creation time (the default).
+///         CreatedAt => "createdAt",
+///         /// Name, alphabetically.
+///         Name => "name",
+///     }
+/// }
+/// use domain::pagination::SortField;
+/// assert_eq!(ThingSort::DEFAULT, ThingSort::CreatedAt);
+/// assert_eq!(ThingSort::parse("name"), Some(ThingSort::Name));
+/// ```
+#[macro_export]
+macro_rules! sort_by {
+    ($(#[$doc:meta])* $name:ident {
+        $(#[$fdoc:meta])* $first:ident => $first_text:literal
+        $(, $(#[$vdoc:meta])* $variant:ident => $text:literal)* $(,)?
+    }) => {
+        $crate::text_enum! {
+            $(#[$doc])*
+            $name {
+                $(#[$fdoc])* $first => $first_text
+                $(, $(#[$vdoc])* $variant => $text)*
+            }
+        }
+
+        impl $crate::pagination::SortField for $name {
+            const DEFAULT: Self = Self::$first;
+            const NAMES: &'static [&'static str] = Self::ALL;
+
+            fn parse(raw: &str) -> Option<Self> {
+                raw.parse().ok()
+            }
+
+            fn as_str(self) -> &'static str {
+                $name::as_str(self)
+            }
+        }
+    };
+}
+
+/// A validated list request, sorted by one of the list's [`SortField`]s.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PageRequest {
+pub struct PageRequest<S> {
     /// Where the page starts.
     pub position: PagePosition,
     /// Rows per page, 1..=100.
     pub page_size: u64,
-    /// The field to sort by (client spelling, from the resource's allow-list).
-    pub sort_by: &'static str,
+    /// The field to sort by.
+    pub sort_by: S,
     /// The order.
     pub direction: SortDirection,
     /// A case-insensitive, literal substring to search for.
@@ -67,15 +128,16 @@ pub struct RawPageRequest {
     pub cursor: Option<String>,
 }
 
-impl PageRequest {
+impl<S: SortField> PageRequest<S> {
     /// The default page size.
     pub const DEFAULT_PAGE_SIZE: u64 = 10;
     /// The largest page size.
     pub const MAX_PAGE_SIZE: u64 = 100;
 
-    /// Validates a raw request against the resource's sortable fields (the first is
-    /// the default). Every broken rule is reported; `page` with `cursor` is an error.
-    pub fn parse(raw: &RawPageRequest, sortable: &[&'static str]) -> Result<Self, DomainError> {
+    /// Validates a raw request; `sortBy` must name one of `S`'s fields (default
+    /// [`SortField::DEFAULT`]). Every broken rule is reported; `page` with
+    /// `cursor` is an error.
+    pub fn parse(raw: &RawPageRequest) -> Result<Self, DomainError> {
         let mut v = Validation::default();
         let page = match raw.page.as_deref() {
             None => Some(1),
@@ -109,14 +171,14 @@ impl PageRequest {
             },
         };
         let sort_by = match raw.sort_by.as_deref() {
-            None => sortable.first().copied(),
+            None => Some(S::DEFAULT),
             Some(s) => {
-                let found = sortable.iter().find(|allowed| **allowed == s).copied();
+                let found = S::parse(s);
                 if found.is_none() {
                     v.push(FieldError::new(
                         "sortBy",
                         "INVALID_VALUE",
-                        format!("sortBy must be one of: {}", sortable.join(", ")),
+                        format!("sortBy must be one of: {}", S::NAMES.join(", ")),
                     ));
                 }
                 found
@@ -283,7 +345,15 @@ impl<T> Page<T> {
 mod tests {
     use super::*;
 
-    const SORTABLE: &[&str] = &["createdAt", "name"];
+    crate::sort_by! {
+        /// A test list's order.
+        TestSort {
+            /// The default.
+            CreatedAt => "createdAt",
+            /// By name.
+            Name => "name",
+        }
+    }
 
     fn raw() -> RawPageRequest {
         RawPageRequest::default()
@@ -291,10 +361,10 @@ mod tests {
 
     #[test]
     fn defaults_apply_when_nothing_is_given() {
-        let req = PageRequest::parse(&raw(), SORTABLE).unwrap();
+        let req = PageRequest::<TestSort>::parse(&raw()).unwrap();
         assert_eq!(req.position, PagePosition::Number(1));
         assert_eq!(req.page_size, 10);
-        assert_eq!(req.sort_by, "createdAt");
+        assert_eq!(req.sort_by, TestSort::CreatedAt);
         assert_eq!(req.direction, SortDirection::Desc);
         assert_eq!(req.search, None);
     }
@@ -308,7 +378,7 @@ mod tests {
             sort_direction: Some("up".into()),
             ..raw()
         };
-        let Err(DomainError::Validation(errors)) = PageRequest::parse(&bad, SORTABLE) else {
+        let Err(DomainError::Validation(errors)) = PageRequest::<TestSort>::parse(&bad) else {
             panic!("expected validation errors");
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -322,7 +392,7 @@ mod tests {
             cursor: Some(Cursor::new("a", "b").encode()),
             ..raw()
         };
-        assert!(PageRequest::parse(&both, SORTABLE).is_err());
+        assert!(PageRequest::<TestSort>::parse(&both).is_err());
     }
 
     #[test]

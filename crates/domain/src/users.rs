@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::enums::text_enum;
 use crate::error::{DomainError, FieldErrorCode};
 use crate::id::UserId;
+use crate::text_enum;
 use crate::values::{Email, Password, PersonName};
 
 mod avatar;
@@ -122,8 +122,19 @@ impl ProfileChanges {
 /// A user or an ID that is not a live user's: one answer for both.
 pub const USER_NOT_FOUND: DomainError = DomainError::not_found("user", "USER_NOT_FOUND");
 
-/// `sortBy` values of the admin user list; the first is the default.
-pub const ADMIN_USER_SORT_FIELDS: &[&str] = &["createdAt", "email", "firstName", "lastName"];
+crate::sort_by! {
+    /// `sortBy` of the (platform admin's) user list.
+    UserSort {
+        /// Sign-up time (the default).
+        CreatedAt => "createdAt",
+        /// Email.
+        Email => "email",
+        /// First name.
+        FirstName => "firstName",
+        /// Last name.
+        LastName => "lastName",
+    }
+}
 
 text_enum! {
     /// What kind of person a user is.

@@ -3,11 +3,18 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::enums::text_enum;
+use crate::text_enum;
 use crate::values::Email;
 
-/// `sortBy` values of the admin waitlist; the first is the default.
-pub const WAITLIST_SORT_FIELDS: &[&str] = &["createdAt", "email"];
+crate::sort_by! {
+    /// `sortBy` of the waitlist.
+    WaitlistSort {
+        /// Sign-up time (the default).
+        CreatedAt => "createdAt",
+        /// Email.
+        Email => "email",
+    }
+}
 
 text_enum! {
     /// What a waitlist sign-up is interested as.

@@ -26,7 +26,7 @@ use crate::entities::{
     accounts, api_keys, invitations, organization_members, organizations, sessions, users,
 };
 use crate::repositories::accounts::CREDENTIAL_PROVIDER;
-use crate::repositories::listing::{cursor_after, timestamp_key};
+use crate::repositories::listing::{SortValue, cursor_after, timestamp_key};
 use crate::security::{hash_token, issue_api_key, issue_token};
 use crate::{Database, PasswordHasher, Settings};
 
@@ -749,15 +749,15 @@ impl<'p> Seeder<'p> {
             .ok_or_else(|| DomainError::Internal("the large organization is too small".into()))?;
         let request = domain::PageRequest {
             page_size: DEEP_PAGE_SIZE,
-            sort_by: "createdAt",
+            sort_by: domain::members::MemberSort::CreatedAt,
             direction: domain::SortDirection::Desc,
             search: None,
             position: domain::PagePosition::Number(1),
         };
         let cursor: Cursor = cursor_after(
             &request,
-            timestamp_key(created_at),
-            MemberId::from(member_id),
+            SortValue::At(created_at),
+            MemberId::from(member_id).to_string(),
         );
         Ok(DeepRow {
             position: DeepPosition {
@@ -853,8 +853,8 @@ mod tests {
         db
     }
 
-    fn members_page(raw: RawPageRequest) -> PageRequest {
-        PageRequest::parse(&raw, &["createdAt"]).unwrap()
+    fn members_page(raw: RawPageRequest) -> PageRequest<domain::members::MemberSort> {
+        PageRequest::parse(&raw).unwrap()
     }
 
     #[tokio::test]

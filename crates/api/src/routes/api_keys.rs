@@ -5,7 +5,8 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, delete, get, post, web};
 use app::api_keys::{self as service, CreatedApiKey};
 use chrono::{DateTime, Utc};
-use domain::api_keys::{API_KEY_NOT_FOUND, API_KEY_SORT_FIELDS, ApiKey, ApiKeyDraft};
+use domain::api_keys::ApiKeySort;
+use domain::api_keys::{API_KEY_NOT_FOUND, ApiKey, ApiKeyDraft};
 use domain::{ApiKeyId, DomainError, FieldError, MemberRole, PageRequest, PersonName, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -215,7 +216,7 @@ pub async fn list(
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path)?;
-    let request = PageRequest::parse(&raw, API_KEY_SORT_FIELDS)?;
+    let request = PageRequest::<ApiKeySort>::parse(&raw)?;
     let page = service::list(&db, &ctx, org, &request).await?;
     Ok(HttpResponse::Ok().json(ApiKeyPage::from(page)))
 }

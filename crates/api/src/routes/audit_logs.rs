@@ -4,9 +4,9 @@
 use actix_web::{HttpResponse, get, web};
 use app::audit_logs as service;
 use chrono::{DateTime, Utc};
+use domain::audit::AuditLogSort;
 use domain::audit::{AuditFilter, AuditLog};
 use domain::{AuditAction, AuditEntity, DomainError, PageRequest, Validation};
-use infra::repositories::AUDIT_LOG_SORT_FIELDS;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -139,7 +139,7 @@ pub async fn list(
     filter: web::Query<AuditLogFilterQuery>,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path)?;
-    let request = PageRequest::parse(&raw, AUDIT_LOG_SORT_FIELDS)?;
+    let request = PageRequest::<AuditLogSort>::parse(&raw)?;
     let filter = AuditFilter::try_from(filter.into_inner())?;
     let page = service::list(&db, &ctx, org, &filter, &request).await?;
     Ok(HttpResponse::Ok().json(AuditLogPage::from(page)))

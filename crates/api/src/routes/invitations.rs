@@ -4,9 +4,8 @@
 use actix_web::{HttpResponse, delete, get, post, web};
 use app::invitations as service;
 use chrono::{DateTime, Utc};
-use domain::invitations::{
-    INVITATION_NOT_FOUND, INVITATION_SORT_FIELDS, Invitation, InvitationDraft,
-};
+use domain::invitations::InvitationSort;
+use domain::invitations::{INVITATION_NOT_FOUND, Invitation, InvitationDraft};
 use domain::{DomainError, Email, InvitationId, MemberRole, PageRequest, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -170,7 +169,7 @@ pub async fn list(
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path)?;
-    let request = PageRequest::parse(&raw, INVITATION_SORT_FIELDS)?;
+    let request = PageRequest::<InvitationSort>::parse(&raw)?;
     let page = service::list(&db, &ctx, org, &request).await?;
     Ok(HttpResponse::Ok().json(InvitationPage::from(page)))
 }

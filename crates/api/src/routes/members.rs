@@ -4,7 +4,8 @@
 use actix_web::{HttpResponse, delete, get, patch, web};
 use app::members as service;
 use chrono::{DateTime, Utc};
-use domain::members::{MEMBER_NOT_FOUND, MEMBER_SORT_FIELDS, MemberWithUser};
+use domain::members::MemberSort;
+use domain::members::{MEMBER_NOT_FOUND, MemberWithUser};
 use domain::{DomainError, MemberId, MemberRole, PageRequest, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -106,7 +107,7 @@ pub async fn list(
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
     let org = organization_id(&path)?;
-    let request = PageRequest::parse(&raw, MEMBER_SORT_FIELDS)?;
+    let request = PageRequest::<MemberSort>::parse(&raw)?;
     let page = service::list(&db, &ctx, org, &request).await?;
     Ok(HttpResponse::Ok().json(MemberPage::from(page)))
 }

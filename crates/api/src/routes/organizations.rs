@@ -4,9 +4,8 @@
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use app::organizations as service;
-use domain::organizations::{
-    ORGANIZATION_NOT_FOUND, ORGANIZATION_SORT_FIELDS, OrganizationChanges, OrganizationDraft,
-};
+use domain::organizations::OrganizationSort;
+use domain::organizations::{ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationDraft};
 use domain::{DomainError, OrganizationId, PageRequest};
 use utoipa::OpenApi;
 
@@ -99,7 +98,7 @@ pub async fn list(
     CurrentUser { ctx, db, .. }: CurrentUser,
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
-    let request = PageRequest::parse(&raw, ORGANIZATION_SORT_FIELDS)?;
+    let request = PageRequest::<OrganizationSort>::parse(&raw)?;
     let page = service::list(&db, &ctx, &request).await?;
     Ok(HttpResponse::Ok().json(OrganizationPage::from(page)))
 }

@@ -3,16 +3,18 @@
 //! organization.
 
 use chrono::{DateTime, Utc};
+use domain::api_keys::ApiKeySort;
 use domain::api_keys::{ApiKey, ApiKeyDraft, LAST_USED_RESOLUTION};
 use domain::{ApiKeyId, DomainError, Organization, OrganizationId, Page, PageRequest, UserId};
 use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::Value;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType,
     PaginatorTrait, QueryFilter, QuerySelect, RelationTrait, Set,
 };
 
 use super::corrupt;
-use super::listing::{self, KeyKind, SortKey};
+use super::listing::{self, KeyKind, Listing, SortValue};
 use super::soft_delete::SoftDeletable;
 use crate::db_error::to_domain;
 use crate::entities::api_keys::{self, Column, Entity, Relation};
@@ -129,46 +131,25 @@ impl<'c, C: ConnectionTrait> ApiKeyRepository<'c, C> {
     }
 
     /// One page of the organization's keys that are not revoked (expired ones
-    /// included, so they can be seen and revoked).
+    /// included, so they can be seen and revoked); see [`ApiKeyList`].
     pub async fn list(
         &self,
         organization: OrganizationId,
-        request: &PageRequest,
+        request: &PageRequest<ApiKeySort>,
     ) -> Result<Page<ApiKey>, DomainError> {
-        let (column, kind) = match request.sort_by {
-            "name" => (Column::Name, KeyKind::Text),
-            _ => (Column::CreatedAt, KeyKind::Timestamp),
-        };
-        let key = SortKey {
-            column: Expr::col((Entity, column)),
-            kind,
-            id: Expr::col((Entity, Column::Id)),
-        };
-        let mut query = Entity::find()
+        let query = Entity::find()
             .filter(Column::OrganizationId.eq(organization.as_uuid()))
             .filter(Column::RevokedAt.is_null());
-        if let Some(search) = &request.search {
-            query = query.filter(listing::search_any(
-                &[Expr::col((Entity, Column::Name))],
-                search,
-            ));
-        }
-        let rows = listing::paginate(query, request, &key, |id| {
-            ApiKeyId::parse(id).ok().map(|id| id.as_uuid())
-        })?
-        .all(self.conn)
+        listing::page::<ApiKeyList, _, _, _>(query, request, |query| async move {
+            query
+                .all(self.conn)
+                .await
+                .map_err(to_domain)?
+                .into_iter()
+                .map(to_domain_key)
+                .collect()
+        })
         .await
-        .map_err(to_domain)?
-        .into_iter()
-        .map(to_domain_key)
-        .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(rows, request.page_size, |row| {
-            let value = match kind {
-                KeyKind::Timestamp => listing::timestamp_key(row.created_at),
-                KeyKind::Text => row.name.clone(),
-            };
-            listing::cursor_after(request, value, row.id)
-        }))
     }
 
     /// How many of the organization's keys authenticate now (the plan's cap).
@@ -216,5 +197,41 @@ impl<'c, C: ConnectionTrait> ApiKeyRepository<'c, C> {
             .await
             .map_err(to_domain)?;
         Ok(result.rows_affected)
+    }
+}
+
+/// An organization's keys: sorted by `createdAt` or `name`; `searchQuery`
+/// matches the name.
+pub struct ApiKeyList;
+
+impl Listing for ApiKeyList {
+    type Sort = ApiKeySort;
+    type Row = ApiKey;
+
+    fn column(sort: ApiKeySort) -> (Expr, KeyKind) {
+        match sort {
+            ApiKeySort::CreatedAt => (Expr::col((Entity, Column::CreatedAt)), KeyKind::Timestamp),
+            ApiKeySort::Name => (Expr::col((Entity, Column::Name)), KeyKind::Text),
+        }
+    }
+
+    fn id_column() -> Expr {
+        Expr::col((Entity, Column::Id))
+    }
+
+    fn parse_id(raw: &str) -> Option<Value> {
+        ApiKeyId::parse(raw).ok().map(|id| id.as_uuid().into())
+    }
+
+    fn search_columns() -> Vec<Expr> {
+        vec![Expr::col((Entity, Column::Name))]
+    }
+
+    fn position(row: &ApiKey, sort: ApiKeySort) -> (SortValue, String) {
+        let value = match sort {
+            ApiKeySort::CreatedAt => SortValue::At(row.created_at),
+            ApiKeySort::Name => SortValue::Text(row.name.clone()),
+        };
+        (value, row.id.to_string())
     }
 }

@@ -2,20 +2,18 @@
 //! read in newest-first cursor pages. Nothing here updates or deletes a row.
 
 use chrono::{DateTime, Utc};
+use domain::audit::AuditLogSort;
 use domain::audit::{AuditFilter, AuditLog};
 use domain::{
     Actor, ApiKeyId, AuditEvent, AuditLogId, DomainError, OrganizationId, Page, PageRequest, UserId,
 };
 use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::Value;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
-use super::listing::{self, KeyKind, SortKey};
+use super::listing::{self, KeyKind, Listing, SortValue};
 use crate::db_error::to_domain;
 use crate::entities::audit_logs::{self, Column, Entity};
-
-/// The sortable fields of an audit-log list: creation time only (the ID is
-/// time-ordered, so it is also the tie-breaker).
-pub const AUDIT_LOG_SORT_FIELDS: &[&str] = &["createdAt"];
 
 /// Who did a recorded change, when and from where: the request's context, as the
 /// audit trail needs it (implemented by the use cases' `Context`).
@@ -78,13 +76,8 @@ impl<'c, C: ConnectionTrait> AuditLogRepository<'c, C> {
         &self,
         organization: Option<OrganizationId>,
         filter: &AuditFilter,
-        request: &PageRequest,
+        request: &PageRequest<AuditLogSort>,
     ) -> Result<Page<AuditLog>, DomainError> {
-        let key = SortKey {
-            column: Expr::col((Entity, Column::CreatedAt)),
-            kind: KeyKind::Timestamp,
-            id: Expr::col((Entity, Column::Id)),
-        };
         let mut query = Entity::find().filter(match organization {
             Some(id) => Column::OrganizationId.eq(id.as_uuid()),
             None => Column::OrganizationId.is_null(),
@@ -98,18 +91,11 @@ impl<'c, C: ConnectionTrait> AuditLogRepository<'c, C> {
         if let Some(entity_id) = &filter.entity_id {
             query = query.filter(Column::EntityId.eq(entity_id.as_str()));
         }
-        let rows: Vec<AuditLog> = listing::paginate(query, request, &key, |id| {
-            AuditLogId::parse(id).ok().map(|id| id.as_uuid())
-        })?
-        .all(self.conn)
+        listing::page::<AuditLogList, _, _, _>(query, request, |query| async move {
+            let rows = query.all(self.conn).await.map_err(to_domain)?;
+            Ok(rows.into_iter().map(to_domain_log).collect())
+        })
         .await
-        .map_err(to_domain)?
-        .into_iter()
-        .map(to_domain_log)
-        .collect();
-        Ok(Page::from_overfetch(rows, request.page_size, |row| {
-            listing::cursor_after(request, listing::timestamp_key(row.created_at), row.id)
-        }))
     }
 }
 
@@ -139,5 +125,38 @@ fn to_domain_log(row: audit_logs::Model) -> AuditLog {
         ip: row.ip,
         request_id: row.request_id,
         created_at: row.created_at,
+    }
+}
+
+/// An audit trail: newest (or oldest) first by creation time; no search (its
+/// filters are the action, entity type and entity ID).
+pub struct AuditLogList;
+
+impl Listing for AuditLogList {
+    type Sort = AuditLogSort;
+    type Row = AuditLog;
+
+    fn column(sort: AuditLogSort) -> (Expr, KeyKind) {
+        match sort {
+            AuditLogSort::CreatedAt => (Expr::col((Entity, Column::CreatedAt)), KeyKind::Timestamp),
+        }
+    }
+
+    fn id_column() -> Expr {
+        Expr::col((Entity, Column::Id))
+    }
+
+    fn parse_id(raw: &str) -> Option<Value> {
+        AuditLogId::parse(raw).ok().map(|id| id.as_uuid().into())
+    }
+
+    fn search_columns() -> Vec<Expr> {
+        Vec::new()
+    }
+
+    fn position(row: &AuditLog, sort: AuditLogSort) -> (SortValue, String) {
+        match sort {
+            AuditLogSort::CreatedAt => (SortValue::At(row.created_at), row.id.to_string()),
+        }
     }
 }

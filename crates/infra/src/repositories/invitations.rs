@@ -3,17 +3,19 @@
 
 use chrono::{DateTime, Utc};
 use domain::auth::INVITATION_LIFETIME;
+use domain::invitations::InvitationSort;
 use domain::invitations::{INVITATION_NOT_FOUND, Invitation, InvitationDraft};
 use domain::{
     DomainError, Email, InvitationId, MemberRole, OrganizationId, Page, PageRequest, UserId,
 };
+use sea_orm::sea_query::Value;
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
 
 use super::corrupt;
-use super::listing::{self, KeyKind, SortKey};
+use super::listing::{self, KeyKind, Listing, SortValue};
 use super::references::name_missing_reference;
 use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
@@ -199,48 +201,64 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         .await
     }
 
-    /// One page of `organization`'s pending invitations, sorted by `createdAt` or
-    /// `email`; `search` matches the email. `Validation` (`INVALID_CURSOR`) for a
-    /// cursor of another order.
+    /// One page of `organization`'s pending invitations (see [`InvitationList`]).
+    /// `Validation` (`INVALID_CURSOR`) for a cursor of another order.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_pending(
         &self,
         organization: OrganizationId,
-        request: &PageRequest,
+        request: &PageRequest<InvitationSort>,
     ) -> Result<Page<Invitation>, DomainError> {
-        let (column, kind) = match request.sort_by {
-            "email" => (Column::Email, KeyKind::Text),
-            _ => (Column::CreatedAt, KeyKind::Timestamp),
-        };
-        let key = SortKey {
-            column: Expr::col((Entity, column)),
-            kind,
-            id: Expr::col((Entity, Column::Id)),
-        };
-        let mut query = Entity::find()
+        let query = Entity::find()
             .filter(pending_at(self.now))
             .filter(Column::OrganizationId.eq(organization.as_uuid()));
-        if let Some(search) = &request.search {
-            query = query.filter(listing::search_any(
-                &[Expr::col((Entity, Column::Email))],
-                search,
-            ));
-        }
-        let rows = listing::paginate(query, request, &key, |id| {
-            InvitationId::parse(id).ok().map(|id| id.as_uuid())
-        })?
-        .all(self.conn)
+        listing::page::<InvitationList, _, _, _>(query, request, |query| async move {
+            query
+                .all(self.conn)
+                .await
+                .map_err(to_domain)?
+                .into_iter()
+                .map(Entity::to_domain)
+                .collect()
+        })
         .await
-        .map_err(to_domain)?
-        .into_iter()
-        .map(Entity::to_domain)
-        .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(rows, request.page_size, |row| {
-            let value = match kind {
-                KeyKind::Timestamp => listing::timestamp_key(row.created_at),
-                KeyKind::Text => row.email.as_str().to_owned(),
-            };
-            listing::cursor_after(request, value, row.id)
-        }))
+    }
+}
+
+/// An organization's pending invitations: sorted by `createdAt` or `email`;
+/// `searchQuery` matches the email.
+pub struct InvitationList;
+
+impl Listing for InvitationList {
+    type Sort = InvitationSort;
+    type Row = Invitation;
+
+    fn column(sort: InvitationSort) -> (Expr, KeyKind) {
+        match sort {
+            InvitationSort::CreatedAt => {
+                (Expr::col((Entity, Column::CreatedAt)), KeyKind::Timestamp)
+            }
+            InvitationSort::Email => (Expr::col((Entity, Column::Email)), KeyKind::Text),
+        }
+    }
+
+    fn id_column() -> Expr {
+        Expr::col((Entity, Column::Id))
+    }
+
+    fn parse_id(raw: &str) -> Option<Value> {
+        InvitationId::parse(raw).ok().map(|id| id.as_uuid().into())
+    }
+
+    fn search_columns() -> Vec<Expr> {
+        vec![Expr::col((Entity, Column::Email))]
+    }
+
+    fn position(row: &Invitation, sort: InvitationSort) -> (SortValue, String) {
+        let value = match sort {
+            InvitationSort::CreatedAt => SortValue::At(row.created_at),
+            InvitationSort::Email => SortValue::Text(row.email.as_str().to_owned()),
+        };
+        (value, row.id.to_string())
     }
 }

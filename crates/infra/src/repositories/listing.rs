@@ -6,11 +6,12 @@
 //! text) and its id the last row's public ID. It is only valid for the order it was
 //! made for; a mismatch or an unreadable value is 422 `INVALID_CURSOR`.
 
+use std::future::Future;
+
 use chrono::{DateTime, SecondsFormat, Utc};
-use domain::{Cursor, DomainError, PagePosition, PageRequest, SortDirection};
+use domain::{Cursor, DomainError, Page, PagePosition, PageRequest, SortDirection, SortField};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr, Value};
 use sea_orm::{Order, QueryFilter, QueryOrder, QuerySelect};
-use uuid::Uuid;
 
 /// How a sort column's values are compared and written into a cursor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,15 +22,85 @@ pub enum KeyKind {
     Text,
 }
 
-/// The column a list is sorted by, and the ID column that breaks ties.
-#[derive(Clone, Debug)]
-pub struct SortKey {
-    /// The sort column (qualified, since lists may join).
-    pub column: Expr,
-    /// What kind of values it holds.
-    pub kind: KeyKind,
-    /// The row's primary key: the tie-breaker and the cursor's id.
-    pub id: Expr,
+/// A row's value of the sort column, as its cursor keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SortValue {
+    /// A timestamp column's value.
+    At(DateTime<Utc>),
+    /// A text column's value.
+    Text(String),
+}
+
+/// A list, written once per list: the column each `sortBy` value orders by, the
+/// columns a search looks in, and where a row leaves the cursor after it.
+/// [`page`] does the rest for every list.
+pub trait Listing {
+    /// The list's `sortBy` (declared in `domain`).
+    type Sort: SortField;
+    /// What one row of the page is.
+    type Row;
+    /// The column `sort` orders by (qualified, since lists may join) and what
+    /// kind of values it holds.
+    fn column(sort: Self::Sort) -> (Expr, KeyKind);
+    /// The primary key: the tie-breaker and the cursor's id.
+    fn id_column() -> Expr;
+    /// A cursor's public ID back to the stored key; `None` when it is not one.
+    fn parse_id(raw: &str) -> Option<Value>;
+    /// The columns `searchQuery` matches (any of them).
+    fn search_columns() -> Vec<Expr>;
+    /// The row's value of `sort`'s column and its public ID.
+    fn position(row: &Self::Row, sort: Self::Sort) -> (SortValue, String);
+}
+
+/// One page of list `L`: `query` (already filtered to the rows the list may
+/// show) searched, ordered by the requested sort then the ID, started at the
+/// requested page or after the cursor, fetched with `page_size + 1` rows by
+/// `fetch` (the extra row tells whether a next page exists), and cut into a
+/// page whose `nextCursor` points after its last row.
+///
+/// Errors: `Validation` (`cursor`, `INVALID_CURSOR`) when the cursor was made for
+/// another order or its value or ID does not parse; whatever `fetch` returns.
+pub async fn page<L, Q, F, Fut>(
+    query: Q,
+    request: &PageRequest<L::Sort>,
+    fetch: F,
+) -> Result<Page<L::Row>, DomainError>
+where
+    L: Listing,
+    Q: QueryFilter + QueryOrder + QuerySelect,
+    F: FnOnce(Q) -> Fut,
+    Fut: Future<Output = Result<Vec<L::Row>, DomainError>>,
+{
+    let (column, kind) = L::column(request.sort_by);
+    let id = L::id_column();
+    let mut query = query;
+    if let Some(search) = &request.search {
+        query = query.filter(search_any(&L::search_columns(), search));
+    }
+    let order = match request.direction {
+        SortDirection::Asc => Order::Asc,
+        SortDirection::Desc => Order::Desc,
+    };
+    let query = query
+        .order_by(column.clone(), order.clone())
+        .order_by(id.clone(), order)
+        .limit(request.page_size.saturating_add(1));
+    let query = match &request.position {
+        PagePosition::Number(page) => {
+            query.offset(page.saturating_sub(1).saturating_mul(request.page_size))
+        }
+        PagePosition::After(cursor) => {
+            let value = cursor_value(request, kind, cursor)?;
+            let last = L::parse_id(&cursor.id)
+                .ok_or_else(|| invalid_cursor("the cursor's ID is not valid"))?;
+            query.filter(after(request.direction, column, value, id, last))
+        }
+    };
+    let rows = fetch(query).await?;
+    Ok(Page::from_overfetch(rows, request.page_size, |row| {
+        let (value, id) = L::position(row, request.sort_by);
+        cursor_after(request, value, id)
+    }))
 }
 
 /// A timestamp as a cursor writes it: RFC 3339, UTC, full precision.
@@ -37,17 +108,27 @@ pub fn timestamp_key(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-/// The cursor after a row whose sort value is `value` (see [`timestamp_key`]) and
-/// whose public ID is `id`, bound to `request`'s sort field and direction.
-pub fn cursor_after(request: &PageRequest, value: String, id: impl std::fmt::Display) -> Cursor {
-    Cursor::new(
-        format!(
-            "{}:{}:{value}",
-            request.sort_by,
-            direction_name(request.direction)
-        ),
-        id.to_string(),
+/// The start of the key of every cursor made for `request`'s order.
+fn key_prefix<S: SortField>(request: &PageRequest<S>) -> String {
+    format!(
+        "{}:{}:",
+        request.sort_by.as_str(),
+        direction_name(request.direction)
     )
+}
+
+/// The cursor after a row whose sort value is `value` and whose public ID is
+/// `id`, bound to `request`'s sort field and direction.
+pub fn cursor_after<S: SortField>(
+    request: &PageRequest<S>,
+    value: SortValue,
+    id: String,
+) -> Cursor {
+    let value = match value {
+        SortValue::At(at) => timestamp_key(at),
+        SortValue::Text(text) => text,
+    };
+    Cursor::new(format!("{}{value}", key_prefix(request)), id)
 }
 
 fn direction_name(direction: SortDirection) -> &'static str {
@@ -61,35 +142,23 @@ fn invalid_cursor(message: &str) -> DomainError {
     DomainError::invalid("cursor", "INVALID_CURSOR", message)
 }
 
-/// Orders `query` by `key` then its ID (both in the requested direction), starts
-/// it at the requested page or after the cursor, and fetches `page_size + 1` rows
-/// (the extra row tells whether a next page exists). `parse_id` reads the
-/// cursor's public ID back to the stored `uuid`.
-///
-/// Errors: `Validation` (`cursor`, `INVALID_CURSOR`) when the cursor was made for
-/// another order or its value or ID does not parse.
-pub fn paginate<Q>(
-    query: Q,
-    request: &PageRequest,
-    key: &SortKey,
-    parse_id: impl Fn(&str) -> Option<Uuid>,
-) -> Result<Q, DomainError>
-where
-    Q: QueryFilter + QueryOrder + QuerySelect,
-{
-    let order = match request.direction {
-        SortDirection::Asc => Order::Asc,
-        SortDirection::Desc => Order::Desc,
-    };
-    let query = query
-        .order_by(key.column.clone(), order.clone())
-        .order_by(key.id.clone(), order)
-        .limit(request.page_size.saturating_add(1));
-    Ok(match &request.position {
-        PagePosition::Number(page) => {
-            query.offset(page.saturating_sub(1).saturating_mul(request.page_size))
-        }
-        PagePosition::After(cursor) => query.filter(after(request, key, cursor, parse_id)?),
+/// The sort value a cursor names, read as `kind`. `INVALID_CURSOR` when the
+/// cursor was made for another order or its value does not parse.
+fn cursor_value<S: SortField>(
+    request: &PageRequest<S>,
+    kind: KeyKind,
+    cursor: &Cursor,
+) -> Result<Value, DomainError> {
+    let raw = cursor
+        .key
+        .strip_prefix(&key_prefix(request))
+        .ok_or_else(|| invalid_cursor("the cursor belongs to another sortBy or sortDirection"))?;
+    Ok(match kind {
+        KeyKind::Timestamp => DateTime::parse_from_rfc3339(raw)
+            .map_err(|_| invalid_cursor("the cursor's position is not a timestamp"))?
+            .with_timezone(&Utc)
+            .into(),
+        KeyKind::Text => raw.to_owned().into(),
     })
 }
 
@@ -99,42 +168,29 @@ where
 /// engine reads (and filters out) every row before the cursor, so a page
 /// 40,000 rows deep cost as much as `OFFSET 40000`.
 fn after(
-    request: &PageRequest,
-    key: &SortKey,
-    cursor: &Cursor,
-    parse_id: impl Fn(&str) -> Option<Uuid>,
-) -> Result<Condition, DomainError> {
-    let prefix = format!("{}:{}:", request.sort_by, direction_name(request.direction));
-    let raw = cursor
-        .key
-        .strip_prefix(&prefix)
-        .ok_or_else(|| invalid_cursor("the cursor belongs to another sortBy or sortDirection"))?;
-    let value: Value = match key.kind {
-        KeyKind::Timestamp => DateTime::parse_from_rfc3339(raw)
-            .map_err(|_| invalid_cursor("the cursor's position is not a timestamp"))?
-            .with_timezone(&Utc)
-            .into(),
-        KeyKind::Text => raw.to_owned().into(),
-    };
-    let id = parse_id(&cursor.id).ok_or_else(|| invalid_cursor("the cursor's ID is not valid"))?;
-    let (column, id_column) = (key.column.clone(), key.id.clone());
-    let (from, beyond, id_beyond) = match request.direction {
+    direction: SortDirection,
+    column: Expr,
+    value: Value,
+    id_column: Expr,
+    last: Value,
+) -> Condition {
+    let (from, beyond, id_beyond) = match direction {
         SortDirection::Asc => (
             column.clone().gte(value.clone()),
             column.clone().gt(value.clone()),
-            id_column.gt(Expr::val(id)),
+            id_column.gt(Expr::val(last)),
         ),
         SortDirection::Desc => (
             column.clone().lte(value.clone()),
             column.clone().lt(value.clone()),
-            id_column.lt(Expr::val(id)),
+            id_column.lt(Expr::val(last)),
         ),
     };
-    Ok(Condition::all().add(from).add(
+    Condition::all().add(from).add(
         Condition::any()
             .add(beyond)
             .add(Condition::all().add(column.eq(value)).add(id_beyond)),
-    ))
+    )
 }
 
 /// The `LIKE` pattern that finds `search` as a literal substring: `\`, `%` and
@@ -193,21 +249,6 @@ mod tests {
 
     #[test]
     fn a_cursor_starts_an_index_range_at_its_key() {
-        let key = SortKey {
-            column: Expr::col(Alias::new("created_at")),
-            kind: KeyKind::Text,
-            id: Expr::col(Alias::new("id")),
-        };
-        let request = |direction| PageRequest {
-            position: PagePosition::Number(1),
-            page_size: 10,
-            sort_by: "createdAt",
-            direction,
-            search: None,
-        };
-        let id = Uuid::nil();
-        let cursor =
-            |direction| Cursor::new(format!("createdAt:{}:k", direction_name(direction)), "x");
         for (direction, range, beyond) in [
             (
                 SortDirection::Desc,
@@ -220,8 +261,13 @@ mod tests {
                 r#""created_at" > 'k'"#,
             ),
         ] {
-            let condition =
-                after(&request(direction), &key, &cursor(direction), |_| Some(id)).unwrap();
+            let condition = after(
+                direction,
+                Expr::col(Alias::new("created_at")),
+                "k".into(),
+                Expr::col(Alias::new("id")),
+                1.into(),
+            );
             let sql = Query::select()
                 .expr(Expr::val(1))
                 .from(Alias::new("t"))

@@ -1,19 +1,19 @@
 //! Organization memberships.
 
 use chrono::{DateTime, Utc};
-use domain::members::{MEMBER_NOT_FOUND, MemberWithUser};
+use domain::members::{MEMBER_NOT_FOUND, MemberSort, MemberWithUser};
 use domain::{
     DomainError, Email, Member, MemberId, MemberRole, NewMember, OrganizationId, Page, PageRequest,
     UserId,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, Value};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait,
     QueryFilter, QuerySelect, RelationDef, Select, Set,
 };
 
 use super::corrupt;
-use super::listing::{self, KeyKind, SortKey};
+use super::listing::{self, KeyKind, Listing, SortValue};
 use super::references::name_missing_reference;
 use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
@@ -265,67 +265,73 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     }
 
     /// One page of `organization`'s live members with their (live) users, in one
-    /// joined query. Sorted by `createdAt`, `email`, `firstName`, `lastName` or
-    /// `role` (alphabetically); `search` matches first name, last name or email.
-    /// `Validation` (`INVALID_CURSOR`) for a cursor of another order.
+    /// joined query (see [`MemberList`]). `Validation` (`INVALID_CURSOR`) for a
+    /// cursor of another order.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list(
         &self,
         organization: OrganizationId,
-        request: &PageRequest,
+        request: &PageRequest<MemberSort>,
     ) -> Result<Page<MemberWithUser>, DomainError> {
-        let (column, kind) = match request.sort_by {
-            "email" => (
-                Expr::col((users::Entity, users::Column::Email)),
-                KeyKind::Text,
-            ),
-            "firstName" => (
-                Expr::col((users::Entity, users::Column::FirstName)),
-                KeyKind::Text,
-            ),
-            "lastName" => (
-                Expr::col((users::Entity, users::Column::LastName)),
-                KeyKind::Text,
-            ),
-            "role" => (Expr::col((Entity, Column::Role)), KeyKind::Text),
-            _ => (Expr::col((Entity, Column::CreatedAt)), KeyKind::Timestamp),
-        };
-        let key = SortKey {
-            column,
-            kind,
-            id: Expr::col((Entity, Column::Id)),
-        };
-        let mut query = live_in(organization)
+        let query = live_in(organization)
             .join(JoinType::InnerJoin, to_users())
-            .filter(users::Column::DeletedAt.is_null());
-        if let Some(search) = &request.search {
-            query = query.filter(listing::search_any(
-                &[
-                    Expr::col((users::Entity, users::Column::FirstName)),
-                    Expr::col((users::Entity, users::Column::LastName)),
-                    Expr::col((users::Entity, users::Column::Email)),
-                ],
-                search,
-            ));
+            .filter(users::Column::DeletedAt.is_null())
+            .select_also(users::Entity);
+        listing::page::<MemberList, _, _, _>(query, request, |query| async move {
+            all_pairs(self.conn, query)
+                .await
+                .map_err(to_domain)?
+                .into_iter()
+                .map(with_user)
+                .collect()
+        })
+        .await
+    }
+}
+
+/// The member list: sorted by `createdAt`, `email`, `firstName`, `lastName` or
+/// `role` (alphabetically); `searchQuery` matches first name, last name or email.
+pub struct MemberList;
+
+impl Listing for MemberList {
+    type Sort = MemberSort;
+    type Row = MemberWithUser;
+
+    fn column(sort: MemberSort) -> (Expr, KeyKind) {
+        let user = |column| (Expr::col((users::Entity, column)), KeyKind::Text);
+        match sort {
+            MemberSort::CreatedAt => (Expr::col((Entity, Column::CreatedAt)), KeyKind::Timestamp),
+            MemberSort::Email => user(users::Column::Email),
+            MemberSort::FirstName => user(users::Column::FirstName),
+            MemberSort::LastName => user(users::Column::LastName),
+            MemberSort::Role => (Expr::col((Entity, Column::Role)), KeyKind::Text),
         }
-        let query = listing::paginate(query.select_also(users::Entity), request, &key, |id| {
-            MemberId::parse(id).ok().map(|id| id.as_uuid())
-        })?;
-        let rows = all_pairs(self.conn, query)
-            .await
-            .map_err(to_domain)?
-            .into_iter()
-            .map(with_user)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(rows, request.page_size, |row| {
-            let value = match request.sort_by {
-                "email" => row.user.email.as_str().to_owned(),
-                "firstName" => row.user.first_name.clone(),
-                "lastName" => row.user.last_name.clone(),
-                "role" => row.member.role.as_str().to_owned(),
-                _ => listing::timestamp_key(row.member.created_at),
-            };
-            listing::cursor_after(request, value, row.member.id)
-        }))
+    }
+
+    fn id_column() -> Expr {
+        Expr::col((Entity, Column::Id))
+    }
+
+    fn parse_id(raw: &str) -> Option<Value> {
+        MemberId::parse(raw).ok().map(|id| id.as_uuid().into())
+    }
+
+    fn search_columns() -> Vec<Expr> {
+        vec![
+            Expr::col((users::Entity, users::Column::FirstName)),
+            Expr::col((users::Entity, users::Column::LastName)),
+            Expr::col((users::Entity, users::Column::Email)),
+        ]
+    }
+
+    fn position(row: &MemberWithUser, sort: MemberSort) -> (SortValue, String) {
+        let value = match sort {
+            MemberSort::CreatedAt => SortValue::At(row.member.created_at),
+            MemberSort::Email => SortValue::Text(row.user.email.as_str().to_owned()),
+            MemberSort::FirstName => SortValue::Text(row.user.first_name.clone()),
+            MemberSort::LastName => SortValue::Text(row.user.last_name.clone()),
+            MemberSort::Role => SortValue::Text(row.member.role.as_str().to_owned()),
+        };
+        (value, row.member.id.to_string())
     }
 }

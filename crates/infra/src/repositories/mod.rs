@@ -22,7 +22,7 @@ pub mod verification_tokens;
 mod waitlist;
 
 pub use api_keys::ApiKeyRepository;
-pub use audit_logs::{AUDIT_LOG_SORT_FIELDS, Attribution, AuditLogRepository};
+pub use audit_logs::{Attribution, AuditLogRepository};
 pub use members::MemberRepository;
 pub use organizations::OrganizationRepository;
 pub use outbox::{EmailTemplate, OutboxMessage, OutboxRepository};

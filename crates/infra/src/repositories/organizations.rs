@@ -1,11 +1,13 @@
 //! Organizations.
 
 use chrono::{DateTime, Utc};
+use domain::organizations::OrganizationSort;
 use domain::organizations::{ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationMembership};
 use domain::{
     DomainError, Member, NewOrganization, Organization, OrganizationId, Page, PageRequest, Plan,
     Slug, UserId,
 };
+use sea_orm::sea_query::Value;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, JoinType, QueryFilter,
@@ -13,7 +15,7 @@ use sea_orm::{
 };
 
 use super::corrupt;
-use super::listing::{self, KeyKind, SortKey};
+use super::listing::{self, KeyKind, Listing, SortValue};
 use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
 use crate::entities::organization_members as members;
@@ -211,54 +213,73 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     }
 
     /// One page of the live organizations `user` is a live member of, with the
-    /// user's role there. Sorted by `createdAt` or `name`; `search` matches the
-    /// name. `Validation` (`INVALID_CURSOR`) for a cursor of another order.
+    /// user's role there (see [`OrganizationList`]). `Validation`
+    /// (`INVALID_CURSOR`) for a cursor of another order.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_for_member(
         &self,
         user: UserId,
-        request: &PageRequest,
+        request: &PageRequest<OrganizationSort>,
     ) -> Result<Page<OrganizationMembership>, DomainError> {
-        let (column, kind) = match request.sort_by {
-            "name" => (Column::Name, KeyKind::Text),
-            _ => (Column::CreatedAt, KeyKind::Timestamp),
-        };
-        let key = SortKey {
-            column: Expr::col((Entity, column)),
-            kind,
-            id: Expr::col((Entity, Column::Id)),
-        };
-        let mut query = Self::live()
+        let query = Self::live()
             .join(JoinType::InnerJoin, to_members())
             .filter(members::Column::UserId.eq(user.as_uuid()))
-            .filter(members::Column::DeletedAt.is_null());
-        if let Some(search) = &request.search {
-            query = query.filter(listing::search_any(
-                &[Expr::col((Entity, Column::Name))],
-                search,
-            ));
-        }
-        let query = listing::paginate(query.select_also(members::Entity), request, &key, |id| {
-            OrganizationId::parse(id).ok().map(|id| id.as_uuid())
-        })?;
-        let rows = all_pairs(self.conn, query)
-            .await
-            .map_err(to_domain)?
-            .into_iter()
-            .map(|row| {
-                membership_row(row).map(|(organization, member)| OrganizationMembership {
-                    organization,
-                    role: member.role,
+            .filter(members::Column::DeletedAt.is_null())
+            .select_also(members::Entity);
+        listing::page::<OrganizationList, _, _, _>(query, request, |query| async move {
+            all_pairs(self.conn, query)
+                .await
+                .map_err(to_domain)?
+                .into_iter()
+                .map(|row| {
+                    membership_row(row).map(|(organization, member)| OrganizationMembership {
+                        organization,
+                        role: member.role,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(rows, request.page_size, |row| {
-            let org = &row.organization;
-            let value = match kind {
-                KeyKind::Timestamp => listing::timestamp_key(org.created_at),
-                KeyKind::Text => org.name.clone(),
-            };
-            listing::cursor_after(request, value, org.id)
-        }))
+                .collect()
+        })
+        .await
+    }
+}
+
+/// A user's organizations: sorted by `createdAt` or `name`; `searchQuery`
+/// matches the name.
+pub struct OrganizationList;
+
+impl Listing for OrganizationList {
+    type Sort = OrganizationSort;
+    type Row = OrganizationMembership;
+
+    fn column(sort: OrganizationSort) -> (Expr, KeyKind) {
+        match sort {
+            OrganizationSort::CreatedAt => {
+                (Expr::col((Entity, Column::CreatedAt)), KeyKind::Timestamp)
+            }
+            OrganizationSort::Name => (Expr::col((Entity, Column::Name)), KeyKind::Text),
+        }
+    }
+
+    fn id_column() -> Expr {
+        Expr::col((Entity, Column::Id))
+    }
+
+    fn parse_id(raw: &str) -> Option<Value> {
+        OrganizationId::parse(raw)
+            .ok()
+            .map(|id| id.as_uuid().into())
+    }
+
+    fn search_columns() -> Vec<Expr> {
+        vec![Expr::col((Entity, Column::Name))]
+    }
+
+    fn position(row: &OrganizationMembership, sort: OrganizationSort) -> (SortValue, String) {
+        let org = &row.organization;
+        let value = match sort {
+            OrganizationSort::CreatedAt => SortValue::At(org.created_at),
+            OrganizationSort::Name => SortValue::Text(org.name.clone()),
+        };
+        (value, org.id.to_string())
     }
 }

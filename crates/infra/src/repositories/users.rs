@@ -1,12 +1,14 @@
 //! Users.
 
 use domain::users::ProfileChanges;
+use domain::users::UserSort;
 use domain::{DomainError, Email, NewUser, Page, PageRequest, User, UserId, UserType};
 use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::Value;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::corrupt;
-use super::listing::{self, KeyKind, SortKey};
+use super::listing::{self, KeyKind, Listing, SortValue};
 use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
 use crate::entities::users::{self, Column, Entity};
@@ -129,51 +131,20 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
 /// Platform administration: every live user (active or not), and the two flags
 /// only an admin or an operator sets.
 impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
-    /// One page of the live users, inactive ones included. Sorted by `createdAt`,
-    /// `email`, `firstName` or `lastName`; `search` matches email, first or last
-    /// name. `Validation` (`INVALID_CURSOR`) for a cursor of another order.
+    /// One page of the live users, inactive ones included (see [`UserList`]).
+    /// `Validation` (`INVALID_CURSOR`) for a cursor of another order.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn list(&self, request: &PageRequest) -> Result<Page<User>, DomainError> {
-        let (column, kind) = match request.sort_by {
-            "email" => (Column::Email, KeyKind::Text),
-            "firstName" => (Column::FirstName, KeyKind::Text),
-            "lastName" => (Column::LastName, KeyKind::Text),
-            _ => (Column::CreatedAt, KeyKind::Timestamp),
-        };
-        let key = SortKey {
-            column: Expr::col((Entity, column)),
-            kind,
-            id: Expr::col((Entity, Column::Id)),
-        };
-        let mut query = Self::live();
-        if let Some(search) = &request.search {
-            query = query.filter(listing::search_any(
-                &[
-                    Expr::col((Entity, Column::Email)),
-                    Expr::col((Entity, Column::FirstName)),
-                    Expr::col((Entity, Column::LastName)),
-                ],
-                search,
-            ));
-        }
-        let rows = listing::paginate(query, request, &key, |id| {
-            UserId::parse(id).ok().map(|id| id.as_uuid())
-        })?
-        .all(self.conn)
+    pub async fn list(&self, request: &PageRequest<UserSort>) -> Result<Page<User>, DomainError> {
+        listing::page::<UserList, _, _, _>(Self::live(), request, |query| async move {
+            query
+                .all(self.conn)
+                .await
+                .map_err(to_domain)?
+                .into_iter()
+                .map(Entity::to_domain)
+                .collect()
+        })
         .await
-        .map_err(to_domain)?
-        .into_iter()
-        .map(Entity::to_domain)
-        .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(rows, request.page_size, |user| {
-            let value = match request.sort_by {
-                "email" => user.email.as_str().to_owned(),
-                "firstName" => user.first_name.clone(),
-                "lastName" => user.last_name.clone(),
-                _ => listing::timestamp_key(user.created_at),
-            };
-            listing::cursor_after(request, value, user.id)
-        }))
     }
 
     /// Sets `is_active` of the live user `id`, if it is not already `active`.
@@ -201,5 +172,49 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
             .await
             .map_err(to_domain)?;
         Ok(result.rows_affected > 0)
+    }
+}
+
+/// The platform admin's user list: sorted by `createdAt`, `email`, `firstName`
+/// or `lastName`; `searchQuery` matches email, first or last name.
+pub struct UserList;
+
+impl Listing for UserList {
+    type Sort = UserSort;
+    type Row = User;
+
+    fn column(sort: UserSort) -> (Expr, KeyKind) {
+        match sort {
+            UserSort::CreatedAt => (Expr::col((Entity, Column::CreatedAt)), KeyKind::Timestamp),
+            UserSort::Email => (Expr::col((Entity, Column::Email)), KeyKind::Text),
+            UserSort::FirstName => (Expr::col((Entity, Column::FirstName)), KeyKind::Text),
+            UserSort::LastName => (Expr::col((Entity, Column::LastName)), KeyKind::Text),
+        }
+    }
+
+    fn id_column() -> Expr {
+        Expr::col((Entity, Column::Id))
+    }
+
+    fn parse_id(raw: &str) -> Option<Value> {
+        UserId::parse(raw).ok().map(|id| id.as_uuid().into())
+    }
+
+    fn search_columns() -> Vec<Expr> {
+        vec![
+            Expr::col((Entity, Column::Email)),
+            Expr::col((Entity, Column::FirstName)),
+            Expr::col((Entity, Column::LastName)),
+        ]
+    }
+
+    fn position(row: &User, sort: UserSort) -> (SortValue, String) {
+        let value = match sort {
+            UserSort::CreatedAt => SortValue::At(row.created_at),
+            UserSort::Email => SortValue::Text(row.email.as_str().to_owned()),
+            UserSort::FirstName => SortValue::Text(row.first_name.clone()),
+            UserSort::LastName => SortValue::Text(row.last_name.clone()),
+        };
+        (value, row.id.to_string())
     }
 }

@@ -1,18 +1,17 @@
 //! The waitlist.
 
 use chrono::{DateTime, Utc};
+use domain::waitlist::WaitlistSort;
 use domain::{
-    Cursor, DomainError, Email, NewWaitlistEntry, Page, PagePosition, PageRequest, SortDirection,
-    WaitlistEntry, WaitlistRole,
+    DomainError, Email, NewWaitlistEntry, Page, PageRequest, WaitlistEntry, WaitlistRole,
 };
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Value};
+use sea_orm::sea_query::{Expr, Value};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, Order, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, QueryFilter, Set,
 };
 
 use super::corrupt;
-use super::listing;
+use super::listing::{self, KeyKind, Listing, SortValue};
 use crate::db_error::to_domain;
 use crate::entities::waitlist_entries::{self, Column, Entity};
 
@@ -50,90 +49,30 @@ impl<'c, C: ConnectionTrait> WaitlistRepository<'c, C> {
         to_domain_entry(m)
     }
 
-    /// One page of the waitlist, only `role`'s entries when given. Sorted by
-    /// `createdAt` or `email`, then by the sequential id; `search` matches the
-    /// email. `Validation` (`INVALID_CURSOR`) for a cursor of another order.
-    ///
-    /// The shared [`listing::paginate`] keys on UUIDs; these rows have a `bigint`
-    /// id, so the keyset condition is written here, in the same cursor format.
+    /// One page of the waitlist, only `role`'s entries when given (see
+    /// [`WaitlistList`]). `Validation` (`INVALID_CURSOR`) for a cursor of
+    /// another order.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list(
         &self,
         role: Option<WaitlistRole>,
-        request: &PageRequest,
+        request: &PageRequest<WaitlistSort>,
     ) -> Result<Page<WaitlistEntry>, DomainError> {
-        let by_email = request.sort_by == "email";
-        let column = if by_email {
-            Column::Email
-        } else {
-            Column::CreatedAt
-        };
-        let order = match request.direction {
-            SortDirection::Asc => Order::Asc,
-            SortDirection::Desc => Order::Desc,
-        };
-        let mut query = Entity::find()
-            .order_by(column, order.clone())
-            .order_by(Column::Id, order)
-            .limit(request.page_size.saturating_add(1));
+        let mut query = Entity::find();
         if let Some(role) = role {
             query = query.filter(Column::Role.eq(role.as_str()));
         }
-        if let Some(search) = &request.search {
-            query = query.filter(listing::search_any(&[Expr::col(Column::Email)], search));
-        }
-        query = match &request.position {
-            PagePosition::Number(page) => {
-                query.offset(page.saturating_sub(1).saturating_mul(request.page_size))
-            }
-            PagePosition::After(cursor) => query.filter(after(request, column, cursor)?),
-        };
-        let rows = query
-            .all(self.conn)
-            .await
-            .map_err(to_domain)?
-            .into_iter()
-            .map(to_domain_entry)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(rows, request.page_size, |entry| {
-            let value = if by_email {
-                entry.email.as_str().to_owned()
-            } else {
-                listing::timestamp_key(entry.created_at)
-            };
-            listing::cursor_after(request, value, entry.id)
-        }))
+        listing::page::<WaitlistList, _, _, _>(query, request, |query| async move {
+            query
+                .all(self.conn)
+                .await
+                .map_err(to_domain)?
+                .into_iter()
+                .map(to_domain_entry)
+                .collect()
+        })
+        .await
     }
-}
-
-/// Rows after `cursor` in `request`'s order: `(col, id)` beyond the cursor's.
-fn after(request: &PageRequest, column: Column, cursor: &Cursor) -> Result<Condition, DomainError> {
-    let invalid = |message: &str| DomainError::invalid("cursor", "INVALID_CURSOR", message);
-    // A cursor made for this order starts with the key `cursor_after` writes for it.
-    let prefix = listing::cursor_after(request, String::new(), "").key;
-    let raw = cursor
-        .key
-        .strip_prefix(&prefix)
-        .ok_or_else(|| invalid("the cursor belongs to another sortBy or sortDirection"))?;
-    let value: Value = match column {
-        Column::CreatedAt => DateTime::parse_from_rfc3339(raw)
-            .map_err(|_| invalid("the cursor's position is not a timestamp"))?
-            .with_timezone(&Utc)
-            .into(),
-        _ => raw.to_owned().into(),
-    };
-    let id: i64 = cursor
-        .id
-        .parse()
-        .map_err(|_| invalid("the cursor's ID is not valid"))?;
-    let (col, id_col) = (Expr::col(column), Expr::col(Column::Id));
-    let (beyond, id_beyond) = match request.direction {
-        SortDirection::Asc => (col.clone().gt(value.clone()), id_col.gt(id)),
-        SortDirection::Desc => (col.clone().lt(value.clone()), id_col.lt(id)),
-    };
-    Ok(Condition::any()
-        .add(beyond)
-        .add(Condition::all().add(col.eq(value)).add(id_beyond)))
 }
 
 fn to_domain_entry(m: waitlist_entries::Model) -> Result<WaitlistEntry, DomainError> {
@@ -143,4 +82,40 @@ fn to_domain_entry(m: waitlist_entries::Model) -> Result<WaitlistEntry, DomainEr
         role: m.role.parse::<WaitlistRole>().map_err(corrupt("role"))?,
         created_at: m.created_at,
     })
+}
+
+/// The waitlist: sorted by `createdAt` or `email`, then by the sequential id
+/// (a `bigint`); `searchQuery` matches the email.
+pub struct WaitlistList;
+
+impl Listing for WaitlistList {
+    type Sort = WaitlistSort;
+    type Row = WaitlistEntry;
+
+    fn column(sort: WaitlistSort) -> (Expr, KeyKind) {
+        match sort {
+            WaitlistSort::CreatedAt => (Expr::col((Entity, Column::CreatedAt)), KeyKind::Timestamp),
+            WaitlistSort::Email => (Expr::col((Entity, Column::Email)), KeyKind::Text),
+        }
+    }
+
+    fn id_column() -> Expr {
+        Expr::col((Entity, Column::Id))
+    }
+
+    fn parse_id(raw: &str) -> Option<Value> {
+        raw.parse::<i64>().ok().map(Value::from)
+    }
+
+    fn search_columns() -> Vec<Expr> {
+        vec![Expr::col((Entity, Column::Email))]
+    }
+
+    fn position(row: &WaitlistEntry, sort: WaitlistSort) -> (SortValue, String) {
+        let value = match sort {
+            WaitlistSort::CreatedAt => SortValue::At(row.created_at),
+            WaitlistSort::Email => SortValue::Text(row.email.as_str().to_owned()),
+        };
+        (value, row.id.to_string())
+    }
 }

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, get, web};
 use app::admin as service;
 use domain::PageRequest;
 use domain::audit::AuditFilter;
-use infra::repositories::AUDIT_LOG_SORT_FIELDS;
+use domain::audit::AuditLogSort;
 
 use super::both;
 use crate::admin_auth::AdminUser;
@@ -38,7 +38,7 @@ pub async fn list(
     filter: web::Query<AuditLogFilterQuery>,
 ) -> Result<HttpResponse> {
     let (request, filter) = both(
-        PageRequest::parse(&raw, AUDIT_LOG_SORT_FIELDS),
+        PageRequest::<AuditLogSort>::parse(&raw),
         AuditFilter::try_from(filter.into_inner()),
     )?;
     let page = service::list_audit_logs(&db, admin, &filter, &request).await?;

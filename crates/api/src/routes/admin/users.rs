@@ -2,7 +2,8 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use app::admin as service;
-use domain::users::{ADMIN_USER_SORT_FIELDS, USER_NOT_FOUND};
+use domain::users::USER_NOT_FOUND;
+use domain::users::UserSort;
 use domain::{DomainError, PageRequest, User, UserId};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -72,7 +73,7 @@ pub async fn list(
     AdminUser { admin, ctx, db }: AdminUser,
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
-    let request = PageRequest::parse(&raw, ADMIN_USER_SORT_FIELDS)?;
+    let request = PageRequest::<UserSort>::parse(&raw)?;
     let page = service::list_users(&db, &ctx, admin, &request).await?;
     Ok(HttpResponse::Ok().json(AdminUserPage::from(page)))
 }

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, get, web};
 use app::admin as service;
-use domain::waitlist::WAITLIST_SORT_FIELDS;
+use domain::waitlist::WaitlistSort;
 use domain::{DomainError, PageRequest, Validation, WaitlistEntry, WaitlistRole};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -63,7 +63,7 @@ pub async fn list(
     filter: web::Query<WaitlistFilterQuery>,
 ) -> Result<HttpResponse> {
     let (request, role) = both(
-        PageRequest::parse(&raw, WAITLIST_SORT_FIELDS),
+        PageRequest::<WaitlistSort>::parse(&raw),
         filter.into_inner().role(),
     )?;
     let page = service::list_waitlist(&db, &ctx, admin, role, &request).await?;
