@@ -1,7 +1,13 @@
 //! Who is calling: [`CurrentUser`] (a session), [`Caller`] (a session or an API
 //! key, for organization routes), [`Anonymous`] (no credentials), each with the
-//! request's [`Context`] for the services and the audit trail; and [`Client`] for
-//! the caller's address and user agent.
+//! request's [`Context`] for the use cases and the audit trail and the database
+//! handle to serve it with; and [`Client`] for the caller's address and user agent.
+//!
+//! These extractors are the only way a handler reaches the database: the server
+//! keeps its pool as a [`Pool`], which nothing outside this module can open. So
+//! a read holding its pinned connection cannot also wait for a second one from
+//! the shared pool (with every connection pinned by such reads, that wait would
+//! never end): the types rule it out, not a comment.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,6 +29,18 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 type Extracted<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+/// The server's database pool, sealed: only this module's extractors turn it
+/// into a request's handle (see the module's documentation).
+#[derive(Clone, Debug)]
+pub struct Pool(Database);
+
+impl Pool {
+    /// Seals `db`.
+    pub fn new(db: Database) -> Self {
+        Self(db)
+    }
+}
 
 /// The signed-in user. A handler that takes it answers 401 (`UNAUTHENTICATED`,
 /// with `WWW-Authenticate: Bearer`) unless the request carries
@@ -99,9 +117,9 @@ impl FromRequest for Caller {
                 .zip(ctx)
                 .ok_or_else(|| DomainError::Internal("no AppState".into()))?;
             let db = if reads_only {
-                state.db.pinned().await?
+                state.db.0.pinned().await?
             } else {
-                state.db.clone()
+                state.db.0.clone()
             };
             let Authentication {
                 principal,
@@ -118,9 +136,14 @@ impl FromRequest for Caller {
 }
 
 /// A request without credentials (sign-up, sign-in, token redemption): its
-/// context, acted by no one.
+/// context, acted by no one, and the pool (no connection is held for it).
 #[derive(Clone, Debug)]
-pub struct Anonymous(pub Context);
+pub struct Anonymous {
+    /// The request, acted by no one.
+    pub ctx: Context,
+    /// The database to serve the request with.
+    pub db: Database,
+}
 
 impl FromRequest for Anonymous {
     type Error = ApiError;
@@ -129,7 +152,10 @@ impl FromRequest for Anonymous {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(
             req.app_data::<Data<AppState>>()
-                .map(|state| Self(context(req, state, Actor::Anonymous)))
+                .map(|state| Self {
+                    ctx: context(req, state, Actor::Anonymous),
+                    db: state.db.0.clone(),
+                })
                 .ok_or_else(|| DomainError::Internal("no AppState".into()).into()),
         )
     }

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod paths;
 pub mod routes;
 pub mod startup;
 pub mod state;

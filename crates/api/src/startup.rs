@@ -13,6 +13,7 @@ use infra::{Database, DbErr, PasswordHasher, Settings};
 use migration::Migrator;
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::Pool;
 use crate::error::ApiError;
 use crate::extract::JsonLimit;
 use crate::state::AppState;
@@ -87,9 +88,8 @@ impl Application {
         let outbox = outbox_worker(settings, &db, &clock)?;
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
-        let data = web::Data::new(db.clone());
         let state = web::Data::new(AppState {
-            db: db.clone(),
+            db: Pool::new(db.clone()),
             clock,
             passwords: PasswordHasher::new(&settings.auth).map_err(StartupError::Auth)?,
             plans: settings.plans.catalog(),
@@ -97,7 +97,6 @@ impl Application {
         let json_limit = web::Data::new(JsonLimit(settings.server.json_body_limit_bytes));
         let mut server = HttpServer::new(move || {
             App::new()
-                .app_data(data.clone())
                 .app_data(state.clone())
                 .app_data(json_limit.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {

@@ -1,18 +1,21 @@
-//! What every handler may need besides the request: the pool, the clock, the
-//! password hasher and the plans' caps.
+//! What every handler may need besides the request: the (sealed) pool, the
+//! clock, the password hasher and the plans' caps.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::Clock;
 use domain::plans::PlanCatalog;
-use infra::{Database, PasswordHasher};
+use infra::PasswordHasher;
+
+use crate::auth::Pool;
 
 /// Shared application state, registered once as `web::Data<AppState>`.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    /// The pool.
-    pub db: Database,
+    /// The pool, sealed: handlers reach the database through the extractors of
+    /// [`crate::auth`] only.
+    pub db: Pool,
     /// Where "now" comes from (the system clock, or a test's shifted clock).
     pub clock: Arc<dyn Clock>,
     /// argon2id, on its own threads.

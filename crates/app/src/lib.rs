@@ -19,5 +19,6 @@ pub mod me;
 pub mod members;
 pub mod organizations;
 pub mod sessions;
+pub mod waitlist;
 
 pub use context::{Context, Standing};

@@ -16,6 +16,10 @@ pub const LAST_USED_RESOLUTION: TimeDelta = TimeDelta::minutes(1);
 /// 404 for a key that is not in the organization (or does not exist).
 pub const API_KEY_NOT_FOUND: DomainError = DomainError::not_found("API key", "API_KEY_NOT_FOUND");
 
+impl crate::id::ResourceId for ApiKeyId {
+    const NOT_FOUND: DomainError = API_KEY_NOT_FOUND;
+}
+
 crate::sort_by! {
     /// `sortBy` of the API key list.
     ApiKeySort {

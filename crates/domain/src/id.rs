@@ -101,6 +101,14 @@ pub trait TypedId: Sized + Copy {
     }
 }
 
+/// The ID of a resource a client names in a path: [`ResourceId::NOT_FOUND`] is
+/// the one answer for an ID that is malformed, of another kind, missing, deleted
+/// or in another tenant, so existence is not leaked.
+pub trait ResourceId: TypedId {
+    /// The 404 with the resource's `*_NOT_FOUND` code.
+    const NOT_FOUND: crate::error::DomainError;
+}
+
 macro_rules! typed_id {
     ($(#[$doc:meta] $name:ident => $prefix:literal),+ $(,)?) => {$(
         #[$doc]

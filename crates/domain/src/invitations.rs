@@ -15,6 +15,10 @@ pub const INVITATION_EMAIL_MISMATCH: &str = "INVITATION_EMAIL_MISMATCH";
 pub const INVITATION_NOT_FOUND: DomainError =
     DomainError::not_found("invitation", "INVITATION_NOT_FOUND");
 
+impl crate::id::ResourceId for InvitationId {
+    const NOT_FOUND: DomainError = INVITATION_NOT_FOUND;
+}
+
 crate::sort_by! {
     /// `sortBy` of the invitation list.
     InvitationSort {

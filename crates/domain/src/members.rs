@@ -19,6 +19,10 @@ pub const LAST_OWNER: &str = "LAST_OWNER";
 /// A membership that is not a live one of this organization.
 pub const MEMBER_NOT_FOUND: DomainError = DomainError::not_found("member", "MEMBER_NOT_FOUND");
 
+impl crate::id::ResourceId for MemberId {
+    const NOT_FOUND: DomainError = MEMBER_NOT_FOUND;
+}
+
 crate::sort_by! {
     /// `sortBy` of the member list.
     MemberSort {

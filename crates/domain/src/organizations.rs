@@ -14,6 +14,10 @@ use crate::values::{PersonName, Slug};
 pub const ORGANIZATION_NOT_FOUND: DomainError =
     DomainError::not_found("organization", "ORGANIZATION_NOT_FOUND");
 
+impl crate::id::ResourceId for OrganizationId {
+    const NOT_FOUND: DomainError = ORGANIZATION_NOT_FOUND;
+}
+
 crate::sort_by! {
     /// `sortBy` of the organization list.
     OrganizationSort {

@@ -122,6 +122,10 @@ impl ProfileChanges {
 /// A user or an ID that is not a live user's: one answer for both.
 pub const USER_NOT_FOUND: DomainError = DomainError::not_found("user", "USER_NOT_FOUND");
 
+impl crate::id::ResourceId for UserId {
+    const NOT_FOUND: DomainError = USER_NOT_FOUND;
+}
+
 crate::sort_by! {
     /// `sortBy` of the (platform admin's) user list.
     UserSort {

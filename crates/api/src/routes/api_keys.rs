@@ -6,16 +6,16 @@ use actix_web::{HttpResponse, delete, get, post, web};
 use app::api_keys::{self as service, CreatedApiKey};
 use chrono::{DateTime, Utc};
 use domain::api_keys::ApiKeySort;
-use domain::api_keys::{API_KEY_NOT_FOUND, ApiKey, ApiKeyDraft};
-use domain::{ApiKeyId, DomainError, FieldError, MemberRole, PageRequest, PersonName, Validation};
+use domain::api_keys::{ApiKey, ApiKeyDraft};
+use domain::{DomainError, FieldError, MemberRole, PageRequest, PersonName, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use super::organizations::organization_id;
 use crate::auth::Caller;
 use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
+use crate::paths::{ApiKeyPath, Org, OrgItem};
 use crate::state::AppState;
 use crate::views::page_response;
 
@@ -164,13 +164,13 @@ page_response! {
     post,
     path = "/v1/organizations/{orgId}/api-keys",
     tag = "api-keys",
-    params(("orgId" = String, Path, description = "`org_...`")),
+    params(Org),
     request_body = CreateApiKeyBody,
     security(("bearer" = [])),
     responses(
+        Org,
         (status = 201, body = CreatedApiKeyResponse),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE, USER_REQUIRED (an API key cannot create keys), PLAN_LIMIT_REACHED"),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
         JsonBodyProblems, SessionProblems, DatabaseProblems,
     )
@@ -180,10 +180,9 @@ page_response! {
 pub async fn create(
     state: web::Data<AppState>,
     Caller { ctx, db, .. }: Caller,
-    path: web::Path<String>,
+    Org(org): Org,
     JsonBody(body): JsonBody<CreateApiKeyBody>,
 ) -> Result<HttpResponse> {
-    let org = organization_id(&path)?;
     let draft = body.into_draft(ctx.now)?;
     let created = service::create(&db, &state.plans, &ctx, org, draft).await?;
     Ok(HttpResponse::Created()
@@ -198,12 +197,12 @@ pub async fn create(
     get,
     path = "/v1/organizations/{orgId}/api-keys",
     tag = "api-keys",
-    params(("orgId" = String, Path, description = "`org_...`"), ListParams),
+    params(Org, ListParams),
     security(("bearer" = [])),
     responses(
+        Org,
         (status = 200, body = ApiKeyPage),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (INVALID_CURSOR, OUT_OF_RANGE, INVALID_VALUE, CONFLICTING_PARAMETERS)"),
         QueryProblems, SessionProblems, DatabaseProblems,
     )
@@ -212,10 +211,9 @@ pub async fn create(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     Caller { ctx, db, .. }: Caller,
-    path: web::Path<String>,
+    Org(org): Org,
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
-    let org = organization_id(&path)?;
     let request = PageRequest::<ApiKeySort>::parse(&raw)?;
     let page = service::list(&db, &ctx, org, &request).await?;
     Ok(HttpResponse::Ok().json(ApiKeyPage::from(page)))
@@ -226,12 +224,10 @@ pub async fn list(
     delete,
     path = "/v1/organizations/{orgId}/api-keys/{keyId}",
     tag = "api-keys",
-    params(
-        ("orgId" = String, Path, description = "`org_...`"),
-        ("keyId" = String, Path, description = "`key_...`"),
-    ),
+    params(ApiKeyPath),
     security(("bearer" = [])),
     responses(
+        ApiKeyPath,
         (status = 204, description = "Revoked"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND, API_KEY_NOT_FOUND (also when already revoked)"),
@@ -242,10 +238,8 @@ pub async fn list(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn revoke(
     Caller { ctx, db, .. }: Caller,
-    path: web::Path<(String, String)>,
+    OrgItem(org, id): ApiKeyPath,
 ) -> Result<HttpResponse> {
-    let org = organization_id(&path.0)?;
-    let id = ApiKeyId::parse(&path.1).map_err(|_| API_KEY_NOT_FOUND)?;
     service::revoke(&db, &ctx, org, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,11 +10,11 @@ use domain::{AuditAction, AuditEntity, DomainError, PageRequest, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::organizations::organization_id;
 use crate::auth::Caller;
 use crate::error::{Problem, Result};
 use crate::extract::{ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, QueryProblems, SessionProblems};
+use crate::paths::Org;
 use crate::views::page_response;
 
 /// This module's part of the OpenAPI document.
@@ -120,12 +120,12 @@ page_response! {
     get,
     path = "/v1/organizations/{orgId}/audit-logs",
     tag = "audit-logs",
-    params(("orgId" = String, Path, description = "`org_...`"), ListParams, AuditLogFilterQuery),
+    params(Org, ListParams, AuditLogFilterQuery),
     security(("bearer" = [])),
     responses(
+        Org,
         (status = 200, body = AuditLogPage),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (an unknown action or entityType, INVALID_CURSOR, OUT_OF_RANGE, CONFLICTING_PARAMETERS)"),
         QueryProblems, SessionProblems, DatabaseProblems,
     )
@@ -134,11 +134,10 @@ page_response! {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     Caller { ctx, db, .. }: Caller,
-    path: web::Path<String>,
+    Org(org): Org,
     ListQuery(raw): ListQuery,
     filter: web::Query<AuditLogFilterQuery>,
 ) -> Result<HttpResponse> {
-    let org = organization_id(&path)?;
     let request = PageRequest::<AuditLogSort>::parse(&raw)?;
     let filter = AuditFilter::try_from(filter.into_inner())?;
     let page = service::list(&db, &ctx, org, &filter, &request).await?;

@@ -191,12 +191,12 @@ impl From<SignedIn> for SessionResponse {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn sign_up(
     state: web::Data<AppState>,
-    Anonymous(ctx): Anonymous,
+    Anonymous { ctx, db }: Anonymous,
     Client(client): Client,
     JsonBody(body): JsonBody<SignUpBody>,
 ) -> Result<HttpResponse> {
     let sign_up = SignUp::try_from(body)?;
-    let signed_in = service::sign_up(&state.db, &state.passwords, &ctx, sign_up, client).await?;
+    let signed_in = service::sign_up(&db, &state.passwords, &ctx, sign_up, client).await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, "/v1/me"))
         .json(SessionResponse::from(signed_in)))
@@ -219,13 +219,12 @@ pub async fn sign_up(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn sign_in(
     state: web::Data<AppState>,
-    Anonymous(ctx): Anonymous,
+    Anonymous { ctx, db }: Anonymous,
     Client(client): Client,
     JsonBody(body): JsonBody<SignInBody>,
 ) -> Result<HttpResponse> {
     let credentials = Credentials::try_from(body)?;
-    let signed_in =
-        service::sign_in(&state.db, &state.passwords, &ctx, credentials, client).await?;
+    let signed_in = service::sign_in(&db, &state.passwords, &ctx, credentials, client).await?;
     Ok(HttpResponse::Ok().json(SessionResponse::from(signed_in)))
 }
 
@@ -271,14 +270,14 @@ pub struct VerifyEmailBody {
 #[post("/auth/verify-email")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn verify_email(
-    state: web::Data<AppState>,
-    Anonymous(ctx): Anonymous,
+    _state: web::Data<AppState>,
+    Anonymous { ctx, db }: Anonymous,
     JsonBody(body): JsonBody<VerifyEmailBody>,
 ) -> Result<HttpResponse> {
     let mut v = Validation::default();
     let token = v.required("token", body.token);
     let token = v.finish(token)?;
-    service::verify_email(&state.db, &ctx, &token).await?;
+    service::verify_email(&db, &ctx, &token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -307,8 +306,8 @@ pub struct PasswordResetRequestBody {
 #[post("/auth/password-reset/request")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn request_password_reset(
-    state: web::Data<AppState>,
-    Anonymous(ctx): Anonymous,
+    _state: web::Data<AppState>,
+    Anonymous { ctx, db }: Anonymous,
     JsonBody(body): JsonBody<PasswordResetRequestBody>,
 ) -> Result<HttpResponse> {
     let mut v = Validation::default();
@@ -316,7 +315,7 @@ pub async fn request_password_reset(
         .required("email", body.email)
         .and_then(|e| v.check("email", Email::parse(&e)));
     let email = v.finish(email)?;
-    service::request_password_reset(&state.db, &ctx, &email).await?;
+    service::request_password_reset(&db, &ctx, &email).await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -347,7 +346,7 @@ pub struct PasswordResetConfirmBody {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn confirm_password_reset(
     state: web::Data<AppState>,
-    Anonymous(ctx): Anonymous,
+    Anonymous { ctx, db }: Anonymous,
     JsonBody(body): JsonBody<PasswordResetConfirmBody>,
 ) -> Result<HttpResponse> {
     let mut v = Validation::default();
@@ -356,6 +355,6 @@ pub async fn confirm_password_reset(
         .required("newPassword", body.new_password)
         .and_then(|p| v.check("newPassword", Password::parse(&p)));
     let (token, password) = v.finish(token.zip(password))?;
-    service::confirm_password_reset(&state.db, &state.passwords, &ctx, &token, password).await?;
+    service::confirm_password_reset(&db, &state.passwords, &ctx, &token, password).await?;
     Ok(HttpResponse::NoContent().finish())
 }

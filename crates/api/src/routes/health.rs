@@ -1,10 +1,10 @@
 //! Liveness and readiness.
 
-use actix_web::{HttpResponse, get, web};
-use infra::Database;
+use actix_web::{HttpResponse, get};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::Anonymous;
 use crate::error::Result;
 use crate::openapi::DatabaseProblems;
 
@@ -35,7 +35,7 @@ pub async fn health() -> HttpResponse {
 )]
 #[get("/ready")]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn ready(db: web::Data<Database>) -> Result<HttpResponse> {
+pub async fn ready(Anonymous { db, .. }: Anonymous) -> Result<HttpResponse> {
     db.ping().await?;
     Ok(HttpResponse::Ok().json(Status { status: "ready" }))
 }

@@ -5,17 +5,17 @@ use actix_web::{HttpResponse, delete, get, post, web};
 use app::invitations as service;
 use chrono::{DateTime, Utc};
 use domain::invitations::InvitationSort;
-use domain::invitations::{INVITATION_NOT_FOUND, Invitation, InvitationDraft};
-use domain::{DomainError, Email, InvitationId, MemberRole, PageRequest, Validation};
+use domain::invitations::{Invitation, InvitationDraft};
+use domain::{DomainError, Email, MemberRole, PageRequest, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use super::members::MemberResponse;
-use super::organizations::organization_id;
 use crate::auth::{Caller, CurrentUser};
 use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
+use crate::paths::{InvitationPath, Org, OrgItem};
 use crate::state::AppState;
 use crate::views::page_response;
 
@@ -119,13 +119,13 @@ page_response! {
     post,
     path = "/v1/organizations/{orgId}/invitations",
     tag = "invitations",
-    params(("orgId" = String, Path, description = "`org_...`")),
+    params(Org),
     request_body = CreateInvitationBody,
     security(("bearer" = [])),
     responses(
+        Org,
         (status = 201, body = InvitationResponse),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE, USER_REQUIRED (an API key cannot invite), PLAN_LIMIT_REACHED"),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "ALREADY_MEMBER, INVITATION_PENDING"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
         JsonBodyProblems, SessionProblems, DatabaseProblems,
@@ -136,10 +136,9 @@ page_response! {
 pub async fn create(
     state: web::Data<AppState>,
     Caller { ctx, db, .. }: Caller,
-    path: web::Path<String>,
+    Org(org): Org,
     JsonBody(body): JsonBody<CreateInvitationBody>,
 ) -> Result<HttpResponse> {
-    let org = organization_id(&path)?;
     let draft = InvitationDraft::try_from(body)?;
     let invitation = service::create(&db, &state.plans, &ctx, org, draft).await?;
     Ok(HttpResponse::Created().json(InvitationResponse::from(invitation)))
@@ -151,12 +150,12 @@ pub async fn create(
     get,
     path = "/v1/organizations/{orgId}/invitations",
     tag = "invitations",
-    params(("orgId" = String, Path, description = "`org_...`"), ListParams),
+    params(Org, ListParams),
     security(("bearer" = [])),
     responses(
+        Org,
         (status = 200, body = InvitationPage),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (INVALID_CURSOR, OUT_OF_RANGE, INVALID_VALUE, CONFLICTING_PARAMETERS)"),
         QueryProblems, SessionProblems, DatabaseProblems,
     )
@@ -165,10 +164,9 @@ pub async fn create(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     Caller { ctx, db, .. }: Caller,
-    path: web::Path<String>,
+    Org(org): Org,
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
-    let org = organization_id(&path)?;
     let request = PageRequest::<InvitationSort>::parse(&raw)?;
     let page = service::list(&db, &ctx, org, &request).await?;
     Ok(HttpResponse::Ok().json(InvitationPage::from(page)))
@@ -179,12 +177,10 @@ pub async fn list(
     delete,
     path = "/v1/organizations/{orgId}/invitations/{invitationId}",
     tag = "invitations",
-    params(
-        ("orgId" = String, Path, description = "`org_...`"),
-        ("invitationId" = String, Path, description = "`inv_...`"),
-    ),
+    params(InvitationPath),
     security(("bearer" = [])),
     responses(
+        InvitationPath,
         (status = 204, description = "Revoked"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND, INVITATION_NOT_FOUND (also when no longer pending)"),
@@ -195,10 +191,8 @@ pub async fn list(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_one(
     Caller { ctx, db, .. }: Caller,
-    path: web::Path<(String, String)>,
+    OrgItem(org, id): InvitationPath,
 ) -> Result<HttpResponse> {
-    let org = organization_id(&path.0)?;
-    let id = InvitationId::parse(&path.1).map_err(|_| INVITATION_NOT_FOUND)?;
     service::revoke(&db, &ctx, org, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

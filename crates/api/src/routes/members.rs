@@ -5,16 +5,16 @@ use actix_web::{HttpResponse, delete, get, patch, web};
 use app::members as service;
 use chrono::{DateTime, Utc};
 use domain::members::MemberSort;
-use domain::members::{MEMBER_NOT_FOUND, MemberWithUser};
-use domain::{DomainError, MemberId, MemberRole, PageRequest, Validation};
+use domain::members::MemberWithUser;
+use domain::{DomainError, MemberRole, PageRequest, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use super::organizations::organization_id;
 use crate::auth::Caller;
 use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
+use crate::paths::{MemberPath, Org, OrgItem};
 use crate::views::UserResponse;
 use crate::views::page_response;
 
@@ -29,10 +29,6 @@ pub struct Doc;
 /// Registers this module's routes under `/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(list).service(update).service(delete_one);
-}
-
-fn member_id(raw: &str) -> Result<MemberId, DomainError> {
-    MemberId::parse(raw).map_err(|_| MEMBER_NOT_FOUND)
 }
 
 /// A membership as the API shows it, with its user.
@@ -90,11 +86,11 @@ fn parse_role(body: UpdateMemberBody) -> Result<MemberRole, DomainError> {
     get,
     path = "/v1/organizations/{orgId}/members",
     tag = "members",
-    params(("orgId" = String, Path, description = "`org_...`"), ListParams),
+    params(Org, ListParams),
     security(("bearer" = [])),
     responses(
+        Org,
         (status = 200, body = MemberPage),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (INVALID_CURSOR, OUT_OF_RANGE, INVALID_VALUE, CONFLICTING_PARAMETERS)"),
         QueryProblems, SessionProblems, DatabaseProblems,
     )
@@ -103,10 +99,9 @@ fn parse_role(body: UpdateMemberBody) -> Result<MemberRole, DomainError> {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
     Caller { ctx, db, .. }: Caller,
-    path: web::Path<String>,
+    Org(org): Org,
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
-    let org = organization_id(&path)?;
     let request = PageRequest::<MemberSort>::parse(&raw)?;
     let page = service::list(&db, &ctx, org, &request).await?;
     Ok(HttpResponse::Ok().json(MemberPage::from(page)))
@@ -118,16 +113,13 @@ pub async fn list(
     patch,
     path = "/v1/organizations/{orgId}/members/{memberId}",
     tag = "members",
-    params(
-        ("orgId" = String, Path, description = "`org_...`"),
-        ("memberId" = String, Path, description = "`mem_...`"),
-    ),
+    params(MemberPath),
     request_body = UpdateMemberBody,
     security(("bearer" = [])),
     responses(
+        MemberPath,
         (status = 200, body = MemberResponse),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND, MEMBER_NOT_FOUND"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "LAST_OWNER"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
         JsonBodyProblems, SessionProblems, DatabaseProblems,
@@ -137,11 +129,9 @@ pub async fn list(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     Caller { ctx, db, .. }: Caller,
-    path: web::Path<(String, String)>,
+    OrgItem(org, id): MemberPath,
     JsonBody(body): JsonBody<UpdateMemberBody>,
 ) -> Result<HttpResponse> {
-    let org = organization_id(&path.0)?;
-    let id = member_id(&path.1)?;
     let role = parse_role(body)?;
     let member = service::change_role(&db, &ctx, org, id, role).await?;
     Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
@@ -153,15 +143,12 @@ pub async fn update(
     delete,
     path = "/v1/organizations/{orgId}/members/{memberId}",
     tag = "members",
-    params(
-        ("orgId" = String, Path, description = "`org_...`"),
-        ("memberId" = String, Path, description = "`mem_...`"),
-    ),
+    params(MemberPath),
     security(("bearer" = [])),
     responses(
+        MemberPath,
         (status = 204, description = "Removed"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND, MEMBER_NOT_FOUND"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "LAST_OWNER"),
         SessionProblems, DatabaseProblems,
     )
@@ -170,10 +157,8 @@ pub async fn update(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_one(
     Caller { ctx, db, .. }: Caller,
-    path: web::Path<(String, String)>,
+    OrgItem(org, id): MemberPath,
 ) -> Result<HttpResponse> {
-    let org = organization_id(&path.0)?;
-    let id = member_id(&path.1)?;
     service::remove(&db, &ctx, org, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

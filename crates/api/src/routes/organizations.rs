@@ -4,9 +4,9 @@
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use app::organizations as service;
+use domain::PageRequest;
 use domain::organizations::OrganizationSort;
-use domain::organizations::{ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationDraft};
-use domain::{DomainError, OrganizationId, PageRequest};
+use domain::organizations::{OrganizationChanges, OrganizationDraft};
 use utoipa::OpenApi;
 
 use crate::auth::{Caller, CurrentUser};
@@ -15,6 +15,7 @@ use crate::extract::{JsonBody, ListParams, ListQuery};
 use crate::openapi::{
     DatabaseProblems, JsonBodyProblems, PersonOnlyProblems, QueryProblems, SessionProblems,
 };
+use crate::paths::Org;
 
 mod wire;
 pub use wire::{
@@ -42,12 +43,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(update)
         .service(delete_one)
         .service(restore);
-}
-
-/// An organization ID from a path: anything that is not one (a garbage string, a
-/// `usr_` ID) is the organization's 404, like an organization of another tenant.
-pub(crate) fn organization_id(raw: &str) -> Result<OrganizationId, DomainError> {
-    OrganizationId::parse(raw).map_err(|_| ORGANIZATION_NOT_FOUND)
 }
 
 /// Creates an organization; the caller becomes its owner.
@@ -108,9 +103,10 @@ pub async fn list(
     get,
     path = "/v1/organizations/{orgId}",
     tag = "organizations",
-    params(("orgId" = String, Path, description = "`org_...`")),
+    params(Org),
     security(("bearer" = [])),
     responses(
+        Org,
         (status = 200, body = OrganizationResponse),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND: missing, deleted, or not the caller's"),
         SessionProblems, DatabaseProblems,
@@ -118,11 +114,7 @@ pub async fn list(
 )]
 #[get("/organizations/{orgId}")]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn get_one(
-    Caller { ctx, db, .. }: Caller,
-    path: web::Path<String>,
-) -> Result<HttpResponse> {
-    let id = organization_id(&path)?;
+pub async fn get_one(Caller { ctx, db, .. }: Caller, Org(id): Org) -> Result<HttpResponse> {
     let found = service::get(&db, &ctx, id).await?;
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(found)))
 }
@@ -132,13 +124,13 @@ pub async fn get_one(
     patch,
     path = "/v1/organizations/{orgId}",
     tag = "organizations",
-    params(("orgId" = String, Path, description = "`org_...`")),
+    params(Org),
     request_body = UpdateOrganizationBody,
     security(("bearer" = [])),
     responses(
+        Org,
         (status = 200, body = OrganizationResponse),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "SLUG_TAKEN"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
         JsonBodyProblems, SessionProblems, DatabaseProblems,
@@ -148,10 +140,9 @@ pub async fn get_one(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     Caller { ctx, db, .. }: Caller,
-    path: web::Path<String>,
+    Org(id): Org,
     JsonBody(body): JsonBody<UpdateOrganizationBody>,
 ) -> Result<HttpResponse> {
-    let id = organization_id(&path)?;
     let changes = OrganizationChanges::try_from(body)?;
     let updated = service::update(&db, &ctx, id, changes).await?;
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(updated)))
@@ -163,22 +154,18 @@ pub async fn update(
     delete,
     path = "/v1/organizations/{orgId}",
     tag = "organizations",
-    params(("orgId" = String, Path, description = "`org_...`")),
+    params(Org),
     security(("bearer" = [])),
     responses(
+        Org,
         (status = 204, description = "Deleted"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND"),
         SessionProblems, DatabaseProblems,
     )
 )]
 #[delete("/organizations/{orgId}")]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn delete_one(
-    Caller { ctx, db, .. }: Caller,
-    path: web::Path<String>,
-) -> Result<HttpResponse> {
-    let id = organization_id(&path)?;
+pub async fn delete_one(Caller { ctx, db, .. }: Caller, Org(id): Org) -> Result<HttpResponse> {
     service::delete(&db, &ctx, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -189,9 +176,10 @@ pub async fn delete_one(
     post,
     path = "/v1/organizations/{orgId}/restore",
     tag = "organizations",
-    params(("orgId" = String, Path, description = "`org_...`")),
+    params(Org),
     security(("bearer" = [])),
     responses(
+        Org,
         (status = 200, body = OrganizationResponse),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "ORGANIZATION_NOT_FOUND: not deleted, or the caller was not its owner"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "SLUG_TAKEN: a live organization took the slug"),
@@ -200,11 +188,7 @@ pub async fn delete_one(
 )]
 #[post("/organizations/{orgId}/restore")]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn restore(
-    Caller { ctx, db, .. }: Caller,
-    path: web::Path<String>,
-) -> Result<HttpResponse> {
-    let id = organization_id(&path)?;
+pub async fn restore(Caller { ctx, db, .. }: Caller, Org(id): Org) -> Result<HttpResponse> {
     let restored = service::restore(&db, &ctx, id).await?;
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(restored)))
 }

@@ -1,16 +1,15 @@
 //! `POST /v1/waitlist`.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, post};
 use chrono::{DateTime, Utc};
 use domain::{DomainError, Email, NewWaitlistEntry, Validation, WaitlistEntry, WaitlistRole};
-use infra::repositories::WaitlistRepository;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::auth::Anonymous;
 use crate::error::{Problem, Result};
 use crate::extract::JsonBody;
 use crate::openapi::{DatabaseProblems, JsonBodyProblems};
-use crate::state::AppState;
 
 /// A waitlist sign-up as sent.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -81,12 +80,10 @@ impl From<WaitlistEntry> for WaitlistEntryResponse {
 #[post("/waitlist")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
-    state: web::Data<AppState>,
+    Anonymous { ctx, db }: Anonymous,
     JsonBody(body): JsonBody<CreateWaitlistEntryBody>,
 ) -> Result<HttpResponse> {
     let new = NewWaitlistEntry::try_from(body)?;
-    let entry = WaitlistRepository::at(state.db.conn(), state.now())
-        .add(new)
-        .await?;
+    let entry = app::waitlist::join(&db, &ctx, new).await?;
     Ok(HttpResponse::Created().json(WaitlistEntryResponse::from(entry)))
 }

@@ -1,10 +1,9 @@
 //! `GET /v1/admin/users`, `POST /v1/admin/users/{userId}/deactivate|reactivate`.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post};
 use app::admin as service;
-use domain::users::USER_NOT_FOUND;
 use domain::users::UserSort;
-use domain::{DomainError, PageRequest, User, UserId};
+use domain::{PageRequest, User};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -12,6 +11,7 @@ use crate::admin_auth::AdminUser;
 use crate::error::{Problem, Result};
 use crate::extract::{ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, QueryProblems, SessionProblems};
+use crate::paths::{Item, UserPath};
 use crate::views::UserResponse;
 use crate::views::page_response;
 
@@ -44,11 +44,6 @@ impl From<User> for AdminUserResponse {
 page_response! {
     /// A page of users.
     AdminUserPage: AdminUserResponse, from User
-}
-
-/// A user ID from a path: anything that is not one is the user's 404.
-fn user_id(raw: &str) -> Result<UserId, DomainError> {
-    UserId::parse(raw).map_err(|_| USER_NOT_FOUND)
 }
 
 /// Every live user, inactive ones included (deleted ones are not listed).
@@ -85,12 +80,12 @@ pub async fn list(
     post,
     path = "/v1/admin/users/{userId}/deactivate",
     tag = "admin",
-    params(("userId" = String, Path, description = "`usr_...`")),
+    params(UserPath),
     security(("bearer" = [])),
     responses(
+        UserPath,
         (status = 200, body = AdminUserResponse),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "PLATFORM_ADMIN_REQUIRED"),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "USER_NOT_FOUND: unknown, deleted or malformed user ID"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "CANNOT_DEACTIVATE_SELF"),
         SessionProblems, DatabaseProblems,
     )
@@ -99,9 +94,8 @@ pub async fn list(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn deactivate(
     AdminUser { admin, ctx, db }: AdminUser,
-    path: web::Path<String>,
+    Item(id): UserPath,
 ) -> Result<HttpResponse> {
-    let id = user_id(&path)?;
     let user = service::deactivate_user(&db, &ctx, admin, id).await?;
     Ok(HttpResponse::Ok().json(AdminUserResponse::from(user)))
 }
@@ -112,12 +106,12 @@ pub async fn deactivate(
     post,
     path = "/v1/admin/users/{userId}/reactivate",
     tag = "admin",
-    params(("userId" = String, Path, description = "`usr_...`")),
+    params(UserPath),
     security(("bearer" = [])),
     responses(
+        UserPath,
         (status = 200, body = AdminUserResponse),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "PLATFORM_ADMIN_REQUIRED"),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "USER_NOT_FOUND: unknown, deleted or malformed user ID"),
         SessionProblems, DatabaseProblems,
     )
 )]
@@ -125,9 +119,8 @@ pub async fn deactivate(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn reactivate(
     AdminUser { admin, ctx, db }: AdminUser,
-    path: web::Path<String>,
+    Item(id): UserPath,
 ) -> Result<HttpResponse> {
-    let id = user_id(&path)?;
     let user = service::reactivate_user(&db, &ctx, admin, id).await?;
     Ok(HttpResponse::Ok().json(AdminUserResponse::from(user)))
 }

@@ -1,0 +1,210 @@
+//! Typed paths: one extractor per path shape, so no handler parses an ID.
+//!
+//! - [`Org`]: `/organizations/{orgId}/...`;
+//! - [`OrgItem<I>`]: `/organizations/{orgId}/.../{itemId}`, an item of kind `I`;
+//! - [`Item<I>`]: `/.../{itemId}` outside an organization (the admin routes).
+//!
+//! Each parses its typed IDs once and answers the resource's `*_NOT_FOUND` (404)
+//! for an ID that is malformed or of another kind, as for one that names nothing
+//! the caller may see. Each documents itself in OpenAPI: as `params(...)` (the
+//! path parameters) and in `responses(...)` (the 404 with its codes), so a
+//! handler names its path type twice and writes neither by hand.
+
+use std::collections::BTreeMap;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use domain::{ApiKeyId, DomainError, InvitationId, MemberId, OrganizationId, ResourceId, UserId};
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required};
+use utoipa::{IntoParams, IntoResponses};
+
+use crate::error::ApiError;
+
+/// An ID that a route takes from its path.
+pub trait PathId: ResourceId {
+    /// The name of its path parameter (`{memberId}`).
+    const PARAM: &'static str;
+}
+
+impl PathId for OrganizationId {
+    const PARAM: &'static str = "orgId";
+}
+
+impl PathId for MemberId {
+    const PARAM: &'static str = "memberId";
+}
+
+impl PathId for InvitationId {
+    const PARAM: &'static str = "invitationId";
+}
+
+impl PathId for ApiKeyId {
+    const PARAM: &'static str = "keyId";
+}
+
+impl PathId for UserId {
+    const PARAM: &'static str = "userId";
+}
+
+/// The organization a route addresses (`{orgId}`).
+#[derive(Clone, Copy, Debug)]
+pub struct Org(pub OrganizationId);
+
+/// The organization a route addresses and one of its items of kind `I`.
+#[derive(Clone, Copy, Debug)]
+pub struct OrgItem<I>(pub OrganizationId, pub I);
+
+/// An item of kind `I` addressed outside any organization.
+#[derive(Clone, Copy, Debug)]
+pub struct Item<I>(pub I);
+
+/// `I` from the request's path: `I::NOT_FOUND` unless it parses.
+fn read<I: PathId>(req: &HttpRequest) -> Result<I, ApiError> {
+    let raw = req.match_info().get(I::PARAM).ok_or_else(|| {
+        // A route whose pattern lacks the parameter: a programming error.
+        DomainError::Internal(format!("the route has no {{{}}} parameter", I::PARAM))
+    })?;
+    I::parse_str(raw).map_err(|_| I::NOT_FOUND.into())
+}
+
+impl FromRequest for Org {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(read(req).map(Self))
+    }
+}
+
+impl<I: PathId> FromRequest for OrgItem<I> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(read(req).and_then(|org| Ok(Self(org, read(req)?))))
+    }
+}
+
+impl<I: PathId> FromRequest for Item<I> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(read(req).map(Self))
+    }
+}
+
+fn parameter<I: PathId>() -> Parameter {
+    ParameterBuilder::new()
+        .name(I::PARAM)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(format!("`{}_...`", I::PREFIX)))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build()
+}
+
+fn code<I: ResourceId>() -> &'static str {
+    match I::NOT_FOUND {
+        DomainError::NotFound { code, .. } => code,
+        _ => "NOT_FOUND",
+    }
+}
+
+fn not_found(codes: &[&str]) -> BTreeMap<String, RefOr<Response>> {
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("Problem")))
+        .build();
+    let response = ResponseBuilder::new()
+        .description(format!(
+            "{}: the ID is malformed, of another kind, unknown, deleted, or not the caller's",
+            codes.join(", ")
+        ))
+        .content("application/problem+json", content)
+        .build();
+    BTreeMap::from([("404".to_owned(), response.into())])
+}
+
+impl IntoParams for Org {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![parameter::<OrganizationId>()]
+    }
+}
+
+impl IntoResponses for Org {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        not_found(&[code::<OrganizationId>()])
+    }
+}
+
+impl<I: PathId> IntoParams for OrgItem<I> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![parameter::<OrganizationId>(), parameter::<I>()]
+    }
+}
+
+impl<I: PathId> IntoResponses for OrgItem<I> {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        not_found(&[code::<OrganizationId>(), code::<I>()])
+    }
+}
+
+impl<I: PathId> IntoParams for Item<I> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![parameter::<I>()]
+    }
+}
+
+impl<I: PathId> IntoResponses for Item<I> {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        not_found(&[code::<I>()])
+    }
+}
+
+/// `/organizations/{orgId}/members/{memberId}`.
+pub type MemberPath = OrgItem<MemberId>;
+/// `/organizations/{orgId}/invitations/{invitationId}`.
+pub type InvitationPath = OrgItem<InvitationId>;
+/// `/organizations/{orgId}/api-keys/{keyId}`.
+pub type ApiKeyPath = OrgItem<ApiKeyId>;
+/// `/admin/users/{userId}`.
+pub type UserPath = Item<UserId>;
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn request(org: &str, member: &str) -> HttpRequest {
+        TestRequest::default()
+            .param("orgId", org.to_owned())
+            .param("memberId", member.to_owned())
+            .to_http_request()
+    }
+
+    #[test]
+    fn ids_of_the_wrong_kind_are_the_resource_s_404() {
+        let org = OrganizationId::new().to_string();
+        let member = MemberId::new().to_string();
+        let ok = read::<MemberId>(&request(&org, &member)).unwrap();
+        assert_eq!(ok.to_string(), member);
+        for (org, member, code) in [
+            ("org_nope", member.as_str(), "ORGANIZATION_NOT_FOUND"),
+            (member.as_str(), member.as_str(), "ORGANIZATION_NOT_FOUND"),
+            (org.as_str(), org.as_str(), "MEMBER_NOT_FOUND"),
+        ] {
+            let req = request(org, member);
+            let err = read::<OrganizationId>(&req)
+                .and_then(|_| read::<MemberId>(&req))
+                .unwrap_err();
+            let ApiError::Domain(DomainError::NotFound { code: got, .. }) = err else {
+                panic!("expected a 404, got {err:?}");
+            };
+            assert_eq!(got, code);
+        }
+    }
+}
