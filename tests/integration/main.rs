@@ -21,6 +21,7 @@ mod pagination;
 mod pinned;
 mod plan_limits;
 mod repositories;
+mod routes;
 mod schema;
 mod sessions;
 mod shutdown;

@@ -1,11 +1,14 @@
 //! Schema invariants (`docs/schema.md`), read from the catalog of a migrated
 //! database: conventions a new migration could easily break without any other
-//! test noticing.
+//! test noticing; and the constraint registry (`infra::constraints`) checked
+//! against the indexes and keys it names.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use domain::error::ConflictKind;
 use groundwork_tests::db::{text_column, text_rows};
 use groundwork_tests::{Backend, TestDb, on_both_databases};
+use infra::constraints::{CONSTRAINTS, Constraint};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 /// SeaORM's migration bookkeeping: not ours, so not held to our conventions.
@@ -497,12 +500,286 @@ async fn index_names_follow_the_convention(backend: Backend) {
     }
 }
 
+// ---------------------------------------------------------------------------
+// The constraint registry (`infra::constraints`): a violation is mapped to its
+// 409 or 404 by the name PostgreSQL reports, or by the table and columns SQLite
+// reports. An entry that no longer matches the schema turns that answer into a
+// 500 without any other test noticing.
+
+/// What the registry is checked against: the catalog of one migrated database.
+struct Catalog {
+    indexes: Vec<IndexInfo>,
+    keys: Vec<ForeignKeyInfo>,
+    /// SQLite: table -> its `CREATE TABLE` statement (empty on PostgreSQL).
+    create_statements: BTreeMap<String, String>,
+}
+
+async fn catalog(conn: &DatabaseConnection) -> Catalog {
+    let create_statements = match conn.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => text_rows(
+            conn,
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        )
+        .await
+        .into_iter()
+        .map(|row| {
+            let [table, sql] = <[Option<String>; 2]>::try_from(row).expect("two columns");
+            (table.unwrap_or_default(), sql.unwrap_or_default())
+        })
+        .collect(),
+        _ => BTreeMap::new(),
+    };
+    Catalog {
+        indexes: indexes(conn).await,
+        keys: foreign_keys(conn).await,
+        create_statements,
+    }
+}
+
+/// Lowercase, without quotes or whitespace, so that formatting does not
+/// matter: `CONSTRAINT "fk_a_b" FOREIGN KEY ("b_id") REFERENCES "b" ("id")`
+/// -> `constraintfk_a_bforeignkey(b_id)referencesb(id)`.
+fn squeezed(sql: &str) -> String {
+    sql.chars()
+        .filter(|c| !c.is_whitespace() && !['"', '`', '[', ']'].contains(c))
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// How `entry` differs from the schema in `catalog`, one line per difference
+/// (none when it names a real unique index on exactly its columns, in order,
+/// or a real foreign key from its columns to its referenced table).
+fn drift(entry: &Constraint, catalog: &Catalog, backend: Backend) -> Vec<String> {
+    let name = entry.name;
+    let wanted = format!("{}({})", entry.table, entry.columns.join(", "));
+    let mut problems = Vec::new();
+    match (entry.kind, entry.references) {
+        (ConflictKind::Unique, None) => {
+            match catalog.indexes.iter().find(|index| index.name == name) {
+                None => problems.push(format!(
+                    "{name}: no index of that name (the registry says unique on {wanted})"
+                )),
+                Some(index) => {
+                    let found = format!("{}({})", index.table, index.columns.join(", "));
+                    if found != wanted {
+                        problems.push(format!(
+                            "{name}: the index is on {found}, the registry says {wanted}"
+                        ));
+                    }
+                    if !index.unique {
+                        problems.push(format!("{name}: the index on {found} is not unique"));
+                    }
+                }
+            }
+        }
+        (ConflictKind::MissingReference, Some(references)) => {
+            let wanted_key = format!("{wanted} -> {references}");
+            let show = |key: &ForeignKeyInfo| {
+                format!(
+                    "{}({}) -> {}",
+                    key.table,
+                    key.columns.join(", "),
+                    key.referenced_table
+                )
+            };
+            match backend {
+                // PostgreSQL keeps the name: the key of that name must be this one.
+                Backend::Postgres => {
+                    match catalog
+                        .keys
+                        .iter()
+                        .find(|key| key.name.as_deref() == Some(name))
+                    {
+                        None => problems.push(format!(
+                            "{name}: no foreign key of that name (the registry says {wanted_key})"
+                        )),
+                        Some(key) if show(key) != wanted_key => problems.push(format!(
+                            "{name}: the foreign key is {}, the registry says {wanted_key}",
+                            show(key)
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                // SQLite keeps no foreign-key name (its pragma has none, and
+                // sea-query's SQLite builder does not even write the
+                // `CONSTRAINT` clause): the key must exist from these columns
+                // to that table, and if its CREATE TABLE names it after all,
+                // by this name. (The name is held to the schema on PostgreSQL.)
+                Backend::Sqlite => {
+                    if !catalog.keys.iter().any(|key| show(key) == wanted_key) {
+                        let on_table: Vec<String> = catalog
+                            .keys
+                            .iter()
+                            .filter(|key| key.table == entry.table)
+                            .map(show)
+                            .collect();
+                        problems.push(format!(
+                            "{name}: no foreign key {wanted_key}; {} has: {}",
+                            entry.table,
+                            if on_table.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                on_table.join("; ")
+                            }
+                        ));
+                    }
+                    let sql = squeezed(
+                        catalog
+                            .create_statements
+                            .get(entry.table)
+                            .map_or("", String::as_str),
+                    );
+                    let clause = squeezed(&format!(
+                        "FOREIGN KEY ({}) REFERENCES {references}(",
+                        entry.columns.join(",")
+                    ));
+                    for (at, _) in sql.match_indices(&clause) {
+                        let before = &sql[..at];
+                        let element = &before[before.rfind([',', '(']).map_or(0, |i| i + 1)..];
+                        if let Some(named) = element.strip_prefix("constraint")
+                            && named != name
+                        {
+                            problems.push(format!(
+                                "{name}: the CREATE TABLE of {} names this foreign key {named}",
+                                entry.table
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        (kind, references) => problems.push(format!(
+            "{name}: a {kind:?} entry referencing {references:?} is neither a unique index \
+             nor a foreign key"
+        )),
+    }
+    problems
+}
+
+async fn every_registered_constraint_is_in_the_schema(backend: Backend) {
+    // Arrange
+    let db = TestDb::migrated(backend).await;
+    let conn = db.connect().await;
+
+    // Act
+    let catalog = catalog(&conn).await;
+
+    // Assert
+    assert!(!CONSTRAINTS.is_empty(), "the registry is empty");
+    let violations: Vec<String> = CONSTRAINTS
+        .iter()
+        .flat_map(|entry| drift(entry, &catalog, backend))
+        .collect();
+    assert_none(
+        &violations,
+        "every entry of infra::constraints::CONSTRAINTS names a real unique index on \
+         its columns or a real foreign key to its table; fix the entry or the migration",
+        backend,
+    );
+}
+
+async fn a_registry_entry_that_drifted_from_the_schema_is_caught(backend: Backend) {
+    // Arrange: each real entry, spoiled one way at a time.
+    let db = TestDb::migrated(backend).await;
+    let conn = db.connect().await;
+    let catalog = catalog(&conn).await;
+    let mut spoiled = Vec::new();
+    for entry in CONSTRAINTS {
+        let other_table = if entry.table == "users" {
+            "organizations"
+        } else {
+            "users"
+        };
+        // SQLite keeps no foreign-key names: a renamed key is caught on PostgreSQL.
+        if entry.references.is_none() || backend == Backend::Postgres {
+            spoiled.push((
+                "renamed",
+                Constraint {
+                    name: "idx_no_such_thing",
+                    ..*entry
+                },
+            ));
+        }
+        spoiled.push((
+            "on another table",
+            Constraint {
+                table: other_table,
+                ..*entry
+            },
+        ));
+        spoiled.push((
+            "on another column",
+            Constraint {
+                columns: &["id"],
+                ..*entry
+            },
+        ));
+        if entry.columns.len() > 1 {
+            let reversed: Vec<&'static str> = entry.columns.iter().rev().copied().collect();
+            spoiled.push((
+                "with its columns reversed",
+                Constraint {
+                    columns: reversed.leak(),
+                    ..*entry
+                },
+            ));
+        }
+        if entry.references.is_some() {
+            spoiled.push((
+                "referencing another table",
+                Constraint {
+                    references: Some(if entry.references == Some("users") {
+                        "organizations"
+                    } else {
+                        "users"
+                    }),
+                    ..*entry
+                },
+            ));
+            spoiled.push((
+                "taken for a unique index",
+                Constraint {
+                    kind: ConflictKind::Unique,
+                    references: None,
+                    ..*entry
+                },
+            ));
+        } else {
+            spoiled.push((
+                "taken for a foreign key",
+                Constraint {
+                    kind: ConflictKind::MissingReference,
+                    references: Some(other_table),
+                    ..*entry
+                },
+            ));
+        }
+    }
+
+    // Act
+    let missed: Vec<String> = spoiled
+        .iter()
+        .filter(|(_, entry)| drift(entry, &catalog, backend).is_empty())
+        .map(|(how, entry)| format!("{} {how}: {entry:?}", entry.name))
+        .collect();
+
+    // Assert
+    assert_none(
+        &missed,
+        "a registry entry that does not match the schema is reported",
+        backend,
+    );
+}
+
 on_both_databases!(
     every_foreign_key_leads_an_index,
     unique_indexes_on_soft_deletable_tables_cover_live_rows_only,
     every_table_has_created_at_and_updated_at_not_null_with_a_default,
     every_table_has_a_primary_key,
     index_names_follow_the_convention,
+    every_registered_constraint_is_in_the_schema,
+    a_registry_entry_that_drifted_from_the_schema_is_caught,
 );
 
 // ---------------------------------------------------------------------------

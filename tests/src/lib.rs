@@ -1,10 +1,12 @@
 //! The test harness: throwaway databases (PostgreSQL and SQLite), a fresh
-//! migrated database per test, and the running application over HTTP.
+//! migrated database per test, the running application over HTTP, and the
+//! routes its source declares.
 
 pub mod app;
 pub mod db;
 pub mod faults;
 pub mod fixtures;
+pub mod inventory;
 pub mod postgres;
 pub mod sqlite;
 
