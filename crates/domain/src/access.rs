@@ -9,9 +9,7 @@ use std::fmt::Write as _;
 
 use crate::error::DomainError;
 use crate::id::{ApiKeyId, OrganizationId, UserId};
-use crate::members::INSUFFICIENT_ROLE;
-use crate::members::Member;
-use crate::members::MemberRole;
+use crate::members::{INSUFFICIENT_ROLE, Member, MemberRole};
 use crate::organizations::Organization;
 
 /// The machine code of a 403 for an API key calling what only a person may do

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::error::DomainError;
+use crate::error::{DomainError, FieldError, Validation};
 use crate::id::{ApiKeyId, OrganizationId, UserId};
 use crate::members::MemberRole;
 use crate::values::PersonName;
@@ -90,6 +90,68 @@ pub fn may_grant(creator: MemberRole, role: MemberRole) -> Result<(), DomainErro
         ));
     }
     crate::members::require_role(creator, role)
+}
+
+/// A key as asked for.
+#[derive(Clone, Debug, Default, serde::Deserialize, validator::Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CreateApiKeyBody))]
+#[serde(rename_all = "camelCase")]
+pub struct CreateApiKeyRequest {
+    /// What it is for, 1 to 100 characters.
+    #[validate(
+        required(code = "REQUIRED", message = "name is required"),
+        custom(function = "crate::validate::name")
+    )]
+    #[cfg_attr(feature = "openapi", schema(example = "CI deploys"))]
+    pub name: Option<String>,
+    /// `admin` or `member`, at most the creator's role.
+    #[validate(
+        required(code = "REQUIRED", message = "role is required"),
+        custom(function = "crate::validate::variant::<MemberRole>"),
+        custom(function = "crate::validate::key_role")
+    )]
+    #[cfg_attr(feature = "openapi", schema(example = "member"))]
+    pub role: Option<String>,
+    /// Optional expiry (RFC 3339), in the future.
+    #[validate(custom(function = "crate::validate::timestamp"))]
+    pub expires_at: Option<String>,
+}
+
+impl CreateApiKeyRequest {
+    /// The draft of a key created at `now`: 422 for a broken rule, a role of
+    /// `owner`, or an expiry that is not after `now`.
+    pub fn into_draft(self, now: DateTime<Utc>) -> Result<ApiKeyDraft, DomainError> {
+        let mut v = Validation::of(&self);
+        let name = v
+            .required("name", self.name)
+            .and_then(|n| v.check("name", PersonName::parse(&n)));
+        let role = v
+            .required("role", self.role)
+            .and_then(|r| v.check("role", r.parse::<MemberRole>()));
+        let expires_at = match self.expires_at {
+            None => Some(None),
+            Some(raw) => v
+                .check("expiresAt", crate::validate::parse_timestamp(&raw))
+                .and_then(|at| {
+                    if at > now {
+                        Some(Some(at))
+                    } else {
+                        v.push(FieldError::new(
+                            "expiresAt",
+                            "OUT_OF_RANGE",
+                            "must be in the future",
+                        ));
+                        None
+                    }
+                }),
+        };
+        let ((name, role), expires_at) = v.finish(name.zip(role).zip(expires_at))?;
+        Ok(ApiKeyDraft {
+            name,
+            role,
+            expires_at,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::enums::VerificationPurpose;
+use crate::error::{DomainError, Validation};
 use crate::id::{SessionId, UserId};
-use crate::users::User;
+use crate::users::{Credentials, User};
+use crate::values::{Email, Password};
 
 /// A session lives this long after sign-in or its last refresh.
 pub const SESSION_LIFETIME: TimeDelta = TimeDelta::days(7);
@@ -71,6 +73,114 @@ pub struct Authenticated {
     pub user: User,
     /// The session the request's token belongs to (already extended if due).
     pub session: Session,
+}
+
+/// Sign-in credentials as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize, validator::Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SignInBody))]
+#[serde(rename_all = "camelCase")]
+pub struct SignInRequest {
+    /// The account's email, in any case.
+    #[validate(
+        required(code = "REQUIRED", message = "email is required"),
+        custom(function = "crate::validate::email")
+    )]
+    #[cfg_attr(feature = "openapi", schema(example = "ada@example.com"))]
+    pub email: Option<String>,
+    /// The password.
+    #[validate(required(code = "REQUIRED", message = "password is required"))]
+    pub password: Option<String>,
+}
+
+impl TryFrom<SignInRequest> for Credentials {
+    type Error = DomainError;
+
+    fn try_from(body: SignInRequest) -> Result<Self, DomainError> {
+        let mut v = Validation::of(&body);
+        let email = v
+            .required("email", body.email)
+            .and_then(|e| v.check("email", Email::parse(&e)));
+        // A password outside the policy is not a validation error here: it is a
+        // wrong password (401), so sign-in says nothing about the policy.
+        let password = v
+            .required("password", body.password)
+            .map(|p| Password::parse(&p).ok());
+        let (email, password) = v.finish(email.zip(password))?;
+        Ok(Self { email, password })
+    }
+}
+
+/// An email-verification token as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize, validator::Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = VerifyEmailBody))]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyEmailRequest {
+    /// The token from the verification email.
+    #[validate(required(code = "REQUIRED", message = "token is required"))]
+    pub token: Option<String>,
+}
+
+impl VerifyEmailRequest {
+    /// The token, or 422 `REQUIRED`.
+    pub fn into_token(self) -> Result<String, DomainError> {
+        let mut v = Validation::of(&self);
+        let token = v.required("token", self.token);
+        v.finish(token)
+    }
+}
+
+/// A password-reset request as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize, validator::Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PasswordResetRequestBody))]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordResetRequest {
+    /// The account's email.
+    #[validate(
+        required(code = "REQUIRED", message = "email is required"),
+        custom(function = "crate::validate::email")
+    )]
+    #[cfg_attr(feature = "openapi", schema(example = "ada@example.com"))]
+    pub email: Option<String>,
+}
+
+impl TryFrom<PasswordResetRequest> for Email {
+    type Error = DomainError;
+
+    fn try_from(body: PasswordResetRequest) -> Result<Self, DomainError> {
+        let mut v = Validation::of(&body);
+        let email = v
+            .required("email", body.email)
+            .and_then(|e| v.check("email", Email::parse(&e)));
+        v.finish(email)
+    }
+}
+
+/// A password-reset confirmation as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize, validator::Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PasswordResetConfirmBody))]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordResetConfirmRequest {
+    /// The token from the password-reset email.
+    #[validate(required(code = "REQUIRED", message = "token is required"))]
+    pub token: Option<String>,
+    /// 8 to 128 characters, any characters.
+    #[validate(
+        required(code = "REQUIRED", message = "newPassword is required"),
+        custom(function = "crate::validate::password")
+    )]
+    pub new_password: Option<String>,
+}
+
+impl PasswordResetConfirmRequest {
+    /// The token and the new password, or 422.
+    pub fn into_parts(self) -> Result<(String, Password), DomainError> {
+        let mut v = Validation::of(&self);
+        let token = v.required("token", self.token);
+        let password = v
+            .required("newPassword", self.new_password)
+            .and_then(|p| v.check("newPassword", Password::parse(&p)));
+        v.finish(token.zip(password))
+    }
 }
 
 #[cfg(test)]

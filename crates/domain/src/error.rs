@@ -98,11 +98,29 @@ impl FieldErrorCode for IdError {
 #[derive(Debug, Default)]
 pub struct Validation {
     errors: Vec<FieldError>,
+    /// Shape errors found by `validator` (see [`Validation::of`]), by field, not
+    /// reported yet.
+    pub(crate) pending: std::collections::BTreeMap<String, Vec<FieldError>>,
 }
 
 impl Validation {
+    /// Reports `field`'s pending shape errors; whether it had any.
+    fn shape_broken(&mut self, field: &str) -> bool {
+        match self.pending.remove(field) {
+            Some(errors) => {
+                self.errors.extend(errors);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Records the error of `result` against `field`; the value when it is fine.
+    /// A field whose shape is broken reports that instead (once).
     pub fn check<T, E: FieldErrorCode>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        if self.shape_broken(field) {
+            return None;
+        }
         result
             .map_err(|e| {
                 self.errors
@@ -111,8 +129,12 @@ impl Validation {
             .ok()
     }
 
-    /// A required value: `REQUIRED` against `field` when absent.
+    /// A required value: `REQUIRED` against `field` when absent. A field whose
+    /// shape is broken reports that instead.
     pub fn required<T>(&mut self, field: &str, value: Option<T>) -> Option<T> {
+        if self.shape_broken(field) {
+            return None;
+        }
         if value.is_none() {
             self.errors.push(FieldError::new(
                 field,
@@ -128,8 +150,11 @@ impl Validation {
         self.errors.push(error);
     }
 
-    /// The checked values, or every recorded error.
-    pub fn finish<T>(self, values: Option<T>) -> Result<T, DomainError> {
+    /// The checked values, or every recorded error (and the shape errors of
+    /// fields that were never checked).
+    pub fn finish<T>(mut self, values: Option<T>) -> Result<T, DomainError> {
+        let unchecked = std::mem::take(&mut self.pending);
+        self.errors.extend(unchecked.into_values().flatten());
         match values {
             Some(values) if self.errors.is_empty() => Ok(values),
             _ => Err(DomainError::Validation(self.errors)),

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::error::DomainError;
+use crate::error::{DomainError, Validation};
 use crate::id::{InvitationId, OrganizationId, UserId};
 use crate::members::MemberRole;
 use crate::values::Email;
@@ -83,6 +83,65 @@ pub fn can_invite_as(actor: MemberRole, role: MemberRole) -> bool {
         actor == MemberRole::Owner
     } else {
         actor.at_least(MemberRole::Admin)
+    }
+}
+
+/// An invitation as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize, validator::Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CreateInvitationBody))]
+#[serde(rename_all = "camelCase")]
+pub struct CreateInvitationRequest {
+    /// Who is invited; only a user signed in with this email can accept.
+    #[validate(
+        required(code = "REQUIRED", message = "email is required"),
+        custom(function = "crate::validate::email")
+    )]
+    #[cfg_attr(feature = "openapi", schema(example = "grace@example.com"))]
+    pub email: Option<String>,
+    /// `owner` (owners only), `admin` or `member`.
+    #[validate(
+        required(code = "REQUIRED", message = "role is required"),
+        custom(function = "crate::validate::variant::<MemberRole>")
+    )]
+    #[cfg_attr(feature = "openapi", schema(example = "member"))]
+    pub role: Option<String>,
+}
+
+impl TryFrom<CreateInvitationRequest> for InvitationDraft {
+    type Error = DomainError;
+
+    fn try_from(body: CreateInvitationRequest) -> Result<Self, DomainError> {
+        let mut v = Validation::of(&body);
+        let email = v
+            .required("email", body.email)
+            .and_then(|e| v.check("email", Email::parse(&e)));
+        let role = v
+            .required("role", body.role)
+            .and_then(|r| v.check("role", r.parse::<MemberRole>()));
+        let (email, role) = v.finish(email.zip(role))?;
+        Ok(Self { email, role })
+    }
+}
+
+/// An invitation token as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize, validator::Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AcceptInvitationBody))]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptInvitationRequest {
+    /// The token from the invitation email.
+    #[validate(
+        required(code = "REQUIRED", message = "token is required"),
+        custom(function = "crate::validate::not_blank", message = "token is required")
+    )]
+    pub token: Option<String>,
+}
+
+impl AcceptInvitationRequest {
+    /// The token, or 422 `REQUIRED`.
+    pub fn into_token(self) -> Result<String, DomainError> {
+        let mut v = Validation::of(&self);
+        let token = v.required("token", self.token.filter(|t| !t.trim().is_empty()));
+        v.finish(token)
     }
 }
 

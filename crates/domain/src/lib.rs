@@ -25,6 +25,7 @@ pub mod error;
 pub mod id;
 pub mod pagination;
 pub mod plans;
+pub mod validate;
 pub mod values;
 
 pub use access::{AccessRole, Actor, ApiKeyGrant, Operation, OrganizationAccess};

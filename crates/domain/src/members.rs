@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::error::DomainError;
+use crate::error::{DomainError, Validation};
 use crate::id::{MemberId, OrganizationId, UserId};
 use crate::text_enum;
 use crate::users::User;
@@ -156,6 +156,32 @@ pub fn keeps_an_owner(
         ))
     } else {
         Ok(())
+    }
+}
+
+/// A role change as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize, validator::Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = UpdateMemberBody))]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateMemberRequest {
+    /// `owner`, `admin` or `member`.
+    #[validate(
+        required(code = "REQUIRED", message = "role is required"),
+        custom(function = "crate::validate::variant::<MemberRole>")
+    )]
+    #[cfg_attr(feature = "openapi", schema(example = "admin"))]
+    pub role: Option<String>,
+}
+
+impl TryFrom<UpdateMemberRequest> for MemberRole {
+    type Error = DomainError;
+
+    fn try_from(body: UpdateMemberRequest) -> Result<Self, DomainError> {
+        let mut v = Validation::of(&body);
+        let role = v
+            .required("role", body.role)
+            .and_then(|r| v.check("role", r.parse::<MemberRole>()));
+        v.finish(role)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::error::DomainError;
+use crate::error::{DomainError, Validation};
 use crate::id::OrganizationId;
 use crate::members::MemberRole;
 use crate::text_enum;
@@ -101,4 +101,87 @@ pub struct OrganizationMembership {
     pub organization: Organization,
     /// The caller's role there.
     pub role: MemberRole,
+}
+
+/// A new organization as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize, validator::Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CreateOrganizationBody))]
+#[serde(rename_all = "camelCase")]
+pub struct CreateOrganizationRequest {
+    /// Display name, 1 to 100 characters after trimming.
+    #[validate(
+        required(code = "REQUIRED", message = "name is required"),
+        custom(function = "crate::validate::name")
+    )]
+    #[cfg_attr(feature = "openapi", schema(example = "Acme, Inc."))]
+    pub name: Option<String>,
+    /// `^[a-z0-9]+(-[a-z0-9]+)*$`, 3 to 63 characters; derived from the name when
+    /// absent (`acme-inc`, then `acme-inc-2`, ... when taken).
+    #[validate(custom(function = "crate::validate::slug"))]
+    #[cfg_attr(feature = "openapi", schema(example = "acme"))]
+    pub slug: Option<String>,
+    /// `free` (default), `pro` or `enterprise`.
+    #[validate(custom(function = "crate::validate::variant::<Plan>"))]
+    #[cfg_attr(feature = "openapi", schema(example = "free"))]
+    pub plan: Option<String>,
+}
+
+impl TryFrom<CreateOrganizationRequest> for OrganizationDraft {
+    type Error = DomainError;
+
+    fn try_from(body: CreateOrganizationRequest) -> Result<Self, DomainError> {
+        let mut v = Validation::of(&body);
+        let name = v
+            .required("name", body.name)
+            .and_then(|n| v.check("name", PersonName::parse(&n)));
+        // An absent optional field is `Some(None)`; a present one that breaks a
+        // rule is `None`, so `finish` fails.
+        let slug = match body.slug {
+            None => Some(None),
+            Some(s) => v.check("slug", Slug::parse(&s)).map(Some),
+        };
+        let plan = match body.plan {
+            None => Some(None),
+            Some(p) => v.check("plan", p.parse::<Plan>()).map(Some),
+        };
+        let (name, (slug, plan)) = v.finish(name.zip(slug.zip(plan)))?;
+        Ok(Self {
+            name,
+            slug,
+            plan: plan.unwrap_or_default(),
+        })
+    }
+}
+
+/// A change to an organization as sent; absent fields stay as they are.
+#[derive(Clone, Debug, Default, serde::Deserialize, validator::Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = UpdateOrganizationBody))]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateOrganizationRequest {
+    /// Display name, 1 to 100 characters after trimming.
+    #[validate(custom(function = "crate::validate::name"))]
+    pub name: Option<String>,
+    /// A new slug (409 `SLUG_TAKEN` when a live organization has it).
+    #[validate(custom(function = "crate::validate::slug"))]
+    pub slug: Option<String>,
+    /// `free`, `pro` or `enterprise`.
+    #[validate(custom(function = "crate::validate::variant::<Plan>"))]
+    pub plan: Option<String>,
+}
+
+impl TryFrom<UpdateOrganizationRequest> for OrganizationChanges {
+    type Error = DomainError;
+
+    fn try_from(body: UpdateOrganizationRequest) -> Result<Self, DomainError> {
+        let mut v = Validation::of(&body);
+        let name = body.name.map(|n| v.check("name", PersonName::parse(&n)));
+        let slug = body.slug.map(|s| v.check("slug", Slug::parse(&s)));
+        let plan = body.plan.map(|p| v.check("plan", p.parse::<Plan>()));
+        let changes = Self {
+            name: name.flatten(),
+            slug: slug.flatten(),
+            plan: plan.flatten(),
+        };
+        v.finish(Some(changes))
+    }
 }

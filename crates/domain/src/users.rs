@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{DomainError, FieldErrorCode};
+use crate::error::{DomainError, FieldError, FieldErrorCode, Validation};
 use crate::id::UserId;
 use crate::text_enum;
 use crate::values::{Email, Password, PersonName};
@@ -194,6 +194,190 @@ pub struct NewUser {
     pub user_type: UserType,
     /// Required for employees.
     pub profession: Option<PersonName>,
+}
+
+/// A sign-up as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize, validator::Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SignUpBody))]
+#[serde(rename_all = "camelCase")]
+pub struct SignUpRequest {
+    /// An email address, unique among live users (compared case-insensitively).
+    #[validate(
+        required(code = "REQUIRED", message = "email is required"),
+        custom(function = "crate::validate::email")
+    )]
+    #[cfg_attr(feature = "openapi", schema(example = "ada@example.com"))]
+    pub email: Option<String>,
+    /// 8 to 128 characters, any characters.
+    #[validate(
+        required(code = "REQUIRED", message = "password is required"),
+        custom(function = "crate::validate::password")
+    )]
+    pub password: Option<String>,
+    /// 1 to 100 characters.
+    #[validate(
+        required(code = "REQUIRED", message = "firstName is required"),
+        custom(function = "crate::validate::name")
+    )]
+    #[cfg_attr(feature = "openapi", schema(example = "Ada"))]
+    pub first_name: Option<String>,
+    /// 1 to 100 characters.
+    #[validate(
+        required(code = "REQUIRED", message = "lastName is required"),
+        custom(function = "crate::validate::name")
+    )]
+    #[cfg_attr(feature = "openapi", schema(example = "Lovelace"))]
+    pub last_name: Option<String>,
+    /// `employee` or `organization`.
+    #[validate(
+        required(code = "REQUIRED", message = "type is required"),
+        custom(function = "crate::validate::variant::<UserType>")
+    )]
+    #[cfg_attr(feature = "openapi", schema(example = "employee"))]
+    pub r#type: Option<String>,
+    /// Required for employees; 1 to 100 characters.
+    #[validate(custom(function = "crate::validate::name"))]
+    #[cfg_attr(feature = "openapi", schema(example = "Engineer"))]
+    pub profession: Option<String>,
+}
+
+impl TryFrom<SignUpRequest> for SignUp {
+    type Error = DomainError;
+
+    fn try_from(body: SignUpRequest) -> Result<Self, DomainError> {
+        let mut v = Validation::of(&body);
+        let email = v
+            .required("email", body.email)
+            .and_then(|e| v.check("email", Email::parse(&e)));
+        let password = v
+            .required("password", body.password)
+            .and_then(|p| v.check("password", Password::parse(&p)));
+        let first_name = v
+            .required("firstName", body.first_name)
+            .and_then(|n| v.check("firstName", PersonName::parse(&n)));
+        let last_name = v
+            .required("lastName", body.last_name)
+            .and_then(|n| v.check("lastName", PersonName::parse(&n)));
+        let user_type = v
+            .required("type", body.r#type)
+            .and_then(|t| v.check("type", t.parse::<UserType>()));
+        let profession = match body.profession {
+            Some(p) => v.check("profession", PersonName::parse(&p)).map(Some),
+            None => Some(None),
+        };
+        if let (Some(user_type), Some(profession)) = (user_type, &profession) {
+            v.check(
+                "profession",
+                check_profession(user_type, profession.as_ref()),
+            );
+        }
+        let (((email, password), (first_name, last_name)), (user_type, profession)) = v.finish(
+            email
+                .zip(password)
+                .zip(first_name.zip(last_name))
+                .zip(user_type.zip(profession)),
+        )?;
+        Ok(Self {
+            user: NewUser {
+                email,
+                first_name,
+                last_name,
+                user_type,
+                profession,
+            },
+            password,
+        })
+    }
+}
+
+/// A field that may be absent, `null`, or a value: absent is `None`, `null` is
+/// `Some(None)` (serde alone reads both as `None`).
+fn present<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(de).map(Some)
+}
+
+/// A profile change as sent. Absent fields stay as they are.
+#[derive(Clone, Debug, Default, serde::Deserialize, validator::Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = UpdateMeBody))]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateProfileRequest {
+    /// 1 to 100 characters; cannot be cleared.
+    #[serde(default, deserialize_with = "present")]
+    #[validate(custom(function = "crate::validate::name"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "Ada"))]
+    pub first_name: Option<Option<String>>,
+    /// 1 to 100 characters; cannot be cleared.
+    #[serde(default, deserialize_with = "present")]
+    #[validate(custom(function = "crate::validate::name"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "Lovelace"))]
+    pub last_name: Option<Option<String>>,
+    /// 1 to 100 characters; `null` clears it, except for employees.
+    #[serde(default, deserialize_with = "present")]
+    #[validate(custom(function = "crate::validate::name"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "Engineer"))]
+    pub profession: Option<Option<String>>,
+    /// An absolute `http`/`https` URL of at most 2048 characters; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[validate(custom(function = "crate::validate::avatar_url"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<String>, example = "https://cdn.example.com/ada.png")
+    )]
+    pub avatar_url: Option<Option<String>>,
+    /// Read-only: sending it at all is a validation error.
+    #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub email: Option<Option<serde_json::Value>>,
+}
+
+impl TryFrom<UpdateProfileRequest> for ProfileChanges {
+    type Error = DomainError;
+
+    fn try_from(body: UpdateProfileRequest) -> Result<Self, DomainError> {
+        let mut v = Validation::of(&body);
+        if body.email.is_some() {
+            v.push(FieldError::new(
+                "email",
+                "READ_ONLY",
+                "email cannot be changed here",
+            ));
+        }
+        let mut name = |field: &str, value: Option<Option<String>>| match value {
+            None => Some(None),
+            Some(value) => v
+                .required(field, value)
+                .and_then(|n| v.check(field, PersonName::parse(&n)))
+                .map(Some),
+        };
+        let first_name = name("firstName", body.first_name);
+        let last_name = name("lastName", body.last_name);
+        let profession = match body.profession {
+            None => Some(None),
+            Some(None) => Some(Some(None)),
+            Some(Some(p)) => v
+                .check("profession", PersonName::parse(&p))
+                .map(|p| Some(Some(p))),
+        };
+        let avatar_url = match body.avatar_url {
+            None => Some(None),
+            Some(None) => Some(Some(None)),
+            Some(Some(url)) => v
+                .check("avatarUrl", AvatarUrl::parse(&url))
+                .map(|url| Some(Some(url))),
+        };
+        let ((first_name, last_name), (profession, avatar_url)) =
+            v.finish(first_name.zip(last_name).zip(profession.zip(avatar_url)))?;
+        Ok(Self {
+            first_name,
+            last_name,
+            profession,
+            avatar_url,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::error::{DomainError, Validation};
 use crate::text_enum;
 use crate::values::Email;
 
@@ -47,4 +48,41 @@ pub struct NewWaitlistEntry {
     pub email: Email,
     /// What they sign up as.
     pub role: WaitlistRole,
+}
+
+/// A waitlist sign-up as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize, validator::Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CreateWaitlistEntryBody))]
+#[serde(rename_all = "camelCase")]
+pub struct JoinWaitlistRequest {
+    /// An email address; compared case-insensitively.
+    #[validate(
+        required(code = "REQUIRED", message = "email is required"),
+        custom(function = "crate::validate::email")
+    )]
+    #[cfg_attr(feature = "openapi", schema(example = "ada@example.com"))]
+    pub email: Option<String>,
+    /// `employee` or `organization`.
+    #[validate(
+        required(code = "REQUIRED", message = "role is required"),
+        custom(function = "crate::validate::variant::<WaitlistRole>")
+    )]
+    #[cfg_attr(feature = "openapi", schema(example = "employee"))]
+    pub role: Option<String>,
+}
+
+impl TryFrom<JoinWaitlistRequest> for NewWaitlistEntry {
+    type Error = DomainError;
+
+    fn try_from(body: JoinWaitlistRequest) -> Result<Self, DomainError> {
+        let mut v = Validation::of(&body);
+        let email = v
+            .required("email", body.email)
+            .and_then(|e| v.check("email", Email::parse(&e)));
+        let role = v
+            .required("role", body.role)
+            .and_then(|r| v.check("role", r.parse::<WaitlistRole>()));
+        let (email, role) = v.finish(email.zip(role))?;
+        Ok(Self { email, role })
+    }
 }

@@ -5,10 +5,11 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, delete, get, post, web};
 use app::api_keys::{self as service, CreatedApiKey};
 use chrono::{DateTime, Utc};
+use domain::PageRequest;
+use domain::api_keys::ApiKey;
 use domain::api_keys::ApiKeySort;
-use domain::api_keys::{ApiKey, ApiKeyDraft};
-use domain::{DomainError, FieldError, MemberRole, PageRequest, PersonName, Validation};
-use serde::{Deserialize, Serialize};
+use domain::api_keys::CreateApiKeyRequest;
+use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::Caller;
@@ -23,74 +24,13 @@ use crate::views::page_response;
 #[derive(OpenApi)]
 #[openapi(
     paths(create, list, revoke),
-    components(schemas(CreateApiKeyBody, ApiKeyResponse, CreatedApiKeyResponse, ApiKeyPage))
+    components(schemas(CreateApiKeyRequest, ApiKeyResponse, CreatedApiKeyResponse, ApiKeyPage))
 )]
 pub struct Doc;
 
 /// Registers this module's routes under `/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create).service(list).service(revoke);
-}
-
-/// A key as asked for.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateApiKeyBody {
-    /// What it is for, 1 to 100 characters.
-    #[schema(example = "CI deploys")]
-    pub name: Option<String>,
-    /// `admin` or `member`, at most the creator's role.
-    #[schema(example = "member")]
-    pub role: Option<String>,
-    /// Optional expiry (RFC 3339), in the future.
-    pub expires_at: Option<String>,
-}
-
-impl CreateApiKeyBody {
-    fn into_draft(self, now: DateTime<Utc>) -> Result<ApiKeyDraft, DomainError> {
-        let mut v = Validation::default();
-        let name = v
-            .required("name", self.name)
-            .and_then(|n| v.check("name", PersonName::parse(&n)));
-        let role = v
-            .required("role", self.role)
-            .and_then(|r| v.check("role", r.parse::<MemberRole>()));
-        if role == Some(MemberRole::Owner) {
-            v.push(FieldError::new(
-                "role",
-                "INVALID_VALUE",
-                "an API key's role is admin or member",
-            ));
-        }
-        let expires_at = match self.expires_at {
-            None => Some(None),
-            Some(raw) => match DateTime::parse_from_rfc3339(&raw) {
-                Ok(at) if at.with_timezone(&Utc) > now => Some(Some(at.with_timezone(&Utc))),
-                Ok(_) => {
-                    v.push(FieldError::new(
-                        "expiresAt",
-                        "OUT_OF_RANGE",
-                        "must be in the future",
-                    ));
-                    None
-                }
-                Err(_) => {
-                    v.push(FieldError::new(
-                        "expiresAt",
-                        "INVALID_FORMAT",
-                        "must be an RFC 3339 timestamp",
-                    ));
-                    None
-                }
-            },
-        };
-        let ((name, role), expires_at) = v.finish(name.zip(role).zip(expires_at))?;
-        Ok(ApiKeyDraft {
-            name,
-            role,
-            expires_at,
-        })
-    }
 }
 
 /// A key as the API lists it: never its secret.
@@ -165,7 +105,7 @@ page_response! {
     path = "/v1/organizations/{orgId}/api-keys",
     tag = "api-keys",
     params(Org),
-    request_body = CreateApiKeyBody,
+    request_body = CreateApiKeyRequest,
     security(("bearer" = [])),
     responses(
         Org,
@@ -181,7 +121,7 @@ pub async fn create(
     state: web::Data<AppState>,
     Caller { ctx, db, .. }: Caller,
     Org(org): Org,
-    JsonBody(body): JsonBody<CreateApiKeyBody>,
+    JsonBody(body): JsonBody<CreateApiKeyRequest>,
 ) -> Result<HttpResponse> {
     let draft = body.into_draft(ctx.now)?;
     let created = service::create(&db, &state.plans, &ctx, org, draft).await?;

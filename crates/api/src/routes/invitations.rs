@@ -4,10 +4,11 @@
 use actix_web::{HttpResponse, delete, get, post, web};
 use app::invitations as service;
 use chrono::{DateTime, Utc};
+use domain::PageRequest;
 use domain::invitations::InvitationSort;
+use domain::invitations::{AcceptInvitationRequest, CreateInvitationRequest};
 use domain::invitations::{Invitation, InvitationDraft};
-use domain::{DomainError, Email, MemberRole, PageRequest, Validation};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 use super::members::MemberResponse;
@@ -24,8 +25,8 @@ use crate::views::page_response;
 #[openapi(
     paths(create, list, delete_one, accept),
     components(schemas(
-        CreateInvitationBody,
-        AcceptInvitationBody,
+        CreateInvitationRequest,
+        AcceptInvitationRequest,
         InvitationResponse,
         InvitationPage
     ))
@@ -38,42 +39,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list)
         .service(delete_one)
         .service(accept);
-}
-
-/// An invitation as sent.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateInvitationBody {
-    /// Who is invited; only a user signed in with this email can accept.
-    #[schema(example = "grace@example.com")]
-    pub email: Option<String>,
-    /// `owner` (owners only), `admin` or `member`.
-    #[schema(example = "member")]
-    pub role: Option<String>,
-}
-
-impl TryFrom<CreateInvitationBody> for InvitationDraft {
-    type Error = DomainError;
-
-    fn try_from(body: CreateInvitationBody) -> Result<Self, DomainError> {
-        let mut v = Validation::default();
-        let email = v
-            .required("email", body.email)
-            .and_then(|e| v.check("email", Email::parse(&e)));
-        let role = v
-            .required("role", body.role)
-            .and_then(|r| v.check("role", r.parse::<MemberRole>()));
-        let (email, role) = v.finish(email.zip(role))?;
-        Ok(Self { email, role })
-    }
-}
-
-/// An invitation token as sent.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AcceptInvitationBody {
-    /// The token from the invitation email.
-    pub token: Option<String>,
 }
 
 /// An invitation as the API shows it (never with its token).
@@ -120,7 +85,7 @@ page_response! {
     path = "/v1/organizations/{orgId}/invitations",
     tag = "invitations",
     params(Org),
-    request_body = CreateInvitationBody,
+    request_body = CreateInvitationRequest,
     security(("bearer" = [])),
     responses(
         Org,
@@ -137,7 +102,7 @@ pub async fn create(
     state: web::Data<AppState>,
     Caller { ctx, db, .. }: Caller,
     Org(org): Org,
-    JsonBody(body): JsonBody<CreateInvitationBody>,
+    JsonBody(body): JsonBody<CreateInvitationRequest>,
 ) -> Result<HttpResponse> {
     let draft = InvitationDraft::try_from(body)?;
     let invitation = service::create(&db, &state.plans, &ctx, org, draft).await?;
@@ -203,7 +168,7 @@ pub async fn delete_one(
     post,
     path = "/v1/invitations/accept",
     tag = "invitations",
-    request_body = AcceptInvitationBody,
+    request_body = AcceptInvitationRequest,
     security(("bearer" = [])),
     responses(
         (status = 200, body = MemberResponse),
@@ -217,11 +182,9 @@ pub async fn delete_one(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn accept(
     CurrentUser { auth, ctx, db }: CurrentUser,
-    JsonBody(body): JsonBody<AcceptInvitationBody>,
+    JsonBody(body): JsonBody<AcceptInvitationRequest>,
 ) -> Result<HttpResponse> {
-    let mut v = Validation::default();
-    let token = v.required("token", body.token.filter(|t| !t.trim().is_empty()));
-    let token = v.finish(token)?;
+    let token = body.into_token()?;
     let member = service::accept(&db, &ctx, &auth.user, &token).await?;
     Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
 }

@@ -2,10 +2,9 @@
 
 use actix_web::{HttpResponse, delete, get, patch, web};
 use app::me as service;
-use domain::users::{AvatarUrl, ProfileChanges};
-use domain::{DomainError, FieldError, PersonName, Validation};
-use serde::{Deserialize, Deserializer};
-use utoipa::{OpenApi, ToSchema};
+use domain::users::ProfileChanges;
+use domain::users::UpdateProfileRequest;
+use utoipa::OpenApi;
 
 use crate::auth::CurrentUser;
 use crate::error::{Problem, Result};
@@ -15,93 +14,15 @@ use crate::views::UserResponse;
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
-#[openapi(paths(get_me, update_me, delete_me), components(schemas(UpdateMeBody)))]
+#[openapi(
+    paths(get_me, update_me, delete_me),
+    components(schemas(UpdateProfileRequest))
+)]
 pub struct Doc;
 
 /// Registers this module's routes under `/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(get_me).service(update_me).service(delete_me);
-}
-
-/// Reads a field that may be absent (`None`), `null` (`Some(None)`) or a value.
-fn present<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
-}
-
-/// A profile change as sent. Absent fields stay as they are.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateMeBody {
-    /// 1 to 100 characters; cannot be cleared.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "Ada")]
-    pub first_name: Option<Option<String>>,
-    /// 1 to 100 characters; cannot be cleared.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "Lovelace")]
-    pub last_name: Option<Option<String>>,
-    /// 1 to 100 characters; `null` clears it, except for employees.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "Engineer")]
-    pub profession: Option<Option<String>>,
-    /// An absolute `http`/`https` URL of at most 2048 characters; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "https://cdn.example.com/ada.png")]
-    pub avatar_url: Option<Option<String>>,
-    /// Read-only: sending it at all is a validation error.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(ignore)]
-    pub email: Option<Option<serde_json::Value>>,
-}
-
-impl TryFrom<UpdateMeBody> for ProfileChanges {
-    type Error = DomainError;
-
-    fn try_from(body: UpdateMeBody) -> Result<Self, DomainError> {
-        let mut v = Validation::default();
-        if body.email.is_some() {
-            v.push(FieldError::new(
-                "email",
-                "READ_ONLY",
-                "email cannot be changed here",
-            ));
-        }
-        let mut name = |field: &str, value: Option<Option<String>>| match value {
-            None => Some(None),
-            Some(value) => v
-                .required(field, value)
-                .and_then(|n| v.check(field, PersonName::parse(&n)))
-                .map(Some),
-        };
-        let first_name = name("firstName", body.first_name);
-        let last_name = name("lastName", body.last_name);
-        let profession = match body.profession {
-            None => Some(None),
-            Some(None) => Some(Some(None)),
-            Some(Some(p)) => v
-                .check("profession", PersonName::parse(&p))
-                .map(|p| Some(Some(p))),
-        };
-        let avatar_url = match body.avatar_url {
-            None => Some(None),
-            Some(None) => Some(Some(None)),
-            Some(Some(url)) => v
-                .check("avatarUrl", AvatarUrl::parse(&url))
-                .map(|url| Some(Some(url))),
-        };
-        let ((first_name, last_name), (profession, avatar_url)) =
-            v.finish(first_name.zip(last_name).zip(profession.zip(avatar_url)))?;
-        Ok(Self {
-            first_name,
-            last_name,
-            profession,
-            avatar_url,
-        })
-    }
 }
 
 /// The signed-in user.
@@ -128,7 +49,7 @@ pub async fn get_me(CurrentUser { auth, .. }: CurrentUser) -> HttpResponse {
     path = "/v1/me",
     tag = "me",
     security(("bearer" = [])),
-    request_body = UpdateMeBody,
+    request_body = UpdateProfileRequest,
     responses(
         (status = 200, body = UserResponse),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (READ_ONLY for email, REQUIRED for an employee's profession)"),
@@ -139,7 +60,7 @@ pub async fn get_me(CurrentUser { auth, .. }: CurrentUser) -> HttpResponse {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update_me(
     CurrentUser { ctx, db, .. }: CurrentUser,
-    JsonBody(body): JsonBody<UpdateMeBody>,
+    JsonBody(body): JsonBody<UpdateProfileRequest>,
 ) -> Result<HttpResponse> {
     let changes = ProfileChanges::try_from(body)?;
     let user = service::update_profile(&db, &ctx, changes).await?;

@@ -6,8 +6,9 @@ use app::members as service;
 use chrono::{DateTime, Utc};
 use domain::members::MemberSort;
 use domain::members::MemberWithUser;
-use domain::{DomainError, MemberRole, PageRequest, Validation};
-use serde::{Deserialize, Serialize};
+use domain::members::UpdateMemberRequest;
+use domain::{MemberRole, PageRequest};
+use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::Caller;
@@ -22,7 +23,7 @@ use crate::views::page_response;
 #[derive(OpenApi)]
 #[openapi(
     paths(list, update, delete_one),
-    components(schemas(UpdateMemberBody, MemberResponse, MemberPage))
+    components(schemas(UpdateMemberRequest, MemberResponse, MemberPage))
 )]
 pub struct Doc;
 
@@ -62,23 +63,6 @@ page_response! {
     MemberPage: MemberResponse, from MemberWithUser
 }
 
-/// A role change as sent.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateMemberBody {
-    /// `owner`, `admin` or `member`.
-    #[schema(example = "admin")]
-    pub role: Option<String>,
-}
-
-fn parse_role(body: UpdateMemberBody) -> Result<MemberRole, DomainError> {
-    let mut v = Validation::default();
-    let role = v
-        .required("role", body.role)
-        .and_then(|r| v.check("role", r.parse::<MemberRole>()));
-    v.finish(role)
-}
-
 /// The organization's members with their users. `sortBy`: `createdAt`
 /// (default), `email`, `firstName`, `lastName` or `role` (alphabetical);
 /// `searchQuery` matches first name, last name or email, literally.
@@ -114,7 +98,7 @@ pub async fn list(
     path = "/v1/organizations/{orgId}/members/{memberId}",
     tag = "members",
     params(MemberPath),
-    request_body = UpdateMemberBody,
+    request_body = UpdateMemberRequest,
     security(("bearer" = [])),
     responses(
         MemberPath,
@@ -130,9 +114,9 @@ pub async fn list(
 pub async fn update(
     Caller { ctx, db, .. }: Caller,
     OrgItem(org, id): MemberPath,
-    JsonBody(body): JsonBody<UpdateMemberBody>,
+    JsonBody(body): JsonBody<UpdateMemberRequest>,
 ) -> Result<HttpResponse> {
-    let role = parse_role(body)?;
+    let role = MemberRole::try_from(body)?;
     let member = service::change_role(&db, &ctx, org, id, role).await?;
     Ok(HttpResponse::Ok().json(MemberResponse::from(member)))
 }

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 use app::organizations as service;
 use domain::PageRequest;
 use domain::organizations::OrganizationSort;
+use domain::organizations::{CreateOrganizationRequest, UpdateOrganizationRequest};
 use domain::organizations::{OrganizationChanges, OrganizationDraft};
 use utoipa::OpenApi;
 
@@ -18,17 +19,15 @@ use crate::openapi::{
 use crate::paths::Org;
 
 mod wire;
-pub use wire::{
-    CreateOrganizationBody, OrganizationPage, OrganizationResponse, UpdateOrganizationBody,
-};
+pub use wire::{OrganizationPage, OrganizationResponse};
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
     paths(create, list, get_one, update, delete_one, restore),
     components(schemas(
-        CreateOrganizationBody,
-        UpdateOrganizationBody,
+        CreateOrganizationRequest,
+        UpdateOrganizationRequest,
         OrganizationResponse,
         OrganizationPage
     ))
@@ -50,7 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     post,
     path = "/v1/organizations",
     tag = "organizations",
-    request_body = CreateOrganizationBody,
+    request_body = CreateOrganizationRequest,
     security(("bearer" = [])),
     responses(
         (status = 201, body = OrganizationResponse, headers(("Location" = String, description = "/v1/organizations/{orgId}"))),
@@ -63,7 +62,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     CurrentUser { ctx, db, .. }: CurrentUser,
-    JsonBody(body): JsonBody<CreateOrganizationBody>,
+    JsonBody(body): JsonBody<CreateOrganizationRequest>,
 ) -> Result<HttpResponse> {
     let draft = OrganizationDraft::try_from(body)?;
     let created = service::create(&db, &ctx, draft).await?;
@@ -125,7 +124,7 @@ pub async fn get_one(Caller { ctx, db, .. }: Caller, Org(id): Org) -> Result<Htt
     path = "/v1/organizations/{orgId}",
     tag = "organizations",
     params(Org),
-    request_body = UpdateOrganizationBody,
+    request_body = UpdateOrganizationRequest,
     security(("bearer" = [])),
     responses(
         Org,
@@ -141,7 +140,7 @@ pub async fn get_one(Caller { ctx, db, .. }: Caller, Org(id): Org) -> Result<Htt
 pub async fn update(
     Caller { ctx, db, .. }: Caller,
     Org(id): Org,
-    JsonBody(body): JsonBody<UpdateOrganizationBody>,
+    JsonBody(body): JsonBody<UpdateOrganizationRequest>,
 ) -> Result<HttpResponse> {
     let changes = OrganizationChanges::try_from(body)?;
     let updated = service::update(&db, &ctx, id, changes).await?;

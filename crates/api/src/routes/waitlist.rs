@@ -2,42 +2,15 @@
 
 use actix_web::{HttpResponse, post};
 use chrono::{DateTime, Utc};
-use domain::{DomainError, Email, NewWaitlistEntry, Validation, WaitlistEntry, WaitlistRole};
-use serde::{Deserialize, Serialize};
+use domain::waitlist::JoinWaitlistRequest;
+use domain::{NewWaitlistEntry, WaitlistEntry};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::Anonymous;
 use crate::error::{Problem, Result};
 use crate::extract::JsonBody;
 use crate::openapi::{DatabaseProblems, JsonBodyProblems};
-
-/// A waitlist sign-up as sent.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct CreateWaitlistEntryBody {
-    /// An email address; compared case-insensitively.
-    #[schema(example = "ada@example.com")]
-    pub email: Option<String>,
-    /// `employee` or `organization`.
-    #[schema(example = "employee")]
-    pub role: Option<String>,
-}
-
-impl TryFrom<CreateWaitlistEntryBody> for NewWaitlistEntry {
-    type Error = DomainError;
-
-    fn try_from(body: CreateWaitlistEntryBody) -> Result<Self, DomainError> {
-        let mut v = Validation::default();
-        let email = v
-            .required("email", body.email)
-            .and_then(|e| v.check("email", Email::parse(&e)));
-        let role = v
-            .required("role", body.role)
-            .and_then(|r| v.check("role", r.parse::<WaitlistRole>()));
-        let (email, role) = v.finish(email.zip(role))?;
-        Ok(Self { email, role })
-    }
-}
 
 /// A waitlist entry as returned.
 #[derive(Debug, Serialize, ToSchema)]
@@ -69,7 +42,7 @@ impl From<WaitlistEntry> for WaitlistEntryResponse {
     post,
     path = "/v1/waitlist",
     tag = "waitlist",
-    request_body = CreateWaitlistEntryBody,
+    request_body = JoinWaitlistRequest,
     responses(
         (status = 201, body = WaitlistEntryResponse),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "EMAIL_TAKEN"),
@@ -81,7 +54,7 @@ impl From<WaitlistEntry> for WaitlistEntryResponse {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     Anonymous { ctx, db }: Anonymous,
-    JsonBody(body): JsonBody<CreateWaitlistEntryBody>,
+    JsonBody(body): JsonBody<JoinWaitlistRequest>,
 ) -> Result<HttpResponse> {
     let new = NewWaitlistEntry::try_from(body)?;
     let entry = app::waitlist::join(&db, &ctx, new).await?;
