@@ -4,9 +4,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemFieldError};
-use crate::routes::{
-    admin, api_keys, audit_logs, auth, health, invitations, me, members, organizations, waitlist,
-};
+use crate::routes::{self, health};
 use crate::views::UserResponse;
 
 /// The shared part of the document: info, tags, security scheme, common schemas.
@@ -18,7 +16,7 @@ use crate::views::UserResponse;
                        Errors are application/problem+json (RFC 9457) with a machine `code`. \
                        Authenticated routes take `Authorization: Bearer <session token>`."
     ),
-    paths(health::health, health::ready, waitlist::create),
+    paths(health::health, health::ready),
     components(schemas(Problem, ProblemFieldError, UserResponse)),
     modifiers(&BearerAuth),
     tags(
@@ -51,16 +49,7 @@ impl Modify for BearerAuth {
 /// The whole document: the shared part merged with every route module's `Doc`.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
-    for part in [
-        auth::Doc::openapi(),
-        me::Doc::openapi(),
-        admin::Doc::openapi(),
-        organizations::Doc::openapi(),
-        members::Doc::openapi(),
-        invitations::Doc::openapi(),
-        api_keys::Doc::openapi(),
-        audit_logs::Doc::openapi(),
-    ] {
+    for part in routes::docs() {
         doc.merge(part);
     }
     doc

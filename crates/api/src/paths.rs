@@ -23,32 +23,6 @@ use utoipa::{IntoParams, IntoResponses};
 
 use crate::error::ApiError;
 
-/// An ID that a route takes from its path.
-pub trait PathId: ResourceId {
-    /// The name of its path parameter (`{memberId}`).
-    const PARAM: &'static str;
-}
-
-impl PathId for OrganizationId {
-    const PARAM: &'static str = "orgId";
-}
-
-impl PathId for MemberId {
-    const PARAM: &'static str = "memberId";
-}
-
-impl PathId for InvitationId {
-    const PARAM: &'static str = "invitationId";
-}
-
-impl PathId for ApiKeyId {
-    const PARAM: &'static str = "keyId";
-}
-
-impl PathId for UserId {
-    const PARAM: &'static str = "userId";
-}
-
 /// The organization a route addresses (`{orgId}`).
 #[derive(Clone, Copy, Debug)]
 pub struct Org(pub OrganizationId);
@@ -62,7 +36,7 @@ pub struct OrgItem<I>(pub OrganizationId, pub I);
 pub struct Item<I>(pub I);
 
 /// `I` from the request's path: `I::NOT_FOUND` unless it parses.
-fn read<I: PathId>(req: &HttpRequest) -> Result<I, ApiError> {
+fn read<I: ResourceId>(req: &HttpRequest) -> Result<I, ApiError> {
     let raw = req.match_info().get(I::PARAM).ok_or_else(|| {
         // A route whose pattern lacks the parameter: a programming error.
         DomainError::Internal(format!("the route has no {{{}}} parameter", I::PARAM))
@@ -79,7 +53,7 @@ impl FromRequest for Org {
     }
 }
 
-impl<I: PathId> FromRequest for OrgItem<I> {
+impl<I: ResourceId> FromRequest for OrgItem<I> {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
@@ -88,7 +62,7 @@ impl<I: PathId> FromRequest for OrgItem<I> {
     }
 }
 
-impl<I: PathId> FromRequest for Item<I> {
+impl<I: ResourceId> FromRequest for Item<I> {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
@@ -97,7 +71,7 @@ impl<I: PathId> FromRequest for Item<I> {
     }
 }
 
-fn parameter<I: PathId>() -> Parameter {
+fn parameter<I: ResourceId>() -> Parameter {
     ParameterBuilder::new()
         .name(I::PARAM)
         .parameter_in(ParameterIn::Path)
@@ -140,25 +114,25 @@ impl IntoResponses for Org {
     }
 }
 
-impl<I: PathId> IntoParams for OrgItem<I> {
+impl<I: ResourceId> IntoParams for OrgItem<I> {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         vec![parameter::<OrganizationId>(), parameter::<I>()]
     }
 }
 
-impl<I: PathId> IntoResponses for OrgItem<I> {
+impl<I: ResourceId> IntoResponses for OrgItem<I> {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         not_found(&[code::<OrganizationId>(), code::<I>()])
     }
 }
 
-impl<I: PathId> IntoParams for Item<I> {
+impl<I: ResourceId> IntoParams for Item<I> {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         vec![parameter::<I>()]
     }
 }
 
-impl<I: PathId> IntoResponses for Item<I> {
+impl<I: ResourceId> IntoResponses for Item<I> {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         not_found(&[code::<I>()])
     }

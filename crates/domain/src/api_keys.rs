@@ -18,6 +18,7 @@ pub const API_KEY_NOT_FOUND: DomainError = DomainError::not_found("API key", "AP
 
 impl crate::id::ResourceId for ApiKeyId {
     const NOT_FOUND: DomainError = API_KEY_NOT_FOUND;
+    const PARAM: &'static str = "keyId";
 }
 
 crate::sort_by! {

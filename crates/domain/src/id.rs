@@ -107,6 +107,8 @@ pub trait TypedId: Sized + Copy {
 pub trait ResourceId: TypedId {
     /// The 404 with the resource's `*_NOT_FOUND` code.
     const NOT_FOUND: crate::error::DomainError;
+    /// How clients name it in a path (`memberId` in `/members/{memberId}`).
+    const PARAM: &'static str;
 }
 
 macro_rules! typed_id {

@@ -17,6 +17,7 @@ pub const INVITATION_NOT_FOUND: DomainError =
 
 impl crate::id::ResourceId for InvitationId {
     const NOT_FOUND: DomainError = INVITATION_NOT_FOUND;
+    const PARAM: &'static str = "invitationId";
 }
 
 crate::sort_by! {

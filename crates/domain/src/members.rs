@@ -21,6 +21,7 @@ pub const MEMBER_NOT_FOUND: DomainError = DomainError::not_found("member", "MEMB
 
 impl crate::id::ResourceId for MemberId {
     const NOT_FOUND: DomainError = MEMBER_NOT_FOUND;
+    const PARAM: &'static str = "memberId";
 }
 
 crate::sort_by! {

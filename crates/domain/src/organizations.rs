@@ -16,6 +16,7 @@ pub const ORGANIZATION_NOT_FOUND: DomainError =
 
 impl crate::id::ResourceId for OrganizationId {
     const NOT_FOUND: DomainError = ORGANIZATION_NOT_FOUND;
+    const PARAM: &'static str = "orgId";
 }
 
 crate::sort_by! {

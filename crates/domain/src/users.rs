@@ -124,6 +124,7 @@ pub const USER_NOT_FOUND: DomainError = DomainError::not_found("user", "USER_NOT
 
 impl crate::id::ResourceId for UserId {
     const NOT_FOUND: DomainError = USER_NOT_FOUND;
+    const PARAM: &'static str = "userId";
 }
 
 crate::sort_by! {

@@ -15,22 +15,38 @@ pub mod waitlist;
 
 use actix_web::web;
 
+/// The resources under `/v1`, each a module with `configure` (its routes) and
+/// `Doc` (its part of the OpenAPI document): adding a resource is one line here.
+macro_rules! resources {
+    ($($module:ident),+ $(,)?) => {
+        fn configure_v1(cfg: &mut web::ServiceConfig) {
+            $(cfg.configure($module::configure);)+
+        }
+
+        /// Every resource's part of the OpenAPI document.
+        pub fn docs() -> Vec<utoipa::openapi::OpenApi> {
+            vec![$(<$module::Doc as utoipa::OpenApi>::openapi()),+]
+        }
+    };
+}
+
+resources![
+    waitlist,
+    auth,
+    me,
+    admin,
+    organizations,
+    members,
+    invitations,
+    api_keys,
+    audit_logs,
+];
+
 /// Registers every route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(health::health)
         .service(health::ready)
         .service(docs::openapi_json)
         .service(docs::docs_page)
-        .service(
-            web::scope("/v1")
-                .service(waitlist::create)
-                .configure(auth::configure)
-                .configure(me::configure)
-                .configure(admin::configure)
-                .configure(organizations::configure)
-                .configure(members::configure)
-                .configure(invitations::configure)
-                .configure(api_keys::configure)
-                .configure(audit_logs::configure),
-        );
+        .service(web::scope("/v1").configure(configure_v1));
 }

@@ -1,16 +1,29 @@
 //! `POST /v1/waitlist`.
 
-use actix_web::{HttpResponse, post};
+use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use domain::waitlist::JoinWaitlistRequest;
 use domain::{NewWaitlistEntry, WaitlistEntry};
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::Anonymous;
 use crate::error::{Problem, Result};
 use crate::extract::JsonBody;
 use crate::openapi::{DatabaseProblems, JsonBodyProblems};
+
+/// This module's part of the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    paths(create),
+    components(schemas(JoinWaitlistRequest, WaitlistEntryResponse))
+)]
+pub struct Doc;
+
+/// Registers this module's routes under `/v1`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create);
+}
 
 /// A waitlist entry as returned.
 #[derive(Debug, Serialize, ToSchema)]
