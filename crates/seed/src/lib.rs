@@ -21,14 +21,14 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::db_error::to_domain;
-use crate::entities::{
+use infra::db_error::to_domain;
+use infra::entities::{
     accounts, api_keys, invitations, organization_members, organizations, sessions, users,
 };
-use crate::repositories::accounts::CREDENTIAL_PROVIDER;
-use crate::repositories::listing::{cursor_after, timestamp_key};
-use crate::security::{hash_token, issue_api_key, issue_token};
-use crate::{Database, PasswordHasher, Settings};
+use infra::repositories::accounts::CREDENTIAL_PROVIDER;
+use infra::repositories::listing::{cursor_after, timestamp_key};
+use infra::security::{hash_token, issue_api_key, issue_token};
+use infra::{Database, PasswordHasher, Settings};
 
 /// How much to seed. The defaults are the benchmark's dataset.
 #[derive(Clone, Debug)]
@@ -644,7 +644,7 @@ impl<'p> Seeder<'p> {
     async fn api_keys<C: ConnectionTrait>(
         &mut self,
         conn: &C,
-    ) -> Result<(TableTiming, crate::security::IssuedApiKey), DomainError> {
+    ) -> Result<(TableTiming, infra::security::IssuedApiKey), DomainError> {
         use api_keys::Column as C_;
         let columns = [
             C_::Id,
@@ -831,9 +831,9 @@ mod tests {
     use migration::sea_orm_migration::MigratorTrait;
 
     use super::*;
-    use crate::config::{AuthSettings, DatabaseSettings};
-    use crate::repositories::MemberRepository;
-    use crate::services::sessions::authenticate;
+    use infra::config::{AuthSettings, DatabaseSettings};
+    use infra::repositories::MemberRepository;
+    use infra::services::sessions::authenticate;
 
     async fn migrated_sqlite() -> Database {
         let db = Database::connect(&DatabaseSettings {
@@ -935,7 +935,7 @@ mod tests {
             .unwrap();
         assert_eq!(first.items[0].user.email.as_str(), user_email(29));
         // Everyone signs in with the one password.
-        let stored = crate::repositories::accounts::AccountRepository::at(db.conn(), now)
+        let stored = infra::repositories::accounts::AccountRepository::at(db.conn(), now)
             .credential_password_hash(UserId::from(manifest.sql.user_id))
             .await
             .unwrap();
