@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use api::Application;
 use clap::{Args, Parser, Subcommand};
 use infra::Settings;
-use infra::seed::SeedPlan;
+use seed::SeedPlan;
 
 #[derive(Parser)]
 #[command(name = "api", version, about = "The Groundwork API server")]
@@ -139,7 +139,7 @@ async fn seed(settings: Settings, args: SeedArgs) -> ExitCode {
         deep_rows: args.deep_rows,
         password: args.password,
     };
-    let seeded = match infra::seed::run(&settings, &plan).await {
+    let seeded = match seed::run(&settings, &plan).await {
         Ok(seeded) => seeded,
         Err(e) => {
             eprintln!("error: {e}");

@@ -11,7 +11,6 @@ pub mod delivery;
 pub mod entities;
 pub mod repositories;
 pub mod security;
-pub mod seed;
 
 pub use config::{ConfigError, Settings};
 pub use database::{Database, UnitOfWork};

@@ -8,27 +8,32 @@
 //! What a benchmark needs to address the data (the large organization, a
 //! session token of its owner, an API key, sign-in credentials, a cursor deep
 //! into its member list) comes back as a [`Manifest`].
+//!
+//! Every row is its entity's `Model` (`infra::entities`) written out field by
+//! field, never with `..Default::default()`: a column added to an entity stops
+//! this crate compiling until the seeder says what goes in it, rather than
+//! being left out of the `INSERT`s unnoticed.
 
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::auth::{INVITATION_LIFETIME, SESSION_LIFETIME};
 use domain::{Cursor, DomainError, MemberId, MemberRole, OrganizationId, Password, Plan, UserId};
-use sea_orm::sea_query::{Expr, IntoIden, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Iterable, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::db_error::to_domain;
-use crate::entities::{
+use infra::db_error::to_domain;
+use infra::entities::{
     accounts, api_keys, invitations, organization_members, organizations, sessions, users,
 };
-use crate::repositories::accounts::CREDENTIAL_PROVIDER;
-use crate::repositories::listing::{SortValue, cursor_after, timestamp_key};
-use crate::security::{hash_token, issue_api_key, issue_token};
-use crate::{Database, PasswordHasher, Settings};
+use infra::repositories::accounts::CREDENTIAL_PROVIDER;
+use infra::repositories::listing::{SortValue, cursor_after, timestamp_key};
+use infra::security::{IssuedApiKey, hash_token, issue_api_key, issue_token};
+use infra::{Database, PasswordHasher, Settings};
 
 /// How much to seed. The defaults are the benchmark's dataset.
 #[derive(Clone, Debug)]
@@ -428,20 +433,6 @@ impl<'p> Seeder<'p> {
     }
 
     async fn users<C: ConnectionTrait>(&mut self, conn: &C) -> Result<TableTiming, DomainError> {
-        use users::Column as C_;
-        let columns = [
-            C_::Id,
-            C_::Email,
-            C_::FirstName,
-            C_::LastName,
-            C_::UserType,
-            C_::Profession,
-            C_::IsActive,
-            C_::IsAdmin,
-            C_::EmailVerifiedAt,
-            C_::CreatedAt,
-            C_::UpdatedAt,
-        ];
         let mut rows = Vec::new();
         for n in 0..self.plan.users {
             let at = self.at(n);
@@ -449,21 +440,23 @@ impl<'p> Seeder<'p> {
             self.user_ids.push(id);
             let index = usize::try_from(n).unwrap_or_default();
             let employee = n % 4 != 3;
-            rows.push(vec![
-                id.into(),
-                user_email(n).into(),
-                FIRST_NAMES[index % FIRST_NAMES.len()].into(),
-                LAST_NAMES[(index / FIRST_NAMES.len()) % LAST_NAMES.len()].into(),
-                if employee { "employee" } else { "organization" }.into(),
-                employee.then_some("Engineer").into(),
-                true.into(),
-                false.into(),
-                Some(at).into(),
-                at.into(),
-                at.into(),
-            ]);
+            rows.push(users::Model {
+                id,
+                email: user_email(n),
+                first_name: FIRST_NAMES[index % FIRST_NAMES.len()].to_owned(),
+                last_name: LAST_NAMES[(index / FIRST_NAMES.len()) % LAST_NAMES.len()].to_owned(),
+                user_type: if employee { "employee" } else { "organization" }.to_owned(),
+                profession: employee.then(|| "Engineer".to_owned()),
+                avatar_url: None,
+                is_active: true,
+                is_admin: false,
+                email_verified_at: Some(at),
+                created_at: at,
+                updated_at: at,
+                deleted_at: None,
+            });
         }
-        insert(conn, users::Entity, &columns, rows, self.plan.batch_rows).await
+        insert::<_, users::Entity>(conn, rows, self.plan.batch_rows).await
     }
 
     async fn accounts<C: ConnectionTrait>(
@@ -471,45 +464,26 @@ impl<'p> Seeder<'p> {
         conn: &C,
         password_hash: &str,
     ) -> Result<TableTiming, DomainError> {
-        use accounts::Column as C_;
-        let columns = [
-            C_::Id,
-            C_::UserId,
-            C_::Provider,
-            C_::ProviderAccountId,
-            C_::PasswordHash,
-            C_::CreatedAt,
-            C_::UpdatedAt,
-        ];
         let mut rows = Vec::new();
         for (n, user) in (0u64..).zip(self.user_ids.clone()) {
             let at = self.at(n);
-            rows.push(vec![
-                self.bits.ulid_at(at).into(),
-                user.into(),
-                CREDENTIAL_PROVIDER.into(),
-                UserId::from(user).to_string().into(),
-                Some(password_hash.to_owned()).into(),
-                at.into(),
-                at.into(),
-            ]);
+            rows.push(accounts::Model {
+                id: self.bits.ulid_at(at),
+                user_id: user,
+                provider: CREDENTIAL_PROVIDER.to_owned(),
+                provider_account_id: UserId::from(user).to_string(),
+                password_hash: Some(password_hash.to_owned()),
+                created_at: at,
+                updated_at: at,
+            });
         }
-        insert(conn, accounts::Entity, &columns, rows, self.plan.batch_rows).await
+        insert::<_, accounts::Entity>(conn, rows, self.plan.batch_rows).await
     }
 
     async fn organizations<C: ConnectionTrait>(
         &mut self,
         conn: &C,
     ) -> Result<TableTiming, DomainError> {
-        use organizations::Column as C_;
-        let columns = [
-            C_::Id,
-            C_::Name,
-            C_::Slug,
-            C_::Plan,
-            C_::CreatedAt,
-            C_::UpdatedAt,
-        ];
         let plans = [Plan::Free, Plan::Pro, Plan::Enterprise];
         let mut rows = Vec::new();
         for n in 0..self.plan.organizations {
@@ -521,38 +495,23 @@ impl<'p> Seeder<'p> {
             } else {
                 plans[usize::try_from(n).unwrap_or_default() % plans.len()]
             };
-            rows.push(vec![
-                id.into(),
-                format!("Bench Organization {n}").into(),
-                format!("bench-org-{n}").into(),
-                plan.as_str().into(),
-                at.into(),
-                at.into(),
-            ]);
+            rows.push(organizations::Model {
+                id,
+                name: format!("Bench Organization {n}"),
+                slug: format!("bench-org-{n}"),
+                plan: plan.as_str().to_owned(),
+                created_at: at,
+                updated_at: at,
+                deleted_at: None,
+            });
         }
-        insert(
-            conn,
-            organizations::Entity,
-            &columns,
-            rows,
-            self.plan.batch_rows,
-        )
-        .await
+        insert::<_, organizations::Entity>(conn, rows, self.plan.batch_rows).await
     }
 
     /// Membership `m` is user `m`'s: the first `large_organization_members`
     /// join the large organization, the rest the others in turn. Each
     /// organization's first member owns it; one in fifty is an admin.
     async fn members<C: ConnectionTrait>(&mut self, conn: &C) -> Result<TableTiming, DomainError> {
-        use organization_members::Column as C_;
-        let columns = [
-            C_::Id,
-            C_::OrganizationId,
-            C_::UserId,
-            C_::Role,
-            C_::CreatedAt,
-            C_::UpdatedAt,
-        ];
         self.owners = vec![Uuid::nil(); self.organization_ids.len()];
         let mut rows = Vec::new();
         for m in 0..self.plan.memberships {
@@ -568,14 +527,15 @@ impl<'p> Seeder<'p> {
                 MemberRole::Member
             };
             let at = self.at(m);
-            rows.push(vec![
-                self.bits.ulid_at(at).into(),
-                self.organization_ids[organization].into(),
-                user.into(),
-                role.as_str().into(),
-                at.into(),
-                at.into(),
-            ]);
+            rows.push(organization_members::Model {
+                id: self.bits.ulid_at(at),
+                organization_id: self.organization_ids[organization],
+                user_id: user,
+                role: role.as_str().to_owned(),
+                created_at: at,
+                updated_at: at,
+                deleted_at: None,
+            });
         }
         // An organization no membership reached is owned by the first user, so
         // its keys and invitations have a creator.
@@ -584,14 +544,7 @@ impl<'p> Seeder<'p> {
                 *owner = self.user_ids[0];
             }
         }
-        insert(
-            conn,
-            organization_members::Entity,
-            &columns,
-            rows,
-            self.plan.batch_rows,
-        )
-        .await
+        insert::<_, organization_members::Entity>(conn, rows, self.plan.batch_rows).await
     }
 
     /// Session `s` belongs to user `s mod users`; session 0's token (user 0, the
@@ -601,18 +554,6 @@ impl<'p> Seeder<'p> {
         &mut self,
         conn: &C,
     ) -> Result<(TableTiming, String), DomainError> {
-        use sessions::Column as C_;
-        let columns = [
-            C_::Id,
-            C_::UserId,
-            C_::TokenHash,
-            C_::ExpiresAt,
-            C_::LastRefreshedAt,
-            C_::Ip,
-            C_::UserAgent,
-            C_::CreatedAt,
-            C_::UpdatedAt,
-        ];
         let mut first_token = String::new();
         let mut rows = Vec::new();
         let users = self.user_ids.len();
@@ -623,19 +564,20 @@ impl<'p> Seeder<'p> {
                 first_token = token.token;
             }
             let user = self.user_ids[usize::try_from(s).unwrap_or_default() % users];
-            rows.push(vec![
-                self.bits.ulid_at(self.now).into(),
-                user.into(),
-                token.hash.into(),
-                (self.now + SESSION_LIFETIME).into(),
-                self.now.into(),
-                Some("127.0.0.1").into(),
-                Some("groundwork-seed").into(),
-                self.now.into(),
-                self.now.into(),
-            ]);
+            rows.push(sessions::Model {
+                id: self.bits.ulid_at(self.now),
+                user_id: user,
+                token_hash: token.hash,
+                expires_at: self.now + SESSION_LIFETIME,
+                last_refreshed_at: self.now,
+                ip: Some("127.0.0.1".to_owned()),
+                user_agent: Some("groundwork-seed".to_owned()),
+                revoked_at: None,
+                created_at: self.now,
+                updated_at: self.now,
+            });
         }
-        let timing = insert(conn, sessions::Entity, &columns, rows, self.plan.batch_rows).await?;
+        let timing = insert::<_, sessions::Entity>(conn, rows, self.plan.batch_rows).await?;
         Ok((timing, first_token))
     }
 
@@ -644,19 +586,7 @@ impl<'p> Seeder<'p> {
     async fn api_keys<C: ConnectionTrait>(
         &mut self,
         conn: &C,
-    ) -> Result<(TableTiming, crate::security::IssuedApiKey), DomainError> {
-        use api_keys::Column as C_;
-        let columns = [
-            C_::Id,
-            C_::OrganizationId,
-            C_::CreatedBy,
-            C_::Name,
-            C_::Role,
-            C_::Prefix,
-            C_::SecretHash,
-            C_::CreatedAt,
-            C_::UpdatedAt,
-        ];
+    ) -> Result<(TableTiming, IssuedApiKey), DomainError> {
         let mut first = None;
         let mut rows = Vec::new();
         let organizations = self.organization_ids.len();
@@ -664,23 +594,26 @@ impl<'p> Seeder<'p> {
             let key = issue_api_key()?;
             let organization = usize::try_from(k).unwrap_or_default() % organizations;
             let at = self.at(k);
-            rows.push(vec![
-                self.bits.ulid_at(at).into(),
-                self.organization_ids[organization].into(),
-                self.owners[organization].into(),
-                format!("bench key {k}").into(),
-                if k % 2 == 0 { "admin" } else { "member" }.into(),
-                key.lookup.clone().into(),
-                key.secret_hash.clone().into(),
-                at.into(),
-                at.into(),
-            ]);
+            rows.push(api_keys::Model {
+                id: self.bits.ulid_at(at),
+                organization_id: self.organization_ids[organization],
+                created_by: self.owners[organization],
+                name: format!("bench key {k}"),
+                role: if k % 2 == 0 { "admin" } else { "member" }.to_owned(),
+                prefix: key.lookup.clone(),
+                secret_hash: key.secret_hash.clone(),
+                last_used_at: None,
+                expires_at: None,
+                revoked_at: None,
+                created_at: at,
+                updated_at: at,
+            });
             if k == 0 {
                 first = Some(key);
             }
         }
         let key = first.ok_or_else(|| DomainError::Internal("no API key issued".into()))?;
-        let timing = insert(conn, api_keys::Entity, &columns, rows, self.plan.batch_rows).await?;
+        let timing = insert::<_, api_keys::Entity>(conn, rows, self.plan.batch_rows).await?;
         Ok((timing, key))
     }
 
@@ -689,43 +622,27 @@ impl<'p> Seeder<'p> {
         &mut self,
         conn: &C,
     ) -> Result<TableTiming, DomainError> {
-        use invitations::Column as C_;
-        let columns = [
-            C_::Id,
-            C_::OrganizationId,
-            C_::Email,
-            C_::Role,
-            C_::TokenHash,
-            C_::InvitedBy,
-            C_::ExpiresAt,
-            C_::CreatedAt,
-            C_::UpdatedAt,
-        ];
         let mut rows = Vec::new();
         let organizations = self.organization_ids.len();
         for i in 0..self.plan.invitations {
             let organization = usize::try_from(i).unwrap_or_default() % organizations;
             let at = self.now - TimeDelta::seconds(i64::try_from(i).unwrap_or_default() % 86_400);
-            rows.push(vec![
-                self.bits.ulid_at(at).into(),
-                self.organization_ids[organization].into(),
-                format!("invitee-{i}@seed.example").into(),
-                MemberRole::Member.as_str().into(),
-                issue_token()?.hash.into(),
-                self.owners[organization].into(),
-                (at + INVITATION_LIFETIME).into(),
-                at.into(),
-                at.into(),
-            ]);
+            rows.push(invitations::Model {
+                id: self.bits.ulid_at(at),
+                organization_id: self.organization_ids[organization],
+                email: format!("invitee-{i}@seed.example"),
+                role: MemberRole::Member.as_str().to_owned(),
+                token_hash: issue_token()?.hash,
+                invited_by: self.owners[organization],
+                expires_at: at + INVITATION_LIFETIME,
+                accepted_at: None,
+                revoked_at: None,
+                created_at: at,
+                updated_at: at,
+                deleted_at: None,
+            });
         }
-        insert(
-            conn,
-            invitations::Entity,
-            &columns,
-            rows,
-            self.plan.batch_rows,
-        )
-        .await
+        insert::<_, invitations::Entity>(conn, rows, self.plan.batch_rows).await
     }
 
     /// The large organization's member `deep_rows` rows into its list (newest
@@ -778,46 +695,54 @@ fn whole_millis(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at)
 }
 
-/// Inserts `rows` into `table` with multi-row `INSERT`s of at most
-/// `batch_rows` rows (fewer when the columns would pass 30,000 bind
-/// parameters: PostgreSQL allows 65,535, SQLite 32,766).
+/// Bind parameters one `INSERT` may carry here: PostgreSQL allows 65,535,
+/// SQLite 32,766.
+const MAX_BIND_PARAMETERS: usize = 30_000;
+
+/// Inserts `rows` into `E`'s table with multi-row `INSERT`s of at most
+/// `batch_rows` rows (fewer when its columns would pass
+/// [`MAX_BIND_PARAMETERS`]). Every column of the entity is written: each
+/// row is a whole `Model`, so none is left to a default by omission.
 async fn insert<C, E>(
     conn: &C,
-    table: E,
-    columns: &[E::Column],
-    rows: Vec<Vec<Expr>>,
+    rows: Vec<E::Model>,
     batch_rows: usize,
 ) -> Result<TableTiming, DomainError>
 where
     C: ConnectionTrait,
     E: EntityTrait,
+    E::Model: IntoActiveModel<E::ActiveModel>,
 {
-    let name = table.as_str();
+    let name = E::default().table_name();
     let started = Instant::now();
-    let per_statement = batch_rows.min(30_000 / columns.len().max(1)).max(1);
+    let per_statement = rows_per_statement(batch_rows, E::Column::iter().count());
     let count = rows.len();
     let mut rows = rows.into_iter();
     loop {
-        let chunk: Vec<Vec<Expr>> = rows.by_ref().take(per_statement).collect();
+        let chunk: Vec<E::ActiveModel> = rows
+            .by_ref()
+            .take(per_statement)
+            .map(IntoActiveModel::into_active_model)
+            .collect();
         if chunk.is_empty() {
             break;
         }
-        let mut statement = Query::insert();
-        statement
-            .into_table(table.into_iden())
-            .columns(columns.iter().copied());
-        for row in chunk {
-            statement
-                .values(row)
-                .map_err(|e| DomainError::Internal(format!("{name}: {e}")))?;
-        }
-        conn.execute(&statement).await.map_err(to_domain)?;
+        E::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await
+            .map_err(to_domain)?;
     }
     Ok(TableTiming {
         table: name,
         rows: u64::try_from(count).unwrap_or_default(),
         seconds: elapsed(started),
     })
+}
+
+/// Rows in one `INSERT` of `columns` columns: `batch_rows`, fewer if that
+/// would pass [`MAX_BIND_PARAMETERS`], at least one.
+fn rows_per_statement(batch_rows: usize, columns: usize) -> usize {
+    batch_rows.min(MAX_BIND_PARAMETERS / columns.max(1)).max(1)
 }
 
 fn elapsed(started: Instant) -> f64 {
@@ -831,9 +756,9 @@ mod tests {
     use migration::sea_orm_migration::MigratorTrait;
 
     use super::*;
-    use crate::config::{AuthSettings, DatabaseSettings};
-    use crate::repositories::MemberRepository;
-    use crate::services::sessions::authenticate;
+    use app::sessions::authenticate;
+    use infra::config::{AuthSettings, DatabaseSettings};
+    use infra::repositories::MemberRepository;
 
     async fn migrated_sqlite() -> Database {
         let db = Database::connect(&DatabaseSettings {
@@ -935,7 +860,7 @@ mod tests {
             .unwrap();
         assert_eq!(first.items[0].user.email.as_str(), user_email(29));
         // Everyone signs in with the one password.
-        let stored = crate::repositories::accounts::AccountRepository::at(db.conn(), now)
+        let stored = infra::repositories::accounts::AccountRepository::at(db.conn(), now)
             .credential_password_hash(UserId::from(manifest.sql.user_id))
             .await
             .unwrap();
@@ -1003,6 +928,17 @@ mod tests {
             ..SeedPlan::default()
         };
         assert!(too_deep.check().unwrap_err().contains("--deep-rows"));
+    }
+
+    #[test]
+    fn a_statement_stays_under_the_bind_parameter_limit() {
+        // 13 columns (users today): 1,000 rows fit, 100,000 are cut to 2,307.
+        assert_eq!(rows_per_statement(1_000, 13), 1_000);
+        assert_eq!(rows_per_statement(100_000, 13), 2_307);
+        assert_eq!(rows_per_statement(0, 13), 1);
+        for columns in 1..=100 {
+            assert!(rows_per_statement(usize::MAX, columns) * columns <= MAX_BIND_PARAMETERS);
+        }
     }
 
     #[test]
