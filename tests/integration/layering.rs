@@ -51,6 +51,7 @@ fn domain_depends_on_no_database_or_web_crate() {
             "hyper",
             "infra",
             "app",
+            "seed",
             "api",
             "migration",
         ],
@@ -61,11 +62,14 @@ fn domain_depends_on_no_database_or_web_crate() {
 fn infra_depends_on_no_web_crate() {
     assert_none_of(
         "crates/infra",
-        &["actix", "awc", "hyper", "utoipa", "app", "api"],
+        &["actix", "awc", "hyper", "utoipa", "app", "seed", "api"],
     );
 }
 
 #[test]
 fn app_depends_on_no_web_crate() {
-    assert_none_of("crates/app", &["actix", "awc", "hyper", "utoipa", "api"]);
+    assert_none_of(
+        "crates/app",
+        &["actix", "awc", "hyper", "utoipa", "seed", "api"],
+    );
 }
