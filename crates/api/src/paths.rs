@@ -1,8 +1,8 @@
 //! Typed paths: one extractor per path shape, so no handler parses an ID.
 //!
-//! - [`Org`]: `/organizations/{orgId}/...`;
-//! - [`OrgItem<I>`]: `/organizations/{orgId}/.../{itemId}`, an item of kind `I`;
-//! - [`Item<I>`]: `/.../{itemId}` outside an organization (the admin routes).
+//! - [`Org`], for `/organizations/{orgId}/...`;
+//! - [`OrgItem`], for `/organizations/{orgId}/.../{itemId}`, an item of kind `I`;
+//! - [`Item`], for `/.../{itemId}` outside an organization (the admin routes).
 //!
 //! Each parses its typed IDs once and answers the resource's `*_NOT_FOUND` (404)
 //! for an ID that is malformed or of another kind, as for one that names nothing
