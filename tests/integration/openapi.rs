@@ -59,3 +59,71 @@ async fn every_endpoint_is_documented_with_its_errors(backend: Backend) {
 }
 
 on_both_databases!(every_endpoint_is_documented_with_its_errors);
+
+/// The document states the rules the server enforces, so a client generated
+/// from it (or a fuzzer) sends what the server accepts: required fields, enums,
+/// lengths and patterns of bodies, the ranges and enums of list parameters, the
+/// shape of IDs in paths. (`.ci/schemathesis.sh` checks the whole document
+/// against the running server; this pins a sample of each kind.)
+async fn the_document_states_required_fields_enums_ranges_and_patterns(backend: Backend) {
+    let app = spawn_app(backend).await;
+
+    let doc = app.get("/openapi.json").await.body;
+
+    let sign_up = &doc["components"]["schemas"]["SignUpBody"];
+    let mut required: Vec<&str> = sign_up["required"]
+        .as_array()
+        .expect("SignUpBody lists its required fields")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    required.sort_unstable();
+    assert_eq!(
+        required,
+        ["email", "firstName", "lastName", "password", "type"]
+    );
+    let field = |name: &str| &sign_up["properties"][name];
+    // utoipa wraps an inline enum with a description in a one-item `oneOf`.
+    let values = |schema: &Value| {
+        let inner = schema["oneOf"].get(0).unwrap_or(schema);
+        inner["enum"].clone()
+    };
+    assert_eq!(
+        values(field("type")),
+        serde_json::json!(["employee", "organization"])
+    );
+    assert_eq!(field("email")["format"], "email");
+    assert_eq!(field("email")["maxLength"], 254);
+    assert_eq!(field("password")["minLength"], 8);
+    assert_eq!(field("password")["maxLength"], 128);
+    assert!(field("firstName")["pattern"].is_string());
+    assert_eq!(
+        sign_up["then"]["required"],
+        serde_json::json!(["profession"])
+    );
+
+    let members = &doc["paths"]["/v1/organizations/{orgId}/members"]["get"]["parameters"];
+    let parameter = |name: &str| {
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no parameter {name}"))
+            .clone()
+    };
+    assert_eq!(
+        values(&parameter("sortBy")["schema"]),
+        serde_json::json!(["createdAt", "email", "firstName", "lastName", "role"])
+    );
+    assert_eq!(parameter("pageSize")["schema"]["maximum"], 100);
+    assert_eq!(parameter("page")["schema"]["maximum"], 10_000);
+    assert_eq!(parameter("searchQuery")["schema"]["maxLength"], 200);
+    assert_eq!(parameter("orgId")["required"], true);
+    assert_eq!(
+        parameter("orgId")["schema"]["pattern"],
+        "^org_[0-7][0-9A-HJKMNP-TV-Z]{25}$"
+    );
+}
+
+on_both_databases!(the_document_states_required_fields_enums_ranges_and_patterns);

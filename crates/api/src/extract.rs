@@ -1,18 +1,22 @@
 //! Request extractors that fail with problem+json, never with actix's plain text.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::web::{BytesMut, Data};
 use actix_web::{FromRequest, HttpRequest};
-use domain::{DomainError, FieldError, RawPageRequest};
+use domain::{DomainError, FieldError, PageRequest, RawPageRequest, SortField};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 use utoipa::IntoParams;
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use crate::error::ApiError;
 
@@ -114,23 +118,91 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 }
 
 /// The query parameters every list takes, as sent (validated later by
-/// [`domain::PageRequest::parse`] against the resource's sortable fields).
-#[derive(Debug, Default, Deserialize, IntoParams)]
+/// [`domain::PageRequest::parse`]).
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// 1-based page number (default 1); not together with `cursor`.
-    pub page: Option<String>,
-    /// Rows per page, 1 to 100 (default 10).
-    pub page_size: Option<String>,
-    /// The field to sort by (default `createdAt`; allowed values per list).
-    pub sort_by: Option<String>,
-    /// `asc` or `desc` (default `desc`).
-    pub sort_direction: Option<String>,
-    /// A case-insensitive, literal substring to search for.
-    pub search_query: Option<String>,
-    /// `nextCursor` of the previous page (keyset pagination in the same order).
-    pub cursor: Option<String>,
+struct RawListParams {
+    page: Option<String>,
+    page_size: Option<String>,
+    sort_by: Option<String>,
+    sort_direction: Option<String>,
+    search_query: Option<String>,
+    cursor: Option<String>,
+}
+
+/// The OpenAPI description of a list's query parameters, sorted by `S`: the
+/// ranges, enums and formats [`domain::PageRequest::parse`] enforces.
+pub struct ListParams<S>(PhantomData<S>);
+
+impl<S: SortField> IntoParams for ListParams<S> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let integer = |min: u64, max: u64, default: u64| {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(min))
+                .maximum(Some(max))
+                .default(Some(default.into()))
+        };
+        let one_of = |values: &[&str], default: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(values.iter().copied()))
+                .default(Some(default.into()))
+        };
+        let query = |name: &str, description: &str, schema: ObjectBuilder| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .description(Some(description))
+                .schema(Some(schema))
+                .build()
+        };
+        vec![
+            query(
+                "page",
+                "1-based page number; not together with `cursor`. Deeper than \
+                 `page × pageSize` = 1,000,000 rows is refused: use the cursor.",
+                integer(1, PageRequest::<S>::MAX_PAGE, 1),
+            ),
+            query(
+                "pageSize",
+                "Rows per page.",
+                integer(
+                    1,
+                    PageRequest::<S>::MAX_PAGE_SIZE,
+                    PageRequest::<S>::DEFAULT_PAGE_SIZE,
+                ),
+            ),
+            query(
+                "sortBy",
+                "The field to sort by.",
+                one_of(S::NAMES, S::DEFAULT.as_str()),
+            ),
+            query(
+                "sortDirection",
+                "The order.",
+                one_of(&["asc", "desc"], "desc"),
+            ),
+            query(
+                "searchQuery",
+                "A case-insensitive, literal substring to search for.",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(PageRequest::<S>::MAX_SEARCH_CHARS))
+                    .pattern(Some("^[^\\u0000]*$")),
+            ),
+            query(
+                "cursor",
+                "`nextCursor` of the previous page (keyset pagination in the same order): \
+                 an opaque value only the server makes.",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(2048))
+                    .pattern(Some("^([0-9a-f]{2})+$")),
+            ),
+        ]
+    }
 }
 
 /// A list request's query string, read as text so that every rule is checked
@@ -149,7 +221,7 @@ impl FromRequest for ListQuery {
 }
 
 fn read_list_query(query: &str) -> Result<RawPageRequest, ApiError> {
-    let params = actix_web::web::Query::<ListParams>::from_query(query)
+    let params = actix_web::web::Query::<RawListParams>::from_query(query)
         .map_err(|e| ApiError::BadRequest(format!("cannot read the query string: {e}")))?
         .into_inner();
     Ok(RawPageRequest {

@@ -1,5 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers and wire types.
 
+use serde_json::json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -46,13 +47,30 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The whole document: the shared part merged with every route module's `Doc`.
-pub fn document() -> utoipa::openapi::OpenApi {
+/// The whole document, as served at `/openapi.json`: every resource's part
+/// (`routes::docs`) merged into the shared one, then [`refine`]d.
+pub fn document() -> serde_json::Value {
     let mut doc = ApiDoc::openapi();
     for part in routes::docs() {
         doc.merge(part);
     }
+    let mut doc = serde_json::to_value(doc).unwrap_or_default();
+    refine(&mut doc);
     doc
+}
+
+/// What the request types' derived schemas cannot say, added as JSON Schema
+/// 2020-12 (which OpenAPI 3.1 uses), so the document states every rule the
+/// server enforces.
+fn refine(doc: &mut serde_json::Value) {
+    let schemas = &mut doc["components"]["schemas"];
+    // An employee states a profession (`domain::users::check_profession`).
+    let sign_up = &mut schemas["SignUpBody"];
+    sign_up["if"] = json!({"properties": {"type": {"const": "employee"}}, "required": ["type"]});
+    sign_up["then"] =
+        json!({"required": ["profession"], "properties": {"profession": {"type": "string"}}});
+    // The email is read-only here: sending it at all is 422 `READ_ONLY`.
+    schemas["UpdateMeBody"]["not"] = json!({"required": ["email"]});
 }
 
 /// The problem responses most operations share, written once. An operation lists

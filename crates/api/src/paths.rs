@@ -77,7 +77,15 @@ fn parameter<I: ResourceId>() -> Parameter {
         .parameter_in(ParameterIn::Path)
         .required(Required::True)
         .description(Some(format!("`{}_...`", I::PREFIX)))
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                // The prefix and a canonical ULID (Crockford base32, 26 characters).
+                .pattern(Some(format!(
+                    "^{}_[0-7][0-9A-HJKMNP-TV-Z]{{25}}$",
+                    I::PREFIX
+                ))),
+        ))
         .build()
 }
 

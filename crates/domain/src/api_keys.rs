@@ -103,7 +103,7 @@ pub struct CreateApiKeyRequest {
         required(code = "REQUIRED", message = "name is required"),
         custom(function = "crate::validate::name")
     )]
-    #[cfg_attr(feature = "openapi", schema(example = "CI deploys"))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::validate::name_schema, required = true, example = "CI deploys"))]
     pub name: Option<String>,
     /// `admin` or `member`, at most the creator's role.
     #[validate(
@@ -111,11 +111,24 @@ pub struct CreateApiKeyRequest {
         custom(function = "crate::validate::variant::<MemberRole>"),
         custom(function = "crate::validate::key_role")
     )]
-    #[cfg_attr(feature = "openapi", schema(example = "member"))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = key_role_schema, required = true, example = "member"))]
     pub role: Option<String>,
     /// Optional expiry (RFC 3339), in the future.
     #[validate(custom(function = "crate::validate::timestamp"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub expires_at: Option<String>,
+}
+
+/// `role` of [`CreateApiKeyRequest`]: a member role other than `owner`.
+#[cfg(feature = "openapi")]
+fn key_role_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some([
+            MemberRole::Admin.as_str(),
+            MemberRole::Member.as_str(),
+        ]))
+        .build()
 }
 
 impl CreateApiKeyRequest {

@@ -85,10 +85,11 @@ pub struct SignInRequest {
         required(code = "REQUIRED", message = "email is required"),
         custom(function = "crate::validate::email")
     )]
-    #[cfg_attr(feature = "openapi", schema(example = "ada@example.com"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Email, max_length = 254, required = true, example = "ada@example.com"))]
     pub email: Option<String>,
     /// The password.
     #[validate(required(code = "REQUIRED", message = "password is required"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = true))]
     pub password: Option<String>,
 }
 
@@ -117,6 +118,7 @@ impl TryFrom<SignInRequest> for Credentials {
 pub struct VerifyEmailRequest {
     /// The token from the verification email.
     #[validate(required(code = "REQUIRED", message = "token is required"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, pattern = "\\S", required = true))]
     pub token: Option<String>,
 }
 
@@ -139,7 +141,7 @@ pub struct PasswordResetRequest {
         required(code = "REQUIRED", message = "email is required"),
         custom(function = "crate::validate::email")
     )]
-    #[cfg_attr(feature = "openapi", schema(example = "ada@example.com"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Email, max_length = 254, required = true, example = "ada@example.com"))]
     pub email: Option<String>,
 }
 
@@ -162,12 +164,14 @@ impl TryFrom<PasswordResetRequest> for Email {
 pub struct PasswordResetConfirmRequest {
     /// The token from the password-reset email.
     #[validate(required(code = "REQUIRED", message = "token is required"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, pattern = "\\S", required = true))]
     pub token: Option<String>,
     /// 8 to 128 characters, any characters.
     #[validate(
         required(code = "REQUIRED", message = "newPassword is required"),
         custom(function = "crate::validate::password")
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 8, max_length = 128, required = true))]
     pub new_password: Option<String>,
 }
 

@@ -97,14 +97,14 @@ pub struct CreateInvitationRequest {
         required(code = "REQUIRED", message = "email is required"),
         custom(function = "crate::validate::email")
     )]
-    #[cfg_attr(feature = "openapi", schema(example = "grace@example.com"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Email, max_length = 254, required = true, example = "grace@example.com"))]
     pub email: Option<String>,
     /// `owner` (owners only), `admin` or `member`.
     #[validate(
         required(code = "REQUIRED", message = "role is required"),
         custom(function = "crate::validate::variant::<MemberRole>")
     )]
-    #[cfg_attr(feature = "openapi", schema(example = "member"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = MemberRole, inline, required = true, example = "member"))]
     pub role: Option<String>,
 }
 
@@ -134,6 +134,7 @@ pub struct AcceptInvitationRequest {
         required(code = "REQUIRED", message = "token is required"),
         custom(function = "crate::validate::not_blank", message = "token is required")
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, pattern = "\\S", required = true))]
     pub token: Option<String>,
 }
 

@@ -170,7 +170,7 @@ pub struct UpdateMemberRequest {
         required(code = "REQUIRED", message = "role is required"),
         custom(function = "crate::validate::variant::<MemberRole>")
     )]
-    #[cfg_attr(feature = "openapi", schema(example = "admin"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = MemberRole, inline, required = true, example = "admin"))]
     pub role: Option<String>,
 }
 

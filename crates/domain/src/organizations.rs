@@ -114,16 +114,16 @@ pub struct CreateOrganizationRequest {
         required(code = "REQUIRED", message = "name is required"),
         custom(function = "crate::validate::name")
     )]
-    #[cfg_attr(feature = "openapi", schema(example = "Acme, Inc."))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::validate::name_schema, required = true, example = "Acme, Inc."))]
     pub name: Option<String>,
     /// `^[a-z0-9]+(-[a-z0-9]+)*$`, 3 to 63 characters; derived from the name when
     /// absent (`acme-inc`, then `acme-inc-2`, ... when taken).
     #[validate(custom(function = "crate::validate::slug"))]
-    #[cfg_attr(feature = "openapi", schema(example = "acme"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 3, max_length = 63, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", example = "acme"))]
     pub slug: Option<String>,
     /// `free` (default), `pro` or `enterprise`.
     #[validate(custom(function = "crate::validate::variant::<Plan>"))]
-    #[cfg_attr(feature = "openapi", schema(example = "free"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Plan>, inline, example = "free"))]
     pub plan: Option<String>,
 }
 
@@ -161,12 +161,15 @@ impl TryFrom<CreateOrganizationRequest> for OrganizationDraft {
 pub struct UpdateOrganizationRequest {
     /// Display name, 1 to 100 characters after trimming.
     #[validate(custom(function = "crate::validate::name"))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::validate::nullable_name_schema))]
     pub name: Option<String>,
     /// A new slug (409 `SLUG_TAKEN` when a live organization has it).
     #[validate(custom(function = "crate::validate::slug"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 3, max_length = 63, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$"))]
     pub slug: Option<String>,
     /// `free`, `pro` or `enterprise`.
     #[validate(custom(function = "crate::validate::variant::<Plan>"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Plan>, inline))]
     pub plan: Option<String>,
 }
 

@@ -133,6 +133,13 @@ impl<S: SortField> PageRequest<S> {
     pub const DEFAULT_PAGE_SIZE: u64 = 10;
     /// The largest page size.
     pub const MAX_PAGE_SIZE: u64 = 100;
+    /// The deepest page number: with the largest page size, a million rows in.
+    /// Deeper, an offset makes the database read and skip every row before the
+    /// page: the cursor serves any depth at the cost of one page.
+    pub const MAX_PAGE: u64 = 10_000;
+    /// The longest `searchQuery`, in characters (a `LIKE` pattern has limits:
+    /// SQLite's is 50,000 bytes).
+    pub const MAX_SEARCH_CHARS: usize = 200;
 
     /// Validates a raw request; `sortBy` must name one of `S`'s fields (default
     /// [`SortField::DEFAULT`]). Every broken rule is reported; `page` with
@@ -142,12 +149,15 @@ impl<S: SortField> PageRequest<S> {
         let page = match raw.page.as_deref() {
             None => Some(1),
             Some(p) => match p.parse::<u64>() {
-                Ok(n) if n >= 1 => Some(n),
+                Ok(n) if (1..=Self::MAX_PAGE).contains(&n) => Some(n),
                 _ => {
                     v.push(FieldError::new(
                         "page",
                         "OUT_OF_RANGE",
-                        "page must be an integer >= 1",
+                        format!(
+                            "page must be an integer from 1 to {} (deeper: use the cursor)",
+                            Self::MAX_PAGE
+                        ),
                     ));
                     None
                 }
@@ -212,12 +222,29 @@ impl<S: SortField> PageRequest<S> {
                 .map(PagePosition::After),
             (_, None) => page.map(PagePosition::Number),
         };
-        let search = raw
-            .search_query
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
+        let search = match raw.search_query.as_deref().map(str::trim) {
+            Some(s) if s.chars().count() > Self::MAX_SEARCH_CHARS => {
+                v.push(FieldError::new(
+                    "searchQuery",
+                    "TOO_LONG",
+                    format!(
+                        "searchQuery must be at most {} characters",
+                        Self::MAX_SEARCH_CHARS
+                    ),
+                ));
+                None
+            }
+            Some(s) if s.contains('\0') => {
+                v.push(FieldError::new(
+                    "searchQuery",
+                    "INVALID_FORMAT",
+                    "searchQuery must not contain a NUL character",
+                ));
+                None
+            }
+            Some(s) if !s.is_empty() => Some(s.to_owned()),
+            _ => None,
+        };
         let (((position, page_size), sort_by), direction) =
             v.finish(position.zip(page_size).zip(sort_by).zip(direction))?;
         Ok(Self {
@@ -383,6 +410,52 @@ mod tests {
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["page", "pageSize", "sortBy", "sortDirection"]);
+    }
+
+    #[test]
+    fn deep_pages_and_long_or_nul_searches_are_refused() {
+        for (raw, field) in [
+            (
+                RawPageRequest {
+                    page: Some("10001".into()),
+                    ..raw()
+                },
+                "page",
+            ),
+            (
+                RawPageRequest {
+                    page: Some("1000000000000000000".into()),
+                    ..raw()
+                },
+                "page",
+            ),
+            (
+                RawPageRequest {
+                    search_query: Some("a".repeat(201)),
+                    ..raw()
+                },
+                "searchQuery",
+            ),
+            (
+                RawPageRequest {
+                    search_query: Some("a\0b".into()),
+                    ..raw()
+                },
+                "searchQuery",
+            ),
+        ] {
+            let Err(DomainError::Validation(errors)) = PageRequest::<TestSort>::parse(&raw) else {
+                panic!("expected a validation error for {raw:?}");
+            };
+            assert_eq!(errors[0].field, field);
+        }
+        let deepest = RawPageRequest {
+            page: Some("10000".into()),
+            page_size: Some("100".into()),
+            search_query: Some("é".repeat(200)),
+            ..raw()
+        };
+        assert!(PageRequest::<TestSort>::parse(&deepest).is_ok());
     }
 
     #[test]

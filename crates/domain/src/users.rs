@@ -207,38 +207,39 @@ pub struct SignUpRequest {
         required(code = "REQUIRED", message = "email is required"),
         custom(function = "crate::validate::email")
     )]
-    #[cfg_attr(feature = "openapi", schema(example = "ada@example.com"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Email, max_length = 254, required = true, example = "ada@example.com"))]
     pub email: Option<String>,
     /// 8 to 128 characters, any characters.
     #[validate(
         required(code = "REQUIRED", message = "password is required"),
         custom(function = "crate::validate::password")
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 8, max_length = 128, required = true))]
     pub password: Option<String>,
     /// 1 to 100 characters.
     #[validate(
         required(code = "REQUIRED", message = "firstName is required"),
         custom(function = "crate::validate::name")
     )]
-    #[cfg_attr(feature = "openapi", schema(example = "Ada"))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::validate::name_schema, required = true, example = "Ada"))]
     pub first_name: Option<String>,
     /// 1 to 100 characters.
     #[validate(
         required(code = "REQUIRED", message = "lastName is required"),
         custom(function = "crate::validate::name")
     )]
-    #[cfg_attr(feature = "openapi", schema(example = "Lovelace"))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::validate::name_schema, required = true, example = "Lovelace"))]
     pub last_name: Option<String>,
     /// `employee` or `organization`.
     #[validate(
         required(code = "REQUIRED", message = "type is required"),
         custom(function = "crate::validate::variant::<UserType>")
     )]
-    #[cfg_attr(feature = "openapi", schema(example = "employee"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = UserType, inline, required = true, example = "employee"))]
     pub r#type: Option<String>,
     /// Required for employees; 1 to 100 characters.
     #[validate(custom(function = "crate::validate::name"))]
-    #[cfg_attr(feature = "openapi", schema(example = "Engineer"))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::validate::nullable_name_schema, example = "Engineer"))]
     pub profession: Option<String>,
 }
 
@@ -309,25 +310,22 @@ pub struct UpdateProfileRequest {
     /// 1 to 100 characters; cannot be cleared.
     #[serde(default, deserialize_with = "present")]
     #[validate(custom(function = "crate::validate::name"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "Ada"))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::validate::name_schema, required = false, example = "Ada"))]
     pub first_name: Option<Option<String>>,
     /// 1 to 100 characters; cannot be cleared.
     #[serde(default, deserialize_with = "present")]
     #[validate(custom(function = "crate::validate::name"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "Lovelace"))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::validate::name_schema, required = false, example = "Lovelace"))]
     pub last_name: Option<Option<String>>,
     /// 1 to 100 characters; `null` clears it, except for employees.
     #[serde(default, deserialize_with = "present")]
     #[validate(custom(function = "crate::validate::name"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "Engineer"))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::validate::nullable_name_schema, example = "Engineer"))]
     pub profession: Option<Option<String>>,
     /// An absolute `http`/`https` URL of at most 2048 characters; `null` removes it.
     #[serde(default, deserialize_with = "present")]
     #[validate(custom(function = "crate::validate::avatar_url"))]
-    #[cfg_attr(
-        feature = "openapi",
-        schema(value_type = Option<String>, example = "https://cdn.example.com/ada.png")
-    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#@]+", example = "https://cdn.example.com/ada.png"))]
     pub avatar_url: Option<Option<String>>,
     /// Read-only: sending it at all is a validation error.
     #[serde(default, deserialize_with = "present")]

@@ -60,14 +60,14 @@ pub struct JoinWaitlistRequest {
         required(code = "REQUIRED", message = "email is required"),
         custom(function = "crate::validate::email")
     )]
-    #[cfg_attr(feature = "openapi", schema(example = "ada@example.com"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Email, max_length = 254, required = true, example = "ada@example.com"))]
     pub email: Option<String>,
     /// `employee` or `organization`.
     #[validate(
         required(code = "REQUIRED", message = "role is required"),
         custom(function = "crate::validate::variant::<WaitlistRole>")
     )]
-    #[cfg_attr(feature = "openapi", schema(example = "employee"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = WaitlistRole, inline, required = true, example = "employee"))]
     pub role: Option<String>,
 }
 

@@ -137,7 +137,7 @@ pub async fn create(
     get,
     path = "/v1/organizations/{orgId}/api-keys",
     tag = "api-keys",
-    params(Org, ListParams),
+    params(Org, ListParams<ApiKeySort>),
     security(("bearer" = [])),
     responses(
         Org,

@@ -120,7 +120,7 @@ page_response! {
     get,
     path = "/v1/organizations/{orgId}/audit-logs",
     tag = "audit-logs",
-    params(Org, ListParams, AuditLogFilterQuery),
+    params(Org, ListParams<AuditLogSort>, AuditLogFilterQuery),
     security(("bearer" = [])),
     responses(
         Org,

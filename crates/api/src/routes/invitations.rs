@@ -115,7 +115,7 @@ pub async fn create(
     get,
     path = "/v1/organizations/{orgId}/invitations",
     tag = "invitations",
-    params(Org, ListParams),
+    params(Org, ListParams<InvitationSort>),
     security(("bearer" = [])),
     responses(
         Org,

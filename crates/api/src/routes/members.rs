@@ -70,7 +70,7 @@ page_response! {
     get,
     path = "/v1/organizations/{orgId}/members",
     tag = "members",
-    params(Org, ListParams),
+    params(Org, ListParams<MemberSort>),
     security(("bearer" = [])),
     responses(
         Org,

@@ -78,7 +78,7 @@ pub async fn create(
     get,
     path = "/v1/organizations",
     tag = "organizations",
-    params(ListParams),
+    params(ListParams<OrganizationSort>),
     security(("bearer" = [])),
     responses(
         (status = 200, body = OrganizationPage),

@@ -21,7 +21,7 @@ use crate::routes::audit_logs::{AuditLogFilterQuery, AuditLogPage};
     get,
     path = "/v1/admin/audit-logs",
     tag = "admin",
-    params(ListParams, AuditLogFilterQuery),
+    params(ListParams<AuditLogSort>, AuditLogFilterQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, body = AuditLogPage),

@@ -53,7 +53,7 @@ page_response! {
     get,
     path = "/v1/admin/users",
     tag = "admin",
-    params(ListParams),
+    params(ListParams<UserSort>),
     security(("bearer" = [])),
     responses(
         (status = 200, body = AdminUserPage),

@@ -46,7 +46,7 @@ page_response! {
     get,
     path = "/v1/admin/waitlist",
     tag = "admin",
-    params(ListParams, WaitlistFilterQuery),
+    params(ListParams<WaitlistSort>, WaitlistFilterQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, body = WaitlistEntryPage),
