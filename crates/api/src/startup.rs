@@ -16,6 +16,7 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::Pool;
 use crate::error::ApiError;
 use crate::extract::JsonLimit;
+use crate::middleware::{cors, methods};
 use crate::state::AppState;
 use crate::{routes, telemetry};
 
@@ -95,6 +96,7 @@ impl Application {
             plans: settings.plans.catalog(),
         });
         let json_limit = web::Data::new(JsonLimit(settings.server.json_body_limit_bytes));
+        let cors_origins = settings.server.cors_allowed_origins.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -109,6 +111,9 @@ impl Application {
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound)
                 }))
+                .wrap(from_fn(methods::head_as_get))
+                .wrap(cors::middleware(&cors_origins))
+                .wrap(from_fn(cors::preflight))
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(TracingLogger::<telemetry::RequestSpan>::new())
         })
