@@ -2,7 +2,9 @@
 //! (`startup.rs` wraps them, outermost last):
 //!
 //! - [`methods`]: `HEAD` on every `GET` route, `OPTIONS`, 405 with `Allow`;
-//! - [`cors`]: CORS for the origins in `server.cors_allowed_origins`.
+//! - [`cors`]: CORS for the origins in `server.cors_allowed_origins`;
+//! - [`headers`]: security headers on every response.
 
 pub mod cors;
+pub mod headers;
 pub mod methods;

@@ -23,6 +23,10 @@ pub struct ServerSettings {
     /// (CORS); empty: no CORS headers at all. In the environment, comma-separated.
     #[serde(default, deserialize_with = "list")]
     pub cors_allowed_origins: Vec<String>,
+    /// Send `Strict-Transport-Security` (only behind HTTPS: browsers then refuse
+    /// plain HTTP to this host for two years).
+    #[serde(default)]
+    pub hsts: bool,
 }
 
 impl ServerSettings {
