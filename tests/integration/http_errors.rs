@@ -1,4 +1,8 @@
-//! The 400 / 404 / 413 / 415 / 422 paths, problem+json, request ids, the docs.
+//! The 400 / 404 / 413 / 415 / 422 paths, problem+json, request ids, the docs;
+//! in submodules, the HTTP behaviour every route shares.
+
+mod headers;
+mod methods;
 
 use groundwork_tests::Backend;
 use groundwork_tests::app::{spawn_app, spawn_app_with};

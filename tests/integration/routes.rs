@@ -602,9 +602,75 @@ async fn every_route_without_parameters_answers_where_it_is_served(backend: Back
     );
 }
 
+/// `path` with each `{placeholder}` replaced by a made-up value: routing
+/// matches any segment there (the handler would then refuse it, but `OPTIONS`
+/// and a 405 are answered before any handler runs).
+fn with_made_up_parameters(path: &str) -> String {
+    let mut out = String::new();
+    let mut in_placeholder = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_placeholder = true;
+                out.push_str("x_made_up");
+            }
+            '}' => in_placeholder = false,
+            _ if in_placeholder => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+async fn every_path_answers_options_and_405_with_the_methods_its_routes_declare(backend: Backend) {
+    // Arrange: the methods each served path is declared with in the source.
+    let served = served(&scan());
+    let mut declared: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for route in &served {
+        declared
+            .entry(route.path.clone())
+            .or_default()
+            .insert(route.method.clone());
+    }
+    let app = spawn_app(backend).await;
+
+    // Act / Assert: OPTIONS says those methods, HEAD for GET, and OPTIONS; a
+    // method none of them serves is 405 with the same Allow.
+    let mut problems = Vec::new();
+    for (path, methods) in &declared {
+        let mut expected: BTreeSet<String> = methods.clone();
+        if methods.contains(GET) {
+            expected.insert("HEAD".to_owned());
+        }
+        expected.insert("OPTIONS".to_owned());
+        let url = with_made_up_parameters(path);
+        let options = app.request(Method::OPTIONS, &url, None, None).await;
+        let trace = app.request(Method::TRACE, &url, None, None).await;
+        for (what, res) in [("OPTIONS", &options), ("TRACE", &trace)] {
+            let allow: BTreeSet<String> = res
+                .headers
+                .get("allow")
+                .map(|allow| allow.split(", ").map(str::to_owned).collect())
+                .unwrap_or_default();
+            let status = if what == "OPTIONS" { 204 } else { 405 };
+            if res.status != status || allow != expected {
+                problems.push(format!(
+                    "{what} {url}: {} with Allow {allow:?}, expected {status} with {expected:?}",
+                    res.status
+                ));
+            }
+        }
+    }
+    assert_none(
+        &problems,
+        &format!("every path answers OPTIONS and 405 with its declared methods ({backend})"),
+    );
+}
+
 on_both_databases!(
     every_route_is_documented_and_every_documented_operation_is_a_route,
     every_route_without_parameters_answers_where_it_is_served,
+    every_path_answers_options_and_405_with_the_methods_its_routes_declare,
 );
 
 // ---------------------------------------------------------------------------

@@ -194,6 +194,26 @@ impl TestApp {
         }
     }
 
+    /// `method path` with these headers and, when given, this body.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> TestResponse {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        match body {
+            Some(body) => read(req.send_body(body).await).await,
+            None => read(req.send().await).await,
+        }
+    }
+
     /// `GET path` as the holder of `token`.
     pub async fn get_as(&self, path: &str, token: &str) -> TestResponse {
         self.request(Method::GET, path, Some(token), None).await

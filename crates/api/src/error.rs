@@ -1,7 +1,7 @@
 //! `ApiError`: every error a handler returns, rendered as RFC 9457 problem+json.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::WWW_AUTHENTICATE;
+use actix_web::http::header::{ALLOW, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 use domain::error::ConflictKind;
 use domain::{DomainError, FieldError};
@@ -23,6 +23,12 @@ pub enum ApiError {
     /// 404: no such route.
     #[error("no such route")]
     RouteNotFound,
+    /// 405: the path is served, but not for this method.
+    #[error("method not allowed; allowed: {allow}")]
+    MethodNotAllowed {
+        /// The `Allow` header: the methods the path serves.
+        allow: String,
+    },
     /// 413: the body is larger than the configured limit.
     #[error("payload larger than {limit} bytes")]
     PayloadTooLarge {
@@ -149,7 +155,14 @@ impl ApiError {
                 StatusCode::NOT_FOUND,
                 "ROUTE_NOT_FOUND",
                 "Not found",
-                "No route matches this method and path.".to_owned(),
+                "No route matches this path.".to_owned(),
+                None,
+            ),
+            Self::MethodNotAllowed { allow } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "Method not allowed",
+                format!("This path serves only {allow}."),
                 None,
             ),
             Self::PayloadTooLarge { limit } => (
@@ -193,8 +206,14 @@ impl ResponseError for ApiError {
             errors,
         };
         let mut response = HttpResponse::build(status);
-        if status == StatusCode::UNAUTHORIZED {
-            response.insert_header((WWW_AUTHENTICATE, "Bearer"));
+        match self {
+            Self::Domain(DomainError::Unauthenticated { .. }) => {
+                response.insert_header((WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::MethodNotAllowed { allow } => {
+                response.insert_header((ALLOW, allow.as_str()));
+            }
+            _ => {}
         }
         response
             .content_type("application/problem+json")

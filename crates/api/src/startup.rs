@@ -16,6 +16,8 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::Pool;
 use crate::error::ApiError;
 use crate::extract::JsonLimit;
+use crate::middleware::headers::{self, Hsts};
+use crate::middleware::{cors, methods};
 use crate::state::AppState;
 use crate::{routes, telemetry};
 
@@ -95,10 +97,13 @@ impl Application {
             plans: settings.plans.catalog(),
         });
         let json_limit = web::Data::new(JsonLimit(settings.server.json_body_limit_bytes));
+        let cors_origins = settings.server.cors_allowed_origins.clone();
+        let hsts = web::Data::new(Hsts(settings.server.hsts));
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(json_limit.clone())
+                .app_data(hsts.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     ApiError::BadRequest(format!("cannot read the query string: {err}")).into()
                 }))
@@ -109,6 +114,10 @@ impl Application {
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound)
                 }))
+                .wrap(from_fn(methods::head_as_get))
+                .wrap(cors::middleware(&cors_origins))
+                .wrap(from_fn(cors::preflight))
+                .wrap(from_fn(headers::security))
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(TracingLogger::<telemetry::RequestSpan>::new())
         })

@@ -15,6 +15,8 @@ pub mod waitlist;
 
 use actix_web::web;
 
+use crate::middleware::methods;
+
 /// The resources under `/v1`, each a module with `configure` (its routes) and
 /// `Doc` (its part of the OpenAPI document): adding a resource is one line here.
 macro_rules! resources {
@@ -42,11 +44,17 @@ resources![
     audit_logs,
 ];
 
-/// Registers every route.
+/// Registers every route, then in each scope the fallback that answers 405 and
+/// `OPTIONS` from the routes registered before it (`middleware::methods`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(health::health)
         .service(health::ready)
         .service(docs::openapi_json)
         .service(docs::docs_page)
-        .service(web::scope("/v1").configure(configure_v1));
+        .service(
+            web::scope("/v1")
+                .configure(configure_v1)
+                .configure(methods::fallback),
+        )
+        .configure(methods::fallback);
 }

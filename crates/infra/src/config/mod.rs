@@ -86,6 +86,29 @@ impl From<figment::Error> for ConfigError {
     }
 }
 
+/// A list setting: a TOML array, or (from the environment, where every value is
+/// text) one string of comma-separated items; blank items are dropped.
+fn list<'de, D>(deserializer: D) -> Result<Vec<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        Items(Vec<String>),
+        Text(String),
+    }
+    let items = match List::deserialize(deserializer)? {
+        List::Items(items) => items,
+        List::Text(text) => text.split(',').map(str::to_owned).collect(),
+    };
+    Ok(items
+        .into_iter()
+        .map(|item| item.trim().to_owned())
+        .filter(|item| !item.is_empty())
+        .collect())
+}
+
 /// The broken rule as the `Err` a section's `check` returns.
 fn rule(setting: &'static str, problem: &str) -> Result<(), ConfigError> {
     Err(ConfigError::Rule {

@@ -1,8 +1,9 @@
-//! `[server]`: the HTTP server's address, workers, body limit and shutdown grace.
+//! `[server]`: the HTTP server's address, workers, body limit, shutdown grace
+//! and the HTTP behaviour every route shares (CORS).
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, rule};
+use super::{ConfigError, list, rule};
 
 /// HTTP server settings (`[server]`).
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -18,6 +19,14 @@ pub struct ServerSettings {
     pub json_body_limit_bytes: usize,
     /// How long in-flight requests get to finish on shutdown.
     pub shutdown_timeout_secs: u64,
+    /// Origins (`https://app.example.com`) whose browsers may call the API
+    /// (CORS); empty: no CORS headers at all. In the environment, comma-separated.
+    #[serde(default, deserialize_with = "list")]
+    pub cors_allowed_origins: Vec<String>,
+    /// Send `Strict-Transport-Security` (only behind HTTPS: browsers then refuse
+    /// plain HTTP to this host for two years).
+    #[serde(default)]
+    pub hsts: bool,
 }
 
 impl ServerSettings {
@@ -25,6 +34,97 @@ impl ServerSettings {
         if self.json_body_limit_bytes == 0 {
             return rule("server.json_body_limit_bytes", "must be at least 1");
         }
+        if let Some(bad) = self.cors_allowed_origins.iter().find(|o| !is_origin(o)) {
+            return Err(ConfigError::Rule {
+                setting: "server.cors_allowed_origins",
+                problem: format!(
+                    "has {bad:?}, which is not an origin: `http(s)://host[:port]`, without a \
+                     path or a trailing slash"
+                ),
+            });
+        }
         Ok(())
+    }
+}
+
+/// `http://host[:port]` or `https://host[:port]`, as a browser sends it in
+/// `Origin` (so no path, no trailing slash, no wildcard).
+fn is_origin(origin: &str) -> bool {
+    let Some(authority) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    // `[v6]:port` or `host:port`, the port optional.
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, "")) => (v6, None),
+            Some((v6, tail)) => (v6, Some(tail.strip_prefix(':').unwrap_or("x"))),
+            None => return false,
+        },
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok());
+    host_ok && port_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::load;
+    use super::*;
+
+    #[test]
+    fn origins_are_scheme_host_and_port_only() {
+        for good in [
+            "https://app.example.com",
+            "http://localhost:3000",
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080",
+        ] {
+            assert!(is_origin(good), "{good}");
+        }
+        for bad in [
+            "*",
+            "app.example.com",
+            "https://app.example.com/",
+            "https://app.example.com/path",
+            "ftp://example.com",
+            "https://",
+            "https://example.com:port",
+            "https://exa mple.com",
+        ] {
+            assert!(!is_origin(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cors_origins_come_comma_separated_from_the_environment() {
+        let settings = load(&[(
+            "APP__SERVER__CORS_ALLOWED_ORIGINS",
+            "https://a.example.com, http://localhost:3000",
+        )])
+        .unwrap();
+        assert_eq!(
+            settings.server.cors_allowed_origins,
+            ["https://a.example.com", "http://localhost:3000"]
+        );
+        assert!(load(&[]).unwrap().server.cors_allowed_origins.is_empty());
+        let err = load(&[(
+            "APP__SERVER__CORS_ALLOWED_ORIGINS",
+            "https://a.example.com/",
+        )])
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("server.cors_allowed_origins"),
+            "{err}"
+        );
     }
 }
