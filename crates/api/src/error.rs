@@ -1,7 +1,7 @@
 //! `ApiError`: every error a handler returns, rendered as RFC 9457 problem+json.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{ALLOW, WWW_AUTHENTICATE};
+use actix_web::http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 use domain::error::ConflictKind;
 use domain::{DomainError, FieldError};
@@ -34,6 +34,12 @@ pub enum ApiError {
     PayloadTooLarge {
         /// The limit, in bytes.
         limit: usize,
+    },
+    /// 429: this client sent too many of these requests; retry after the wait.
+    #[error("rate limited; retry in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until the next request is accepted (`Retry-After`).
+        retry_after_secs: u64,
     },
     /// 415: the body is not `application/json`.
     #[error("unsupported media type")]
@@ -172,6 +178,15 @@ impl ApiError {
                 format!("The body must be at most {limit} bytes."),
                 None,
             ),
+            Self::RateLimited { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                "Too many requests",
+                format!(
+                    "Too many of these requests from this address; retry in {retry_after_secs} s."
+                ),
+                None,
+            ),
             Self::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "UNSUPPORTED_MEDIA_TYPE",
@@ -212,6 +227,9 @@ impl ResponseError for ApiError {
             }
             Self::MethodNotAllowed { allow } => {
                 response.insert_header((ALLOW, allow.as_str()));
+            }
+            Self::RateLimited { retry_after_secs } => {
+                response.insert_header((RETRY_AFTER, retry_after_secs.to_string()));
             }
             _ => {}
         }

@@ -140,6 +140,19 @@ mod shared_responses {
         }
     }
 
+    /// 429: the routes with a per-address rate limit (`[rate_limits]`).
+    pub struct RateLimitProblems;
+
+    impl IntoResponses for RateLimitProblems {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            responses(&[(
+                "429",
+                "RATE_LIMITED: too many of these requests from this address; retry after \
+                 `Retry-After` seconds",
+            )])
+        }
+    }
+
     /// 503: every operation that uses the database.
     pub struct DatabaseProblems;
 
@@ -154,5 +167,6 @@ mod shared_responses {
 }
 
 pub use shared_responses::{
-    DatabaseProblems, JsonBodyProblems, PersonOnlyProblems, QueryProblems, SessionProblems,
+    DatabaseProblems, JsonBodyProblems, PersonOnlyProblems, QueryProblems, RateLimitProblems,
+    SessionProblems,
 };

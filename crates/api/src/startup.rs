@@ -18,6 +18,7 @@ use crate::error::ApiError;
 use crate::extract::JsonLimit;
 use crate::middleware::headers::{self, Hsts};
 use crate::middleware::{cors, methods};
+use crate::rate_limit::RateLimits;
 use crate::state::AppState;
 use crate::{routes, telemetry};
 
@@ -90,6 +91,11 @@ impl Application {
         let outbox = outbox_worker(settings, &db, &clock)?;
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
+        let rate_limits = web::Data::new(RateLimits::new(
+            &settings.rate_limits,
+            &settings.server,
+            clock.clone(),
+        ));
         let state = web::Data::new(AppState {
             db: Pool::new(db.clone()),
             clock,
@@ -104,6 +110,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(json_limit.clone())
                 .app_data(hsts.clone())
+                .app_data(rate_limits.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     ApiError::BadRequest(format!("cannot read the query string: {err}")).into()
                 }))

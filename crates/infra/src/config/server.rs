@@ -1,6 +1,9 @@
 //! `[server]`: the HTTP server's address, workers, body limit, shutdown grace
 //! and the HTTP behaviour every route shares (CORS).
 
+use std::net::IpAddr;
+
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, list, rule};
@@ -23,6 +26,11 @@ pub struct ServerSettings {
     /// (CORS); empty: no CORS headers at all. In the environment, comma-separated.
     #[serde(default, deserialize_with = "list")]
     pub cors_allowed_origins: Vec<String>,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the
+    /// client; from any other peer the header is ignored. In the environment,
+    /// comma-separated.
+    #[serde(default, deserialize_with = "list")]
+    pub trusted_proxies: Vec<String>,
     /// Send `Strict-Transport-Security` (only behind HTTPS: browsers then refuse
     /// plain HTTP to this host for two years).
     #[serde(default)]
@@ -43,8 +51,35 @@ impl ServerSettings {
                 ),
             });
         }
+        if let Some(bad) = self
+            .trusted_proxies
+            .iter()
+            .find(|p| parse_network(p).is_none())
+        {
+            return Err(ConfigError::Rule {
+                setting: "server.trusted_proxies",
+                problem: format!(
+                    "has {bad:?}, which is neither an IP address nor a CIDR range (10.0.0.0/8)"
+                ),
+            });
+        }
         Ok(())
     }
+
+    /// [`Self::trusted_proxies`], parsed (checked at load).
+    pub fn trusted_proxy_networks(&self) -> Vec<IpNet> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|p| parse_network(p))
+            .collect()
+    }
+}
+
+/// `10.0.0.0/8`, `fd00::/8`, or one address (`10.1.2.3`: a /32).
+fn parse_network(text: &str) -> Option<IpNet> {
+    text.parse::<IpNet>()
+        .ok()
+        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
 /// `http://host[:port]` or `https://host[:port]`, as a browser sends it in
@@ -103,6 +138,19 @@ mod tests {
         ] {
             assert!(!is_origin(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let settings =
+            load(&[("APP__SERVER__TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")]).unwrap();
+        let networks = settings.server.trusted_proxy_networks();
+        assert_eq!(networks.len(), 3);
+        assert!(networks[0].contains(&"10.9.8.7".parse::<IpAddr>().unwrap()));
+        assert!(networks[1].contains(&"127.0.0.1".parse::<IpAddr>().unwrap()));
+        assert!(!networks[1].contains(&"127.0.0.2".parse::<IpAddr>().unwrap()));
+        let err = load(&[("APP__SERVER__TRUSTED_PROXIES", "10.0.0.0/33")]).unwrap_err();
+        assert!(err.to_string().contains("server.trusted_proxies"), "{err}");
     }
 
     #[test]
