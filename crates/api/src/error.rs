@@ -29,6 +29,12 @@ pub enum ApiError {
         /// The `Allow` header: the methods the path serves.
         allow: String,
     },
+    /// 408: the body did not arrive within the configured time.
+    #[error("the body did not arrive within {secs} s")]
+    RequestTimeout {
+        /// The timeout, in seconds.
+        secs: u64,
+    },
     /// 413: the body is larger than the configured limit.
     #[error("payload larger than {limit} bytes")]
     PayloadTooLarge {
@@ -171,6 +177,13 @@ impl ApiError {
                 format!("This path serves only {allow}."),
                 None,
             ),
+            Self::RequestTimeout { secs } => (
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                "Request timeout",
+                format!("The body did not arrive within {secs} s."),
+                None,
+            ),
             Self::PayloadTooLarge { limit } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "PAYLOAD_TOO_LARGE",
@@ -230,6 +243,11 @@ impl ResponseError for ApiError {
             }
             Self::RateLimited { retry_after_secs } => {
                 response.insert_header((RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            // The rest of the body may still be on its way: end the connection
+            // rather than read it.
+            Self::RequestTimeout { .. } => {
+                response.force_close();
             }
             _ => {}
         }

@@ -83,13 +83,17 @@ mod shared_responses {
             .collect()
     }
 
-    /// 400, 413, 415: what any JSON body can run into.
+    /// 400, 408, 413, 415: what any JSON body can run into.
     pub struct JsonBodyProblems;
 
     impl IntoResponses for JsonBodyProblems {
         fn responses() -> BTreeMap<String, RefOr<Response>> {
             responses(&[
                 ("400", "BAD_REQUEST: the body is not JSON"),
+                (
+                    "408",
+                    "REQUEST_TIMEOUT: the body did not arrive within the configured time",
+                ),
                 (
                     "413",
                     "PAYLOAD_TOO_LARGE: the body is over the configured limit",

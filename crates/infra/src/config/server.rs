@@ -2,6 +2,7 @@
 //! and the HTTP behaviour every route shares (CORS).
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,13 @@ pub struct ServerSettings {
     pub json_body_limit_bytes: usize,
     /// How long in-flight requests get to finish on shutdown.
     pub shutdown_timeout_secs: u64,
+    /// How long a request body may take to arrive, in seconds (then 408).
+    #[serde(default = "default_body_timeout_secs")]
+    pub body_timeout_secs: u64,
+    /// Open connections at most, over all workers (each takes an equal share,
+    /// rounded up); further connections wait in the listen queue.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
     /// Origins (`https://app.example.com`) whose browsers may call the API
     /// (CORS); empty: no CORS headers at all. In the environment, comma-separated.
     #[serde(default, deserialize_with = "list")]
@@ -37,10 +45,29 @@ pub struct ServerSettings {
     pub hsts: bool,
 }
 
+fn default_body_timeout_secs() -> u64 {
+    10
+}
+
+fn default_max_connections() -> usize {
+    1000
+}
+
 impl ServerSettings {
+    /// [`Self::body_timeout_secs`] as a duration.
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_secs)
+    }
+
     pub(super) fn check(&self) -> Result<(), ConfigError> {
         if self.json_body_limit_bytes == 0 {
             return rule("server.json_body_limit_bytes", "must be at least 1");
+        }
+        if self.body_timeout_secs == 0 {
+            return rule("server.body_timeout_secs", "must be at least 1");
+        }
+        if self.max_connections == 0 {
+            return rule("server.max_connections", "must be at least 1");
         }
         if let Some(bad) = self.cors_allowed_origins.iter().find(|o| !is_origin(o)) {
             return Err(ConfigError::Rule {
@@ -137,6 +164,20 @@ mod tests {
             "https://exa mple.com",
         ] {
             assert!(!is_origin(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn body_timeout_and_connection_cap_are_at_least_one() {
+        let defaults = load(&[]).unwrap().server;
+        assert_eq!(defaults.body_timeout_secs, 10);
+        assert_eq!(defaults.max_connections, 1000);
+        for (variable, setting) in [
+            ("APP__SERVER__BODY_TIMEOUT_SECS", "server.body_timeout_secs"),
+            ("APP__SERVER__MAX_CONNECTIONS", "server.max_connections"),
+        ] {
+            let err = load(&[(variable, "0")]).unwrap_err();
+            assert!(err.to_string().contains(setting), "{err}");
         }
     }
 
