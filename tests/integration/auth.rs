@@ -1,5 +1,8 @@
 //! `/v1/auth/...`: sign-up, sign-in, sign-out, email verification, password reset.
-//! Also the row-level helpers the `me` and `sessions` tests share.
+//! Also the row-level helpers the `me` and `sessions` tests share. The
+//! per-address rate limits are in `auth/rate_limits.rs`.
+
+mod rate_limits;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::{Clock, UserId};

@@ -73,6 +73,8 @@ fn every_shipped_environment_file_loads() {
         let settings = Settings::load_from(&config_dir(), &env(&[("APP_ENV", app_env)]))
             .unwrap_or_else(|e| panic!("{app_env}: {e}"));
         assert_eq!(settings.environment, app_env);
+        // Rate limits are on everywhere but in the suite, which calls from one address.
+        assert_eq!(settings.rate_limits.enabled, app_env != "test", "{app_env}");
     }
     let production =
         Settings::load_from(&config_dir(), &env(&[("APP_ENV", "production")])).unwrap();

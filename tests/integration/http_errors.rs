@@ -1,6 +1,7 @@
 //! The 400 / 404 / 413 / 415 / 422 paths, problem+json, request ids, the docs;
 //! in submodules, the HTTP behaviour every route shares.
 
+mod connections;
 mod headers;
 mod methods;
 

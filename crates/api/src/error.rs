@@ -1,7 +1,7 @@
 //! `ApiError`: every error a handler returns, rendered as RFC 9457 problem+json.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{ALLOW, WWW_AUTHENTICATE};
+use actix_web::http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 use domain::error::ConflictKind;
 use domain::{DomainError, FieldError};
@@ -29,11 +29,23 @@ pub enum ApiError {
         /// The `Allow` header: the methods the path serves.
         allow: String,
     },
+    /// 408: the body did not arrive within the configured time.
+    #[error("the body did not arrive within {secs} s")]
+    RequestTimeout {
+        /// The timeout, in seconds.
+        secs: u64,
+    },
     /// 413: the body is larger than the configured limit.
     #[error("payload larger than {limit} bytes")]
     PayloadTooLarge {
         /// The limit, in bytes.
         limit: usize,
+    },
+    /// 429: this client sent too many of these requests; retry after the wait.
+    #[error("rate limited; retry in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until the next request is accepted (`Retry-After`).
+        retry_after_secs: u64,
     },
     /// 415: the body is not `application/json`.
     #[error("unsupported media type")]
@@ -165,11 +177,27 @@ impl ApiError {
                 format!("This path serves only {allow}."),
                 None,
             ),
+            Self::RequestTimeout { secs } => (
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                "Request timeout",
+                format!("The body did not arrive within {secs} s."),
+                None,
+            ),
             Self::PayloadTooLarge { limit } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "PAYLOAD_TOO_LARGE",
                 "Payload too large",
                 format!("The body must be at most {limit} bytes."),
+                None,
+            ),
+            Self::RateLimited { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                "Too many requests",
+                format!(
+                    "Too many of these requests from this address; retry in {retry_after_secs} s."
+                ),
                 None,
             ),
             Self::UnsupportedMediaType => (
@@ -212,6 +240,14 @@ impl ResponseError for ApiError {
             }
             Self::MethodNotAllowed { allow } => {
                 response.insert_header((ALLOW, allow.as_str()));
+            }
+            Self::RateLimited { retry_after_secs } => {
+                response.insert_header((RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            // The rest of the body may still be on its way: end the connection
+            // rather than read it.
+            Self::RequestTimeout { .. } => {
+                response.force_close();
             }
             _ => {}
         }

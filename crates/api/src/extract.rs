@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -24,11 +25,21 @@ use crate::error::ApiError;
 #[derive(Clone, Copy, Debug)]
 pub struct JsonLimit(pub usize);
 
+/// How long a body may take to arrive once its request has started (from
+/// `server.body_timeout_secs`).
+#[derive(Clone, Copy, Debug)]
+pub struct BodyTimeout(pub Duration);
+
+/// When no [`BodyTimeout`] is registered (unit tests of extractors).
+const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A JSON body of type `T`.
 ///
 /// - 415 unless `Content-Type` is `application/json` (or `application/*+json`);
 /// - 413 when larger than [`JsonLimit`] (checked on `Content-Length` first, then
 ///   while reading, so an oversized body is never buffered);
+/// - 408 when the whole body has not arrived within [`BodyTimeout`] (a client
+///   trickling bytes holds a worker's attention no longer than that);
 /// - 400 when the bytes are not JSON;
 /// - 422 (`VALIDATION_FAILED`) when the JSON does not fit `T`, naming the field.
 #[derive(Debug)]
@@ -40,19 +51,30 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = req.app_data::<Data<JsonLimit>>().map_or(64 * 1024, |l| l.0);
+        let timeout = req
+            .app_data::<Data<BodyTimeout>>()
+            .map_or(DEFAULT_BODY_TIMEOUT, |t| t.0);
         let checked = check_headers(req, limit);
         let mut payload = payload.take();
         Box::pin(async move {
             checked?;
-            let mut body = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|e| ApiError::BadRequest(format!("cannot read body: {e}")))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge { limit });
+            let read = async {
+                let mut body = BytesMut::new();
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk
+                        .map_err(|e| ApiError::BadRequest(format!("cannot read body: {e}")))?;
+                    if body.len() + chunk.len() > limit {
+                        return Err(ApiError::PayloadTooLarge { limit });
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
-            }
+                Ok(body)
+            };
+            let body = actix_web::rt::time::timeout(timeout, read)
+                .await
+                .map_err(|_| ApiError::RequestTimeout {
+                    secs: timeout.as_secs(),
+                })??;
             parse(&body).map(JsonBody)
         })
     }

@@ -101,13 +101,17 @@ mod shared_responses {
             .collect()
     }
 
-    /// 400, 413, 415: what any JSON body can run into.
+    /// 400, 408, 413, 415: what any JSON body can run into.
     pub struct JsonBodyProblems;
 
     impl IntoResponses for JsonBodyProblems {
         fn responses() -> BTreeMap<String, RefOr<Response>> {
             responses(&[
                 ("400", "BAD_REQUEST: the body is not JSON"),
+                (
+                    "408",
+                    "REQUEST_TIMEOUT: the body did not arrive within the configured time",
+                ),
                 (
                     "413",
                     "PAYLOAD_TOO_LARGE: the body is over the configured limit",
@@ -158,6 +162,19 @@ mod shared_responses {
         }
     }
 
+    /// 429: the routes with a per-address rate limit (`[rate_limits]`).
+    pub struct RateLimitProblems;
+
+    impl IntoResponses for RateLimitProblems {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            responses(&[(
+                "429",
+                "RATE_LIMITED: too many of these requests from this address; retry after \
+                 `Retry-After` seconds",
+            )])
+        }
+    }
+
     /// 503: every operation that uses the database.
     pub struct DatabaseProblems;
 
@@ -172,5 +189,6 @@ mod shared_responses {
 }
 
 pub use shared_responses::{
-    DatabaseProblems, JsonBodyProblems, PersonOnlyProblems, QueryProblems, SessionProblems,
+    DatabaseProblems, JsonBodyProblems, PersonOnlyProblems, QueryProblems, RateLimitProblems,
+    SessionProblems,
 };

@@ -15,9 +15,10 @@ use tracing_actix_web::TracingLogger;
 
 use crate::auth::Pool;
 use crate::error::ApiError;
-use crate::extract::JsonLimit;
+use crate::extract::{BodyTimeout, JsonLimit};
 use crate::middleware::headers::{self, Hsts};
 use crate::middleware::{cors, methods};
+use crate::rate_limit::RateLimits;
 use crate::state::AppState;
 use crate::{routes, telemetry};
 
@@ -90,6 +91,11 @@ impl Application {
         let outbox = outbox_worker(settings, &db, &clock)?;
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
+        let rate_limits = web::Data::new(RateLimits::new(
+            &settings.rate_limits,
+            &settings.server,
+            clock.clone(),
+        ));
         let state = web::Data::new(AppState {
             db: Pool::new(db.clone()),
             clock,
@@ -97,13 +103,16 @@ impl Application {
             plans: settings.plans.catalog(),
         });
         let json_limit = web::Data::new(JsonLimit(settings.server.json_body_limit_bytes));
+        let body_timeout = web::Data::new(BodyTimeout(settings.server.body_timeout()));
         let cors_origins = settings.server.cors_allowed_origins.clone();
         let hsts = web::Data::new(Hsts(settings.server.hsts));
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(json_limit.clone())
+                .app_data(body_timeout.clone())
                 .app_data(hsts.clone())
+                .app_data(rate_limits.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     ApiError::BadRequest(format!("cannot read the query string: {err}")).into()
                 }))
@@ -123,9 +132,14 @@ impl Application {
         })
         .shutdown_timeout(settings.server.shutdown_timeout_secs)
         .client_request_timeout(Duration::from_secs(10));
-        if settings.server.workers > 0 {
-            server = server.workers(settings.server.workers);
-        }
+        // actix caps connections per worker: give each an equal share of the total.
+        let workers = match settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        };
+        server = server
+            .workers(workers)
+            .max_connections(settings.server.max_connections.div_ceil(workers));
         let server = server.listen(listener).map_err(bind_error)?.run();
         Ok(Self {
             port,

@@ -17,7 +17,10 @@ use utoipa::{OpenApi, ToSchema};
 use crate::auth::{Anonymous, Client, CurrentUser};
 use crate::error::{Problem, Result};
 use crate::extract::JsonBody;
-use crate::openapi::{DatabaseProblems, JsonBodyProblems, PersonOnlyProblems, SessionProblems};
+use crate::openapi::{
+    DatabaseProblems, JsonBodyProblems, PersonOnlyProblems, RateLimitProblems, SessionProblems,
+};
+use crate::rate_limit::{RateLimit, limits};
 use crate::state::AppState;
 use crate::views::UserResponse;
 
@@ -86,12 +89,13 @@ impl From<SignedIn> for SessionResponse {
         (status = 201, body = SessionResponse, headers(("Location" = String, description = "`/v1/me`"))),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "EMAIL_TAKEN"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
-        JsonBodyProblems, DatabaseProblems,
+        JsonBodyProblems, RateLimitProblems, DatabaseProblems,
     )
 )]
 #[post("/auth/sign-up")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn sign_up(
+    _: RateLimit<limits::SignUp>,
     state: web::Data<AppState>,
     Anonymous { ctx, db }: Anonymous,
     Client(client): Client,
@@ -114,12 +118,13 @@ pub async fn sign_up(
         (status = 200, body = SessionResponse),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "ACCOUNT_INACTIVE"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
-        JsonBodyProblems, SessionProblems, DatabaseProblems,
+        JsonBodyProblems, RateLimitProblems, SessionProblems, DatabaseProblems,
     )
 )]
 #[post("/auth/sign-in")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn sign_in(
+    _: RateLimit<limits::SignIn>,
     state: web::Data<AppState>,
     Anonymous { ctx, db }: Anonymous,
     Client(client): Client,
@@ -158,12 +163,13 @@ pub async fn sign_out(CurrentUser { auth, ctx, db }: CurrentUser) -> Result<Http
     responses(
         (status = 204, description = "The email is verified"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "INVALID_TOKEN (unknown, expired or used), VALIDATION_FAILED"),
-        JsonBodyProblems, DatabaseProblems,
+        JsonBodyProblems, RateLimitProblems, DatabaseProblems,
     )
 )]
 #[post("/auth/verify-email")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn verify_email(
+    _: RateLimit<limits::VerifyEmail>,
     _state: web::Data<AppState>,
     Anonymous { ctx, db }: Anonymous,
     JsonBody(body): JsonBody<VerifyEmailRequest>,
@@ -183,12 +189,13 @@ pub async fn verify_email(
     responses(
         (status = 202, description = "Accepted, whether or not the email has an account"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
-        JsonBodyProblems, DatabaseProblems,
+        JsonBodyProblems, RateLimitProblems, DatabaseProblems,
     )
 )]
 #[post("/auth/password-reset/request")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn request_password_reset(
+    _: RateLimit<limits::PasswordReset>,
     _state: web::Data<AppState>,
     Anonymous { ctx, db }: Anonymous,
     JsonBody(body): JsonBody<PasswordResetRequest>,
@@ -208,12 +215,13 @@ pub async fn request_password_reset(
     responses(
         (status = 204, description = "The password is changed; every session is revoked"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "INVALID_TOKEN (unknown, expired or used), VALIDATION_FAILED"),
-        JsonBodyProblems, DatabaseProblems,
+        JsonBodyProblems, RateLimitProblems, DatabaseProblems,
     )
 )]
 #[post("/auth/password-reset/confirm")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn confirm_password_reset(
+    _: RateLimit<limits::PasswordReset>,
     state: web::Data<AppState>,
     Anonymous { ctx, db }: Anonymous,
     JsonBody(body): JsonBody<PasswordResetConfirmRequest>,

@@ -15,8 +15,11 @@ use super::members::MemberResponse;
 use crate::auth::{Caller, CurrentUser};
 use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, ListParams, ListQuery};
-use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
+use crate::openapi::{
+    DatabaseProblems, JsonBodyProblems, QueryProblems, RateLimitProblems, SessionProblems,
+};
 use crate::paths::{InvitationPath, Org, OrgItem};
+use crate::rate_limit::{RateLimit, limits};
 use crate::state::AppState;
 use crate::views::page_response;
 
@@ -175,12 +178,13 @@ pub async fn delete_one(
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INVITATION_EMAIL_MISMATCH, USER_REQUIRED (an API key)"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "ALREADY_MEMBER"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "INVALID_TOKEN (unknown, expired, revoked, used, or its organization deleted), VALIDATION_FAILED"),
-        JsonBodyProblems, SessionProblems, DatabaseProblems,
+        JsonBodyProblems, RateLimitProblems, SessionProblems, DatabaseProblems,
     )
 )]
 #[post("/invitations/accept")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn accept(
+    _: RateLimit<limits::InvitationAccept>,
     CurrentUser { auth, ctx, db }: CurrentUser,
     JsonBody(body): JsonBody<AcceptInvitationRequest>,
 ) -> Result<HttpResponse> {

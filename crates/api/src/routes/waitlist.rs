@@ -10,7 +10,8 @@ use utoipa::{OpenApi, ToSchema};
 use crate::auth::Anonymous;
 use crate::error::{Problem, Result};
 use crate::extract::JsonBody;
-use crate::openapi::{DatabaseProblems, JsonBodyProblems};
+use crate::openapi::{DatabaseProblems, JsonBodyProblems, RateLimitProblems};
+use crate::rate_limit::{RateLimit, limits};
 
 /// This module's part of the OpenAPI document.
 #[derive(OpenApi)]
@@ -60,12 +61,13 @@ impl From<WaitlistEntry> for WaitlistEntryResponse {
         (status = 201, body = WaitlistEntryResponse),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "EMAIL_TAKEN"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
-        JsonBodyProblems, DatabaseProblems,
+        JsonBodyProblems, RateLimitProblems, DatabaseProblems,
     )
 )]
 #[post("/waitlist")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
+    _: RateLimit<limits::Waitlist>,
     Anonymous { ctx, db }: Anonymous,
     JsonBody(body): JsonBody<JoinWaitlistRequest>,
 ) -> Result<HttpResponse> {

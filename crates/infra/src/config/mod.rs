@@ -11,6 +11,7 @@ mod database;
 mod log;
 mod outbox;
 mod plans;
+mod rate_limits;
 mod server;
 mod smtp;
 #[cfg(test)]
@@ -29,6 +30,7 @@ pub use database::DatabaseSettings;
 pub use log::LogSettings;
 pub use outbox::OutboxSettings;
 pub use plans::{PlanLimitSettings, PlansSettings};
+pub use rate_limits::RateLimitSettings;
 pub use server::ServerSettings;
 pub use smtp::{SmtpSettings, SmtpTls};
 
@@ -57,6 +59,9 @@ pub struct Settings {
     /// The SMTP relay outbox emails go through (unset: emails are logged).
     #[serde(default)]
     pub smtp: SmtpSettings,
+    /// Per-client-address rate limits.
+    #[serde(default)]
+    pub rate_limits: RateLimitSettings,
 }
 
 fn default_environment() -> String {
@@ -173,6 +178,7 @@ impl Settings {
         self.outbox.check()?;
         self.smtp.check()?;
         self.plans.check()?;
+        self.rate_limits.check()?;
         if self.is_production() && self.database.auto_migrate {
             return rule(
                 "database.auto_migrate",

@@ -1,6 +1,10 @@
 //! `[server]`: the HTTP server's address, workers, body limit, shutdown grace
 //! and the HTTP behaviour every route shares (CORS).
 
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, list, rule};
@@ -19,20 +23,51 @@ pub struct ServerSettings {
     pub json_body_limit_bytes: usize,
     /// How long in-flight requests get to finish on shutdown.
     pub shutdown_timeout_secs: u64,
+    /// How long a request body may take to arrive, in seconds (then 408).
+    #[serde(default = "default_body_timeout_secs")]
+    pub body_timeout_secs: u64,
+    /// Open connections at most, over all workers (each takes an equal share,
+    /// rounded up); further connections wait in the listen queue.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
     /// Origins (`https://app.example.com`) whose browsers may call the API
     /// (CORS); empty: no CORS headers at all. In the environment, comma-separated.
     #[serde(default, deserialize_with = "list")]
     pub cors_allowed_origins: Vec<String>,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the
+    /// client; from any other peer the header is ignored. In the environment,
+    /// comma-separated.
+    #[serde(default, deserialize_with = "list")]
+    pub trusted_proxies: Vec<String>,
     /// Send `Strict-Transport-Security` (only behind HTTPS: browsers then refuse
     /// plain HTTP to this host for two years).
     #[serde(default)]
     pub hsts: bool,
 }
 
+fn default_body_timeout_secs() -> u64 {
+    10
+}
+
+fn default_max_connections() -> usize {
+    1000
+}
+
 impl ServerSettings {
+    /// [`Self::body_timeout_secs`] as a duration.
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_secs)
+    }
+
     pub(super) fn check(&self) -> Result<(), ConfigError> {
         if self.json_body_limit_bytes == 0 {
             return rule("server.json_body_limit_bytes", "must be at least 1");
+        }
+        if self.body_timeout_secs == 0 {
+            return rule("server.body_timeout_secs", "must be at least 1");
+        }
+        if self.max_connections == 0 {
+            return rule("server.max_connections", "must be at least 1");
         }
         if let Some(bad) = self.cors_allowed_origins.iter().find(|o| !is_origin(o)) {
             return Err(ConfigError::Rule {
@@ -43,8 +78,35 @@ impl ServerSettings {
                 ),
             });
         }
+        if let Some(bad) = self
+            .trusted_proxies
+            .iter()
+            .find(|p| parse_network(p).is_none())
+        {
+            return Err(ConfigError::Rule {
+                setting: "server.trusted_proxies",
+                problem: format!(
+                    "has {bad:?}, which is neither an IP address nor a CIDR range (10.0.0.0/8)"
+                ),
+            });
+        }
         Ok(())
     }
+
+    /// [`Self::trusted_proxies`], parsed (checked at load).
+    pub fn trusted_proxy_networks(&self) -> Vec<IpNet> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|p| parse_network(p))
+            .collect()
+    }
+}
+
+/// `10.0.0.0/8`, `fd00::/8`, or one address (`10.1.2.3`: a /32).
+fn parse_network(text: &str) -> Option<IpNet> {
+    text.parse::<IpNet>()
+        .ok()
+        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
 /// `http://host[:port]` or `https://host[:port]`, as a browser sends it in
@@ -103,6 +165,33 @@ mod tests {
         ] {
             assert!(!is_origin(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn body_timeout_and_connection_cap_are_at_least_one() {
+        let defaults = load(&[]).unwrap().server;
+        assert_eq!(defaults.body_timeout_secs, 10);
+        assert_eq!(defaults.max_connections, 1000);
+        for (variable, setting) in [
+            ("APP__SERVER__BODY_TIMEOUT_SECS", "server.body_timeout_secs"),
+            ("APP__SERVER__MAX_CONNECTIONS", "server.max_connections"),
+        ] {
+            let err = load(&[(variable, "0")]).unwrap_err();
+            assert!(err.to_string().contains(setting), "{err}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let settings =
+            load(&[("APP__SERVER__TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1,::1")]).unwrap();
+        let networks = settings.server.trusted_proxy_networks();
+        assert_eq!(networks.len(), 3);
+        assert!(networks[0].contains(&"10.9.8.7".parse::<IpAddr>().unwrap()));
+        assert!(networks[1].contains(&"127.0.0.1".parse::<IpAddr>().unwrap()));
+        assert!(!networks[1].contains(&"127.0.0.2".parse::<IpAddr>().unwrap()));
+        let err = load(&[("APP__SERVER__TRUSTED_PROXIES", "10.0.0.0/33")]).unwrap_err();
+        assert!(err.to_string().contains("server.trusted_proxies"), "{err}");
     }
 
     #[test]
