@@ -17,7 +17,8 @@ use domain::{
 
 use infra::Database;
 use infra::repositories::{
-    AuditLogRepository, SessionRepository, UserRepository, WaitlistRepository,
+    ApiKeyRepository, AuditLogRepository, OrganizationRepository, SessionRepository,
+    UserRepository, WaitlistRepository,
 };
 
 use crate::Context;
@@ -32,8 +33,9 @@ pub async fn list_users(
     UserRepository::at(db.conn(), ctx.now).list(request).await
 }
 
-/// Deactivates user `id` and revokes all their sessions, with a
-/// `user.deactivated` audit row, in one unit of work; returns the user.
+/// Deactivates user `id` and revokes all their sessions and the API keys they
+/// made (each audited `api_key.revoked`), with a `user.deactivated` audit row,
+/// in one unit of work; returns the user.
 /// Deactivating an inactive user changes (and records) nothing. `NotFound`
 /// (`USER_NOT_FOUND`) unless the user is live; `Conflict`
 /// (`CANNOT_DEACTIVATE_SELF`) for the admin's own account.
@@ -49,7 +51,7 @@ pub async fn deactivate_user(
 }
 
 /// Reactivates user `id` with a `user.reactivated` audit row; returns the user.
-/// Their sessions stay revoked: they sign in again. Reactivating an active user
+/// Their sessions and keys stay revoked: they sign in again. Reactivating an active user
 /// changes (and records) nothing. `NotFound` (`USER_NOT_FOUND`) unless live.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn reactivate_user(
@@ -69,6 +71,13 @@ async fn set_active(
 ) -> Result<User, DomainError> {
     let uow = db.begin().await?;
     let users = UserRepository::at(uow.conn(), ctx.now);
+    if !active {
+        // The lock a key's creation takes: no key of theirs is being made
+        // while their keys are revoked.
+        OrganizationRepository::at(uow.conn(), ctx.now)
+            .lock_all_of_member(id)
+            .await?;
+    }
     // The conditional write decides: of two concurrent identical requests, one
     // changes the row and records it, the other finds nothing to do.
     if users.set_active(id, active).await? {
@@ -76,6 +85,12 @@ async fn set_active(
             SessionRepository::at(uow.conn(), ctx.now)
                 .revoke_all_for_user(id)
                 .await?;
+            // Offboarding: the keys they made stop with them (and stay revoked
+            // if they are reactivated).
+            let revoked = ApiKeyRepository::at(uow.conn(), ctx.now)
+                .revoke_all_made_by(id)
+                .await?;
+            crate::api_keys::record_revoked(uow.conn(), ctx, &revoked).await?;
         }
         let action = if active {
             AuditAction::UserReactivated
