@@ -152,6 +152,7 @@ pub(crate) const ROUTES: &[Route] = &[
     route(GET, "/v1/admin/users", Bearer, Reads),
     route(POST, "/v1/admin/users/{userId}/deactivate", Bearer, Records(&[A::UserDeactivated, A::ApiKeyRevoked])),
     route(POST, "/v1/admin/users/{userId}/reactivate", Bearer, Records(&[A::UserReactivated])),
+    route(PATCH, "/v1/admin/organizations/{orgId}", Bearer, Records(&[A::OrganizationUpdated])),
     route(GET, "/v1/admin/waitlist", Bearer, Reads),
     route(GET, "/v1/admin/audit-logs", Bearer, Reads),
 ];

@@ -1,6 +1,6 @@
-//! Platform administration: users, the waitlist and the account-level audit
-//! trail, for a [`PlatformAdmin`]; and the operator's promotion of a user to
-//! platform admin (`api admin promote|demote`).
+//! Platform administration: users, organizations' plans, the waitlist and the
+//! account-level audit trail, for a [`PlatformAdmin`]; and the operator's
+//! promotion of a user to platform admin (`api admin promote|demote`).
 //!
 //! Every function for an admin takes the [`PlatformAdmin`] proof, so none can be
 //! reached without the check having passed.
@@ -8,11 +8,12 @@
 use domain::admin::PlatformAdmin;
 use domain::audit::AuditLogSort;
 use domain::audit::{AuditFilter, AuditLog};
+use domain::organizations::{OrganizationChanges, Plan};
 use domain::users::UserSort;
 use domain::waitlist::WaitlistSort;
 use domain::{
-    AuditAction, AuditEntity, AuditEvent, Changes, DomainError, Email, Page, PageRequest, User,
-    UserId, WaitlistEntry, WaitlistRole,
+    AuditAction, AuditEntity, AuditEvent, Changes, DomainError, Email, Organization,
+    OrganizationId, Page, PageRequest, User, UserId, WaitlistEntry, WaitlistRole,
 };
 
 use infra::Database;
@@ -108,6 +109,51 @@ async fn set_active(
     let user = users.find(id).await?;
     uow.commit().await?;
     Ok(user)
+}
+
+/// Sets the plan of the live organization `id`, with an `organization.updated`
+/// audit row in the organization when it changes; returns the organization.
+/// The same plan again changes (and records) nothing. `NotFound`
+/// (`ORGANIZATION_NOT_FOUND`) unless the organization is live.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn set_organization_plan(
+    db: &Database,
+    ctx: &Context,
+    _admin: PlatformAdmin,
+    id: OrganizationId,
+    plan: Plan,
+) -> Result<Organization, DomainError> {
+    let uow = db.begin().await?;
+    let orgs = OrganizationRepository::at(uow.conn(), ctx.now);
+    // Locked, so that the recorded old plan is the one replaced.
+    orgs.lock(id).await?;
+    let before = orgs.find(id).await?;
+    if before.plan == plan {
+        return Ok(before);
+    }
+    let changes = OrganizationChanges {
+        plan: Some(plan),
+        ..OrganizationChanges::default()
+    };
+    let organization = orgs.update(id, changes).await?;
+    AuditLogRepository::new(uow.conn())
+        .record(
+            ctx,
+            AuditEvent::new(
+                AuditAction::OrganizationUpdated,
+                AuditEntity::Organization,
+                id,
+            )
+            .in_organization(id)
+            .with_changes(Changes::new().field(
+                "plan",
+                before.plan.as_str(),
+                organization.plan.as_str(),
+            )),
+        )
+        .await?;
+    uow.commit().await?;
+    Ok(organization)
 }
 
 /// One page of the waitlist, only `role`'s entries when given.

@@ -2,9 +2,11 @@
 //! with its cascade, and restore.
 
 use domain::access::{AccessRole, Operation, authorize};
+use domain::admin::PlatformAdmin;
 use domain::organizations::OrganizationSort;
 use domain::organizations::{
-    ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationDraft, OrganizationMembership,
+    ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationDraft, OrganizationMembership, Plan,
+    may_set_plan,
 };
 use domain::{
     Actor, AuditAction, AuditEntity, AuditEvent, Changes, DomainError, MemberRole, NewMember,
@@ -29,13 +31,17 @@ const SLUG_BATCH: u32 = 20;
 
 /// Creates an organization with the calling user as its owner, in one unit of work.
 /// Without a slug, one is derived from the name, suffixed (`acme-2`, ...) when
-/// taken. `Conflict` (`SLUG_TAKEN`) when an explicit slug is taken.
+/// taken. `Conflict` (`SLUG_TAKEN`) when an explicit slug is taken; `Forbidden`
+/// (`PLAN_CHANGE_FORBIDDEN`) for a plan other than `free` unless `admin` (the
+/// caller is a platform admin).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &Database,
     ctx: &Context,
     draft: OrganizationDraft,
+    admin: Option<PlatformAdmin>,
 ) -> Result<OrganizationMembership, DomainError> {
+    may_set_plan(Plan::default(), draft.plan, admin)?;
     let mut attempt = 1;
     loop {
         match try_create(db, ctx, draft.clone()).await {
@@ -167,18 +173,23 @@ pub async fn get(
 }
 
 /// Changes the organization (admin or owner). `NotFound` for a non-member,
-/// `Forbidden` (`INSUFFICIENT_ROLE`) for a plain member, `Conflict`
-/// (`SLUG_TAKEN`).
+/// `Forbidden` (`INSUFFICIENT_ROLE`) for a plain member, or
+/// (`PLAN_CHANGE_FORBIDDEN`) for another plan unless `admin` (the caller is a
+/// platform admin); `Conflict` (`SLUG_TAKEN`).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &Database,
     ctx: &Context,
     id: OrganizationId,
     changes: OrganizationChanges,
+    admin: Option<PlatformAdmin>,
 ) -> Result<OrganizationMembership, DomainError> {
     let uow = db.begin().await?;
     let access = access::require(uow.conn(), ctx, id, Operation::UpdateOrganization).await?;
     let before = access.organization;
+    if let Some(plan) = changes.plan {
+        may_set_plan(before.plan, plan, admin)?;
+    }
     let organization = OrganizationRepository::at(uow.conn(), ctx.now)
         .update(id, changes)
         .await?;
