@@ -3,6 +3,7 @@
 
 use awc::http::Method;
 use domain::{MemberRole, OrganizationId, UserId};
+use futures_util::future::join_all;
 use groundwork_tests::Backend;
 use groundwork_tests::app::{TestApp, spawn_app};
 use groundwork_tests::on_both_databases;
@@ -720,6 +721,38 @@ async fn a_new_organization_is_free_unless_a_platform_admin_chooses(backend: Bac
     assert_eq!(chosen.body["plan"], "enterprise");
 }
 
+async fn concurrent_creations_with_one_name_all_get_a_slug(backend: Backend) {
+    // Arrange: ten people create "Acme" at once (one taken already), so every
+    // request's first free candidate is another's too.
+    let app = spawn_app(backend).await;
+    let mut tokens = Vec::new();
+    for i in 0..10 {
+        tokens.push(app.create_user(&format!("user{i}@example.com")).await.token);
+    }
+    app.create_organization(&tokens[0], "Acme").await;
+
+    // Act
+    let body = json!({"name": "Acme"});
+    let created = join_all(
+        tokens
+            .iter()
+            .map(|token| app.post_as("/v1/organizations", token, &body)),
+    )
+    .await;
+
+    // Assert
+    let mut slugs: Vec<String> = created
+        .iter()
+        .map(|res| {
+            assert_eq!(res.status, 201, "{}", res.text);
+            res.body["slug"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    slugs.sort_by_key(|s| s.trim_start_matches("acme-").parse::<u32>().unwrap_or(0));
+    let expected: Vec<String> = (2..=11).map(|n| format!("acme-{n}")).collect();
+    assert_eq!(slugs, expected, "all distinct, the next free suffixes");
+}
+
 on_both_databases!(
     the_openapi_document_describes_the_tenancy_routes,
     creating_an_organization_makes_the_caller_its_owner,
@@ -736,4 +769,5 @@ on_both_databases!(
     garbage_and_wrong_kind_ids_in_paths_are_not_found,
     only_a_platform_admin_changes_a_plan,
     a_new_organization_is_free_unless_a_platform_admin_chooses,
+    concurrent_creations_with_one_name_all_get_a_slug,
 );

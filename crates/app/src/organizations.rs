@@ -6,7 +6,7 @@ use domain::admin::PlatformAdmin;
 use domain::organizations::OrganizationSort;
 use domain::organizations::{
     ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationDraft, OrganizationMembership, Plan,
-    may_set_plan,
+    SLUG_TAKEN, may_set_plan,
 };
 use domain::{
     Actor, AuditAction, AuditEntity, AuditEvent, Changes, DomainError, MemberRole, NewMember,
@@ -22,9 +22,12 @@ use infra::repositories::{
 
 use crate::Context;
 
-/// A derived slug found free can be taken by a concurrent creation before we
-/// insert; the unique index then refuses ours and we look again this many times.
-const DERIVED_SLUG_ATTEMPTS: u32 = 3;
+/// How many derived slugs one creation tries. A candidate looked up as free can
+/// be taken by a concurrent creation before it is inserted; each such loss moves
+/// on to the next free suffix, so `n` creations racing for one name need at
+/// most `n` tries each. Past this bound the request gives up with 409
+/// `SLUG_TAKEN` rather than loop.
+const DERIVED_SLUG_ATTEMPTS: u32 = 50;
 
 /// How many suffixed candidates one query checks.
 const SLUG_BATCH: u32 = 20;
@@ -42,42 +45,21 @@ pub async fn create(
     admin: Option<PlatformAdmin>,
 ) -> Result<OrganizationMembership, DomainError> {
     may_set_plan(Plan::default(), draft.plan, admin)?;
-    let mut attempt = 1;
-    loop {
-        match try_create(db, ctx, draft.clone()).await {
-            Err(DomainError::Conflict(c))
-                if c.code == "SLUG_TAKEN"
-                    && draft.slug.is_none()
-                    && attempt < DERIVED_SLUG_ATTEMPTS =>
-            {
-                attempt += 1;
-            }
-            result => return result,
-        }
-    }
-}
-
-async fn try_create(
-    db: &Database,
-    ctx: &Context,
-    draft: OrganizationDraft,
-) -> Result<OrganizationMembership, DomainError> {
     let (actor, now) = (ctx.user()?, ctx.now);
     let uow = db.begin().await?;
     let orgs = OrganizationRepository::at(uow.conn(), now);
-    let slug = match draft.slug {
-        Some(slug) => slug,
-        // Looked up before inserting: a failed INSERT would abort a PostgreSQL
-        // transaction.
-        None => free_slug(&orgs, &draft.name).await?,
+    let organization = match draft.slug {
+        // An explicit slug that is taken is the caller's 409.
+        Some(slug) => {
+            orgs.insert(NewOrganization {
+                name: draft.name,
+                slug,
+                plan: draft.plan,
+            })
+            .await?
+        }
+        None => insert_with_derived_slug(&orgs, draft.name, draft.plan).await?,
     };
-    let organization = orgs
-        .insert(NewOrganization {
-            name: draft.name,
-            slug,
-            plan: draft.plan,
-        })
-        .await?;
     let owner = MemberRepository::at(uow.conn(), now)
         .insert(NewMember {
             organization_id: organization.id,
@@ -112,28 +94,57 @@ async fn try_create(
     })
 }
 
-/// The slug derived from `name`, or the first of `-2`, `-3`, ... that no live
-/// organization uses.
+/// Inserts an organization named `name` under the slug derived from it, or the
+/// first of `-2`, `-3`, ... that no live organization uses. The unique index
+/// decides: a candidate taken between the look-up and the insert moves on to
+/// the next free one, at most [`DERIVED_SLUG_ATTEMPTS`] times (then `Conflict`
+/// `SLUG_TAKEN`).
+async fn insert_with_derived_slug<C: sea_orm::ConnectionTrait>(
+    orgs: &OrganizationRepository<'_, C>,
+    name: PersonName,
+    plan: Plan,
+) -> Result<Organization, DomainError> {
+    let base = Slug::derive_from(name.as_str());
+    let mut from = 1;
+    for _ in 0..DERIVED_SLUG_ATTEMPTS {
+        let (n, slug) = free_slug(orgs, &base, from).await?;
+        let new = NewOrganization {
+            name: name.clone(),
+            slug,
+            plan,
+        };
+        match orgs.insert_unless_slug_taken(new).await? {
+            Some(organization) => return Ok(organization),
+            None => from = n + 1,
+        }
+    }
+    Err(DomainError::taken("slug", SLUG_TAKEN))
+}
+
+/// The first of `base` (number 1), `base-2`, `base-3`, ... from number `from`
+/// that no live organization uses, with its number.
 async fn free_slug<C: sea_orm::ConnectionTrait>(
     orgs: &OrganizationRepository<'_, C>,
-    name: &PersonName,
-) -> Result<Slug, DomainError> {
-    let base = Slug::derive_from(name.as_str());
-    let mut first = 1;
+    base: &Slug,
+    from: u32,
+) -> Result<(u32, Slug), DomainError> {
+    let mut first = from;
     loop {
-        let candidates: Vec<Slug> = (first..first + SLUG_BATCH)
+        let candidates: Vec<(u32, Slug)> = (first..first + SLUG_BATCH)
             .map(|n| {
-                if n == 1 {
+                let slug = if n == 1 {
                     base.clone()
                 } else {
                     base.with_suffix(n)
-                }
+                };
+                (n, slug)
             })
             .collect();
-        let taken = orgs.taken_slugs(&candidates).await?;
+        let slugs: Vec<Slug> = candidates.iter().map(|(_, s)| s.clone()).collect();
+        let taken = orgs.taken_slugs(&slugs).await?;
         if let Some(free) = candidates
             .into_iter()
-            .find(|c| !taken.iter().any(|t| t == c.as_str()))
+            .find(|(_, c)| !taken.iter().any(|t| t == c.as_str()))
         {
             return Ok(free);
         }

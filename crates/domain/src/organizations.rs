@@ -20,6 +20,9 @@ impl crate::id::ResourceId for OrganizationId {
     const PARAM: &'static str = "orgId";
 }
 
+/// The machine code of a 409 for a slug a live organization has.
+pub const SLUG_TAKEN: &str = "SLUG_TAKEN";
+
 /// The machine code of a 403 for a plan set by someone who is not a platform admin.
 pub const PLAN_CHANGE_FORBIDDEN: &str = "PLAN_CHANGE_FORBIDDEN";
 
