@@ -753,6 +753,60 @@ async fn concurrent_creations_with_one_name_all_get_a_slug(backend: Backend) {
     assert_eq!(slugs, expected, "all distinct, the next free suffixes");
 }
 
+async fn restoring_never_revives_the_membership_of_a_deleted_account(backend: Backend) {
+    // Arrange: Ada and Bob own Acme, Mo is a member; Ada deletes it, then Bob and
+    // Mo delete their accounts (Bob may: Acme is not live, he is no sole owner).
+    let app = spawn_app(backend).await;
+    let ada = app.create_user("ada@example.com").await;
+    let bob = app.create_user("bob@example.com").await;
+    let mo = app.create_user("mo@example.com").await;
+    let org = app.create_organization(&ada.token, "Acme").await;
+    let bob_member = app.add_member(&org, &bob.user_id, MemberRole::Owner).await;
+    let mo_member = app.add_member(&org, &mo.user_id, MemberRole::Member).await;
+    let path = format!("/v1/organizations/{org}");
+    assert_eq!(app.delete_as(&path, &ada.token).await.status, 204);
+    for token in [&bob.token, &mo.token] {
+        let gone = app.delete_as("/v1/me", token).await;
+        assert_eq!(gone.status, 204, "{}", gone.text);
+    }
+
+    // Act
+    let restored = app
+        .request(
+            Method::POST,
+            &format!("{path}/restore"),
+            Some(&ada.token),
+            None,
+        )
+        .await;
+
+    // Assert: Ada is back as owner, the deleted accounts' memberships stay gone.
+    assert_eq!(restored.status, 200, "{}", restored.text);
+    assert_eq!(restored.body["role"], "owner");
+    let rows = member_rows(&app, &org).await;
+    for gone in [&bob_member, &mo_member] {
+        let id = domain::MemberId::parse(gone).unwrap().as_uuid();
+        let row = rows.iter().find(|m| m.id == id).unwrap();
+        assert!(row.deleted_at.is_some(), "{gone} was revived");
+    }
+    let live_owners: Vec<_> = rows
+        .iter()
+        .filter(|m| m.deleted_at.is_none() && m.role == "owner")
+        .map(|m| UserId::from(m.user_id).to_string())
+        .collect();
+    assert_eq!(live_owners, [ada.user_id.as_str()]);
+    // So Ada is its last owner, and cannot leave it ownerless.
+    let members = app.get_as(&format!("{path}/members"), &ada.token).await;
+    let items = members.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", members.text);
+    let ada_member = items[0]["id"].as_str().unwrap();
+    let leave = app
+        .delete_as(&format!("{path}/members/{ada_member}"), &ada.token)
+        .await;
+    assert_eq!(leave.status, 409, "{}", leave.text);
+    assert_eq!(leave.code(), "LAST_OWNER");
+}
+
 on_both_databases!(
     the_openapi_document_describes_the_tenancy_routes,
     creating_an_organization_makes_the_caller_its_owner,
@@ -770,4 +824,5 @@ on_both_databases!(
     only_a_platform_admin_changes_a_plan,
     a_new_organization_is_free_unless_a_platform_admin_chooses,
     concurrent_creations_with_one_name_all_get_a_slug,
+    restoring_never_revives_the_membership_of_a_deleted_account,
 );

@@ -8,6 +8,7 @@ use domain::organizations::{
     ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationDraft, OrganizationMembership, Plan,
     SLUG_TAKEN, may_set_plan,
 };
+use domain::users::last_owner_conflict;
 use domain::{
     Actor, AuditAction, AuditEntity, AuditEvent, Changes, DomainError, MemberRole, NewMember,
     NewOrganization, Organization, OrganizationId, Page, PageRequest, PersonName, Slug,
@@ -254,7 +255,9 @@ pub async fn delete(db: &Database, ctx: &Context, id: OrganizationId) -> Result<
 }
 
 /// Restores a deleted organization for a user who was its owner when it was
-/// deleted, with exactly the members and invitations its deletion removed.
+/// deleted, with exactly the members and invitations its deletion removed, but
+/// for the members whose accounts were deleted meanwhile (the restorer comes
+/// back as owner, so it never lacks a live owner).
 /// `Forbidden` (`INSUFFICIENT_ROLE`) for another member of that time; `NotFound`
 /// for anyone else or a live organization; `Conflict` (`SLUG_TAKEN`)
 /// when a live organization took the slug (then nothing is restored).
@@ -290,6 +293,11 @@ pub async fn restore(
     )?;
     let organization = orgs.restore_from_cascade(id, deleted_at).await?;
     members.restore_all_in(id, deleted_at).await?;
+    // The restorer, live and an owner at deletion, is back as owner; checked,
+    // so that no path commits an organization without a live owner.
+    if members.count_owners(id).await? == 0 {
+        return Err(last_owner_conflict());
+    }
     InvitationRepository::at(uow.conn(), now)
         .restore_all_in(id, deleted_at)
         .await?;
