@@ -508,6 +508,87 @@ async fn the_audit_log_holds_the_account_events_only_and_filters_them(backend: B
     assert_eq!(fields, ["action", "entityType", "sortBy"]);
 }
 
+async fn a_platform_admin_sets_an_organizations_plan(backend: Backend) {
+    // Arrange
+    let app = spawn_app(backend).await;
+    let ada = app.create_user("ada@example.com").await;
+    let root = admin(&app, "root@example.com").await;
+    let key = api_key(&app, &ada).await;
+    let org = app.create_organization(&ada.token, "Beta").await;
+    let deleted = app.create_organization(&ada.token, "Gone").await;
+    assert_eq!(
+        app.delete_as(&format!("/v1/organizations/{deleted}"), &ada.token)
+            .await
+            .status,
+        204
+    );
+    let path = format!("/v1/admin/organizations/{org}");
+    let pro = json!({"plan": "pro"});
+
+    // Act
+    let anonymous = app.request(Method::PATCH, &path, None, Some(&pro)).await;
+    let by_owner = app.patch_as(&path, &ada.token, &pro).await;
+    let by_key = app.patch_as(&path, &key, &pro).await;
+    let set = app.patch_as(&path, &root.token, &pro).await;
+    let again = app.patch_as(&path, &root.token, &pro).await;
+    let missing = app.patch_as(&path, &root.token, &json!({})).await;
+    let unknown = app
+        .patch_as(&path, &root.token, &json!({"plan": "platinum"}))
+        .await;
+    let gone = app
+        .patch_as(
+            &format!("/v1/admin/organizations/{deleted}"),
+            &root.token,
+            &pro,
+        )
+        .await;
+    let malformed = app
+        .patch_as("/v1/admin/organizations/usr_nope", &root.token, &pro)
+        .await;
+    let seen_by_owner = app
+        .get_as(&format!("/v1/organizations/{org}"), &ada.token)
+        .await;
+    let log = app
+        .get_as(
+            &format!("/v1/organizations/{org}/audit-logs?action=organization.updated"),
+            &ada.token,
+        )
+        .await;
+
+    // Assert
+    assert_eq!(anonymous.status, 401, "{}", anonymous.text);
+    for res in [&by_owner, &by_key] {
+        assert_eq!(res.status, 403, "{}", res.text);
+        assert_eq!(res.code(), "PLATFORM_ADMIN_REQUIRED");
+    }
+    assert_eq!(set.status, 200, "{}", set.text);
+    assert_eq!(set.body["id"], org.as_str());
+    assert_eq!(set.body["plan"], "pro");
+    assert_eq!(set.body["slug"], "beta");
+    assert!(set.body.get("role").is_none(), "{}", set.text);
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(missing.status, 422, "{}", missing.text);
+    assert_eq!(missing.error_fields(), ["plan"]);
+    assert_eq!(unknown.status, 422, "{}", unknown.text);
+    assert_eq!(unknown.error_fields(), ["plan"]);
+    for res in [&gone, &malformed] {
+        assert_eq!(res.status, 404, "{}", res.text);
+        assert_eq!(res.code(), "ORGANIZATION_NOT_FOUND");
+    }
+    assert_eq!(seen_by_owner.body["plan"], "pro");
+    let items = log.body["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        1,
+        "the same plan again records nothing: {}",
+        log.text
+    );
+    assert_eq!(items[0]["actorType"], "user");
+    assert_eq!(items[0]["actorId"], root.user_id.as_str());
+    assert_eq!(items[0]["entityId"], org.as_str());
+    assert_eq!(items[0]["changes"], json!({"plan": ["free", "pro"]}));
+}
+
 on_both_databases!(
     the_cli_promotes_and_demotes_once_and_audits_it,
     only_a_platform_admin_may_call_the_admin_routes,
@@ -517,4 +598,5 @@ on_both_databases!(
     unknown_malformed_or_deleted_user_ids_are_404,
     the_waitlist_lists_filters_by_role_and_rejects_unknown_roles,
     the_audit_log_holds_the_account_events_only_and_filters_them,
+    a_platform_admin_sets_an_organizations_plan,
 );

@@ -4,7 +4,7 @@
 
 use chrono::TimeDelta;
 use groundwork_tests::Backend;
-use groundwork_tests::app::{TestApp, spawn_app};
+use groundwork_tests::app::{SignedUp, TestApp, spawn_app, spawn_app_with, test_settings};
 use groundwork_tests::on_both_databases;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
@@ -347,6 +347,269 @@ async fn last_used_at_is_written_at_most_once_a_minute(backend: Backend) {
     assert!(listed.body["items"][0]["lastUsedAt"].is_string());
 }
 
+// ---------------------------------------------------------------------------
+// Offboarding: a key never outlives its creator's standing.
+
+/// Room on the free plan for the three keys of [`offboarding`].
+const ROOM_FOR_KEYS: &[(&str, &str)] = &[("APP__PLANS__FREE__MAX_API_KEYS", "10")];
+
+/// Ada owns Acme; Adam is its admin and made an admin key and a member key
+/// there; Ada made a key of her own.
+struct Offboarding {
+    ada: SignedUp,
+    adam: SignedUp,
+    org: String,
+    adam_admin_key: (String, String),
+    adam_member_key: (String, String),
+    ada_key: String,
+}
+
+async fn offboarding(app: &TestApp) -> Offboarding {
+    let ada = app.create_user("ada@example.com").await;
+    let adam = app.create_user("adam@example.com").await;
+    let org = app.create_organization(&ada.token, "Acme").await;
+    app.add_member(&org, &adam.user_id, domain::MemberRole::Admin)
+        .await;
+    let adam_admin_key = app.create_api_key(&adam.token, &org, "admin").await;
+    let adam_member_key = app.create_api_key(&adam.token, &org, "member").await;
+    let (_, ada_key) = app.create_api_key(&ada.token, &org, "admin").await;
+    for (_, key) in [&adam_admin_key, &adam_member_key] {
+        let works = app.get_as(&format!("/v1/organizations/{org}"), key).await;
+        assert_eq!(works.status, 200, "{}", works.text);
+    }
+    Offboarding {
+        ada,
+        adam,
+        org,
+        adam_admin_key,
+        adam_member_key,
+        ada_key,
+    }
+}
+
+/// The status of a read of the organization with `key`.
+async fn status_with(app: &TestApp, org: &str, key: &str) -> u16 {
+    app.get_as(&format!("/v1/organizations/{org}"), key)
+        .await
+        .status
+}
+
+/// The keys the organization's trail records as revoked, with who revoked them.
+async fn revocations(app: &TestApp, token: &str, org: &str) -> Vec<(String, String)> {
+    let log = app
+        .get_as(
+            &format!("/v1/organizations/{org}/audit-logs?action=api_key.revoked&pageSize=100"),
+            token,
+        )
+        .await;
+    assert_eq!(log.status, 200, "{}", log.text);
+    let mut rows: Vec<(String, String)> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["entityId"].as_str().unwrap().to_owned(),
+                i["actorId"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn sorted(mut rows: Vec<(String, String)>) -> Vec<(String, String)> {
+    rows.sort();
+    rows
+}
+
+async fn a_removed_members_keys_are_refused_at_once_and_audited(backend: Backend) {
+    // Arrange
+    let app = spawn_app_with(backend, ROOM_FOR_KEYS).await;
+    let o = offboarding(&app).await;
+    let members = app
+        .get_as(
+            &format!("/v1/organizations/{}/members?searchQuery=adam", o.org),
+            &o.ada.token,
+        )
+        .await;
+    let adam_member = members.body["items"][0]["id"].as_str().unwrap().to_owned();
+
+    // Act
+    let removed = app
+        .delete_as(
+            &format!("/v1/organizations/{}/members/{adam_member}", o.org),
+            &o.ada.token,
+        )
+        .await;
+
+    // Assert
+    assert_eq!(removed.status, 204, "{}", removed.text);
+    assert_eq!(status_with(&app, &o.org, &o.adam_admin_key.1).await, 401);
+    assert_eq!(status_with(&app, &o.org, &o.adam_member_key.1).await, 401);
+    assert_eq!(status_with(&app, &o.org, &o.ada_key).await, 200);
+    assert_eq!(
+        revocations(&app, &o.ada.token, &o.org).await,
+        sorted(vec![
+            (o.adam_admin_key.0.clone(), o.ada.user_id.clone()),
+            (o.adam_member_key.0.clone(), o.ada.user_id.clone()),
+        ])
+    );
+    let keys = app
+        .get_as(
+            &format!("/v1/organizations/{}/api-keys", o.org),
+            &o.ada.token,
+        )
+        .await;
+    assert_eq!(
+        keys.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        keys.text
+    );
+}
+
+async fn a_member_who_leaves_takes_their_keys_along(backend: Backend) {
+    // Arrange
+    let app = spawn_app_with(backend, ROOM_FOR_KEYS).await;
+    let o = offboarding(&app).await;
+    let members = app
+        .get_as(
+            &format!("/v1/organizations/{}/members?searchQuery=adam", o.org),
+            &o.adam.token,
+        )
+        .await;
+    let adam_member = members.body["items"][0]["id"].as_str().unwrap().to_owned();
+
+    // Act
+    let left = app
+        .delete_as(
+            &format!("/v1/organizations/{}/members/{adam_member}", o.org),
+            &o.adam.token,
+        )
+        .await;
+
+    // Assert
+    assert_eq!(left.status, 204, "{}", left.text);
+    assert_eq!(status_with(&app, &o.org, &o.adam_admin_key.1).await, 401);
+    assert_eq!(status_with(&app, &o.org, &o.adam_member_key.1).await, 401);
+    assert_eq!(status_with(&app, &o.org, &o.ada_key).await, 200);
+    assert_eq!(revocations(&app, &o.ada.token, &o.org).await.len(), 2);
+}
+
+async fn a_demoted_admin_loses_the_keys_above_their_new_role(backend: Backend) {
+    // Arrange
+    let app = spawn_app_with(backend, ROOM_FOR_KEYS).await;
+    let o = offboarding(&app).await;
+    let members = app
+        .get_as(
+            &format!("/v1/organizations/{}/members?searchQuery=adam", o.org),
+            &o.ada.token,
+        )
+        .await;
+    let adam_member = members.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/organizations/{}/members/{adam_member}", o.org);
+
+    // Act
+    let demoted = app
+        .patch_as(&path, &o.ada.token, &json!({"role": "member"}))
+        .await;
+    let admin_key_after = status_with(&app, &o.org, &o.adam_admin_key.1).await;
+    let member_key_after = status_with(&app, &o.org, &o.adam_member_key.1).await;
+    let promoted = app
+        .patch_as(&path, &o.ada.token, &json!({"role": "admin"}))
+        .await;
+
+    // Assert
+    assert_eq!(demoted.status, 200, "{}", demoted.text);
+    assert_eq!(admin_key_after, 401, "an admin key above a member");
+    assert_eq!(
+        member_key_after, 200,
+        "a member key is within a member's role"
+    );
+    assert_eq!(promoted.status, 200, "{}", promoted.text);
+    assert_eq!(
+        status_with(&app, &o.org, &o.adam_admin_key.1).await,
+        401,
+        "a promotion does not bring a revoked key back"
+    );
+    assert_eq!(
+        revocations(&app, &o.ada.token, &o.org).await,
+        [(o.adam_admin_key.0.clone(), o.ada.user_id.clone())]
+    );
+}
+
+async fn a_deactivated_users_keys_are_refused_at_once_and_stay_revoked(backend: Backend) {
+    // Arrange
+    let app = spawn_app_with(backend, ROOM_FOR_KEYS).await;
+    let o = offboarding(&app).await;
+    let root = app.create_user("root@example.com").await;
+    let settings = test_settings(&app.database_url(), &[]);
+    api::commands::set_platform_admin(&settings, "root@example.com", true)
+        .await
+        .unwrap();
+    let user = &o.adam.user_id;
+
+    // Act
+    let deactivated = app
+        .post_as(
+            &format!("/v1/admin/users/{user}/deactivate"),
+            &root.token,
+            &json!({}),
+        )
+        .await;
+    let admin_key_after = status_with(&app, &o.org, &o.adam_admin_key.1).await;
+    let member_key_after = status_with(&app, &o.org, &o.adam_member_key.1).await;
+    let reactivated = app
+        .post_as(
+            &format!("/v1/admin/users/{user}/reactivate"),
+            &root.token,
+            &json!({}),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(deactivated.status, 200, "{}", deactivated.text);
+    assert_eq!(admin_key_after, 401);
+    assert_eq!(member_key_after, 401);
+    assert_eq!(status_with(&app, &o.org, &o.ada_key).await, 200);
+    assert_eq!(reactivated.status, 200, "{}", reactivated.text);
+    assert_eq!(
+        status_with(&app, &o.org, &o.adam_admin_key.1).await,
+        401,
+        "reactivation does not bring the keys back"
+    );
+    assert_eq!(
+        revocations(&app, &o.ada.token, &o.org).await,
+        sorted(vec![
+            (o.adam_admin_key.0.clone(), root.user_id.clone()),
+            (o.adam_member_key.0.clone(), root.user_id.clone()),
+        ])
+    );
+}
+
+async fn deleting_ones_account_revokes_the_keys_one_made(backend: Backend) {
+    // Arrange
+    let app = spawn_app_with(backend, ROOM_FOR_KEYS).await;
+    let o = offboarding(&app).await;
+
+    // Act
+    let deleted = app.delete_as("/v1/me", &o.adam.token).await;
+
+    // Assert
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    assert_eq!(status_with(&app, &o.org, &o.adam_admin_key.1).await, 401);
+    assert_eq!(status_with(&app, &o.org, &o.adam_member_key.1).await, 401);
+    assert_eq!(status_with(&app, &o.org, &o.ada_key).await, 200);
+    assert_eq!(
+        revocations(&app, &o.ada.token, &o.org).await,
+        sorted(vec![
+            (o.adam_admin_key.0.clone(), o.adam.user_id.clone()),
+            (o.adam_member_key.0.clone(), o.adam.user_id.clone()),
+        ])
+    );
+}
+
 on_both_databases!(
     a_key_is_shown_once_and_lists_never_reveal_it,
     a_key_calls_its_organization_and_the_call_is_audited,
@@ -357,4 +620,9 @@ on_both_databases!(
     a_keys_role_is_admin_or_member_and_never_above_its_creator,
     malformed_or_wrong_keys_are_401,
     last_used_at_is_written_at_most_once_a_minute,
+    a_removed_members_keys_are_refused_at_once_and_audited,
+    a_member_who_leaves_takes_their_keys_along,
+    a_demoted_admin_loses_the_keys_above_their_new_role,
+    a_deactivated_users_keys_are_refused_at_once_and_stay_revoked,
+    deleting_ones_account_revokes_the_keys_one_made,
 );

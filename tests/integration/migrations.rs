@@ -1,11 +1,15 @@
 //! The migrations as an operator runs them: reversible, one step at a time,
 //! safe to run concurrently, atomic per migration, and guarded in production.
 
+use domain::OutboxMessageId;
 use groundwork_tests::db::{SchemaSnapshot, schema_snapshot, text_column, text_rows};
 use groundwork_tests::{Backend, TestDb, on_both_databases};
+use infra::entities::outbox_messages;
 use migration::{Command, MigrationError, MigrationStatus, Migrator, MigratorTrait, Outcome};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use sea_orm::prelude::Uuid;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, Statement};
 use sea_orm_migration::{MigrationName, MigrationTrait, SchemaManager};
+use serde_json::json;
 
 /// Not production: every command is allowed.
 const APP_ENV: &str = "test";
@@ -304,6 +308,55 @@ async fn a_failing_migration_leaves_the_schema_as_it_was(backend: Backend) {
     );
 }
 
+async fn adding_failed_at_clears_the_tokens_of_delivered_emails(backend: Backend) {
+    // Arrange: before the migration, one delivered and one pending email.
+    let db = TestDb::migrated(backend).await;
+    let conn = db.connect().await;
+    let down = run(&conn, Command::Down { steps: 1 }).await;
+    assert_eq!(down.rolled_back, ["m20261123_000013_add_outbox_failed_at"]);
+    let insert = match conn.get_database_backend() {
+        DbBackend::Postgres => {
+            "INSERT INTO outbox_messages (id, kind, payload, processed_at) VALUES ($1, 'email', $2, $3)"
+        }
+        _ => {
+            "INSERT INTO outbox_messages (id, kind, payload, processed_at) VALUES (?, 'email', ?, ?)"
+        }
+    };
+    let payload = |token: &str| json!({"to": "ada@example.com", "template": "password_reset", "data": {"token": token}});
+    let delivered = OutboxMessageId::new().as_uuid();
+    let pending = OutboxMessageId::new().as_uuid();
+    for (id, token, processed) in [
+        (delivered, "delivered-token", Some(chrono::Utc::now())),
+        (pending, "pending-token", None),
+    ] {
+        conn.execute_raw(Statement::from_sql_and_values(
+            conn.get_database_backend(),
+            insert,
+            [id.into(), payload(token).into(), processed.into()],
+        ))
+        .await
+        .unwrap();
+    }
+
+    // Act
+    run(&conn, Command::Up { steps: None }).await;
+
+    // Assert
+    let payload_of = async |id: Uuid| {
+        outbox_messages::Entity::find_by_id(id)
+            .one(&conn)
+            .await
+            .unwrap()
+            .unwrap()
+            .payload
+    };
+    assert_eq!(
+        payload_of(delivered).await,
+        json!({"to": "ada@example.com", "template": "password_reset", "data": {}})
+    );
+    assert_eq!(payload_of(pending).await, payload("pending-token"));
+}
+
 on_both_databases!(
     migrating_down_to_zero_and_up_again_restores_the_same_schema,
     each_migration_rolls_back_one_step_at_a_time_and_applies_again,
@@ -311,6 +364,7 @@ on_both_databases!(
     status_reports_every_migration_pending_then_applied,
     destructive_commands_are_refused_in_production,
     a_failing_migration_leaves_the_schema_as_it_was,
+    adding_failed_at_clears_the_tokens_of_delivered_emails,
 );
 
 // ---------------------------------------------------------------------------

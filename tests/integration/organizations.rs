@@ -3,6 +3,7 @@
 
 use awc::http::Method;
 use domain::{MemberRole, OrganizationId, UserId};
+use futures_util::future::join_all;
 use groundwork_tests::Backend;
 use groundwork_tests::app::{TestApp, spawn_app};
 use groundwork_tests::on_both_databases;
@@ -83,6 +84,8 @@ async fn creating_an_organization_makes_the_caller_its_owner(backend: Backend) {
 async fn an_explicit_slug_and_plan_are_kept_and_a_taken_slug_is_a_conflict(backend: Backend) {
     let app = spawn_app(backend).await;
     let ada = app.create_user("ada@example.com").await;
+    // Another plan than free is a platform admin's to give.
+    app.promote_to_platform_admin("ada@example.com").await;
 
     let res = app
         .post_as(
@@ -244,18 +247,20 @@ async fn updating_needs_an_admin_and_answers_with_the_whole_organization(backend
     assert_eq!(forbidden.status, 403, "{}", forbidden.text);
     assert_eq!(forbidden.code(), "INSUFFICIENT_ROLE");
 
+    // The plan is a platform admin's (see only_a_platform_admin_changes_a_plan);
+    // sending the current one is no change.
     let res = app
         .patch_as(
             &path,
             &adam.token,
-            &json!({"name": "Acme 2", "plan": "enterprise"}),
+            &json!({"name": "Acme 2", "plan": "free"}),
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.text);
     assert_eq!(res.body["id"], org.as_str());
     assert_eq!(res.body["name"], "Acme 2");
     assert_eq!(res.body["slug"], "acme");
-    assert_eq!(res.body["plan"], "enterprise");
+    assert_eq!(res.body["plan"], "free");
     assert_eq!(res.body["role"], "admin");
 
     let taken = app
@@ -616,6 +621,192 @@ async fn the_openapi_document_describes_the_tenancy_routes(backend: Backend) {
     );
 }
 
+async fn only_a_platform_admin_changes_a_plan(backend: Backend) {
+    // Arrange
+    let app = spawn_app(backend).await;
+    let ada = app.create_user("ada@example.com").await;
+    let adam = app.create_user("adam@example.com").await;
+    let root = app.create_user("root@example.com").await;
+    app.promote_to_platform_admin("root@example.com").await;
+    let org = app.create_organization(&ada.token, "Acme").await;
+    app.add_member(&org, &adam.user_id, MemberRole::Admin).await;
+    app.add_member(&org, &root.user_id, MemberRole::Admin).await;
+    let (_, key) = app.create_api_key(&ada.token, &org, "admin").await;
+    let path = format!("/v1/organizations/{org}");
+    let upgrade = json!({"name": "Acme Gold", "plan": "enterprise"});
+
+    // Act
+    let by_owner = app.patch_as(&path, &ada.token, &upgrade).await;
+    let by_admin = app.patch_as(&path, &adam.token, &upgrade).await;
+    let by_key = app.patch_as(&path, &key, &upgrade).await;
+    let unchanged = app.get_as(&path, &ada.token).await;
+    let by_platform_admin = app
+        .patch_as(&path, &root.token, &json!({"plan": "pro"}))
+        .await;
+    let log = app
+        .get_as(
+            &format!("{path}/audit-logs?action=organization.updated"),
+            &ada.token,
+        )
+        .await;
+
+    // Assert
+    for res in [&by_owner, &by_admin, &by_key] {
+        assert_eq!(res.status, 403, "{}", res.text);
+        assert_eq!(res.code(), "PLAN_CHANGE_FORBIDDEN");
+    }
+    assert_eq!(unchanged.body["plan"], "free");
+    assert_eq!(
+        unchanged.body["name"], "Acme",
+        "nothing of a refused change is kept"
+    );
+    assert_eq!(by_platform_admin.status, 200, "{}", by_platform_admin.text);
+    assert_eq!(by_platform_admin.body["plan"], "pro");
+    let items = log.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", log.text);
+    assert_eq!(items[0]["actorId"], root.user_id.as_str());
+    assert_eq!(items[0]["changes"], json!({"plan": ["free", "pro"]}));
+    // Now pro: the owner may send pro again, not go back to free.
+    let same = app
+        .patch_as(&path, &ada.token, &json!({"plan": "pro"}))
+        .await;
+    assert_eq!(same.status, 200, "{}", same.text);
+    let downgrade = app
+        .patch_as(&path, &ada.token, &json!({"plan": "free"}))
+        .await;
+    assert_eq!(downgrade.status, 403, "{}", downgrade.text);
+    assert_eq!(downgrade.code(), "PLAN_CHANGE_FORBIDDEN");
+}
+
+async fn a_new_organization_is_free_unless_a_platform_admin_chooses(backend: Backend) {
+    // Arrange
+    let app = spawn_app(backend).await;
+    let ada = app.create_user("ada@example.com").await;
+    let root = app.create_user("root@example.com").await;
+    app.promote_to_platform_admin("root@example.com").await;
+
+    // Act
+    let self_granted = app
+        .post_as(
+            "/v1/organizations",
+            &ada.token,
+            &json!({"name": "Acme", "plan": "enterprise"}),
+        )
+        .await;
+    let free = app
+        .post_as(
+            "/v1/organizations",
+            &ada.token,
+            &json!({"name": "Acme", "plan": "free"}),
+        )
+        .await;
+    let chosen = app
+        .post_as(
+            "/v1/organizations",
+            &root.token,
+            &json!({"name": "Big Co", "plan": "enterprise"}),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(self_granted.status, 403, "{}", self_granted.text);
+    assert_eq!(self_granted.code(), "PLAN_CHANGE_FORBIDDEN");
+    assert_eq!(free.status, 201, "{}", free.text);
+    assert_eq!(free.body["plan"], "free");
+    assert_eq!(
+        free.body["slug"], "acme",
+        "the refused creation left nothing"
+    );
+    assert_eq!(chosen.status, 201, "{}", chosen.text);
+    assert_eq!(chosen.body["plan"], "enterprise");
+}
+
+async fn concurrent_creations_with_one_name_all_get_a_slug(backend: Backend) {
+    // Arrange: ten people create "Acme" at once (one taken already), so every
+    // request's first free candidate is another's too.
+    let app = spawn_app(backend).await;
+    let mut tokens = Vec::new();
+    for i in 0..10 {
+        tokens.push(app.create_user(&format!("user{i}@example.com")).await.token);
+    }
+    app.create_organization(&tokens[0], "Acme").await;
+
+    // Act
+    let body = json!({"name": "Acme"});
+    let created = join_all(
+        tokens
+            .iter()
+            .map(|token| app.post_as("/v1/organizations", token, &body)),
+    )
+    .await;
+
+    // Assert
+    let mut slugs: Vec<String> = created
+        .iter()
+        .map(|res| {
+            assert_eq!(res.status, 201, "{}", res.text);
+            res.body["slug"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    slugs.sort_by_key(|s| s.trim_start_matches("acme-").parse::<u32>().unwrap_or(0));
+    let expected: Vec<String> = (2..=11).map(|n| format!("acme-{n}")).collect();
+    assert_eq!(slugs, expected, "all distinct, the next free suffixes");
+}
+
+async fn restoring_never_revives_the_membership_of_a_deleted_account(backend: Backend) {
+    // Arrange: Ada and Bob own Acme, Mo is a member; Ada deletes it, then Bob and
+    // Mo delete their accounts (Bob may: Acme is not live, he is no sole owner).
+    let app = spawn_app(backend).await;
+    let ada = app.create_user("ada@example.com").await;
+    let bob = app.create_user("bob@example.com").await;
+    let mo = app.create_user("mo@example.com").await;
+    let org = app.create_organization(&ada.token, "Acme").await;
+    let bob_member = app.add_member(&org, &bob.user_id, MemberRole::Owner).await;
+    let mo_member = app.add_member(&org, &mo.user_id, MemberRole::Member).await;
+    let path = format!("/v1/organizations/{org}");
+    assert_eq!(app.delete_as(&path, &ada.token).await.status, 204);
+    for token in [&bob.token, &mo.token] {
+        let gone = app.delete_as("/v1/me", token).await;
+        assert_eq!(gone.status, 204, "{}", gone.text);
+    }
+
+    // Act
+    let restored = app
+        .request(
+            Method::POST,
+            &format!("{path}/restore"),
+            Some(&ada.token),
+            None,
+        )
+        .await;
+
+    // Assert: Ada is back as owner, the deleted accounts' memberships stay gone.
+    assert_eq!(restored.status, 200, "{}", restored.text);
+    assert_eq!(restored.body["role"], "owner");
+    let rows = member_rows(&app, &org).await;
+    for gone in [&bob_member, &mo_member] {
+        let id = domain::MemberId::parse(gone).unwrap().as_uuid();
+        let row = rows.iter().find(|m| m.id == id).unwrap();
+        assert!(row.deleted_at.is_some(), "{gone} was revived");
+    }
+    let live_owners: Vec<_> = rows
+        .iter()
+        .filter(|m| m.deleted_at.is_none() && m.role == "owner")
+        .map(|m| UserId::from(m.user_id).to_string())
+        .collect();
+    assert_eq!(live_owners, [ada.user_id.as_str()]);
+    // So Ada is its last owner, and cannot leave it ownerless.
+    let members = app.get_as(&format!("{path}/members"), &ada.token).await;
+    let items = members.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", members.text);
+    let ada_member = items[0]["id"].as_str().unwrap();
+    let leave = app
+        .delete_as(&format!("{path}/members/{ada_member}"), &ada.token)
+        .await;
+    assert_eq!(leave.status, 409, "{}", leave.text);
+    assert_eq!(leave.code(), "LAST_OWNER");
+}
+
 on_both_databases!(
     the_openapi_document_describes_the_tenancy_routes,
     creating_an_organization_makes_the_caller_its_owner,
@@ -630,4 +821,8 @@ on_both_databases!(
     restoring_is_refused_when_a_live_organization_took_the_slug,
     every_route_of_another_tenants_organization_is_not_found,
     garbage_and_wrong_kind_ids_in_paths_are_not_found,
+    only_a_platform_admin_changes_a_plan,
+    a_new_organization_is_free_unless_a_platform_admin_chooses,
+    concurrent_creations_with_one_name_all_get_a_slug,
+    restoring_never_revives_the_membership_of_a_deleted_account,
 );

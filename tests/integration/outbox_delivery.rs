@@ -222,6 +222,14 @@ fn header<'a>(data: &'a str, name: &str) -> Option<&'a str> {
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
 }
 
+/// The token of a rendered email: its line indented by four spaces.
+fn token_in(data: &str) -> Option<&str> {
+    data.lines().find_map(|l| {
+        l.strip_prefix("    ")
+            .filter(|t| t.len() >= 20 && !t.contains(char::is_whitespace))
+    })
+}
+
 /// Whether `at` lies `wait` after some instant from `from` to `to`.
 fn waits(at: DateTime<Utc>, wait: TimeDelta, from: DateTime<Utc>, to: DateTime<Utc>) -> bool {
     from + wait <= at && at <= to + wait
@@ -239,10 +247,6 @@ async fn a_sign_up_email_is_delivered_through_smtp_and_marked_processed(backend:
     let queued = rows(&app).await;
     assert_eq!(queued.len(), 1);
     let id = OutboxMessageId::from(queued[0].id);
-    let token = queued[0].payload["data"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let delivered = wait_until_delivered(&app, id).await;
     assert_eq!(delivered.attempts, 1);
     assert_eq!(delivered.last_error, None);
@@ -263,11 +267,13 @@ async fn a_sign_up_email_is_delivered_through_smtp_and_marked_processed(backend:
         Some(format!("<{id}@groundwork.test>").as_str()),
         "a resent copy must be recognisable as the same message"
     );
-    assert!(
-        mail.data.contains(&format!("    {token}\n")),
-        "{}",
-        mail.data
-    );
+    // The mail carries the live token (the outbox no longer does: see
+    // a_delivered_emails_token_is_cleared_from_the_outbox): it verifies the address.
+    let token = token_in(&mail.data).unwrap_or_else(|| panic!("no token in {}", mail.data));
+    let verified = app
+        .post_json("/v1/auth/verify-email", &json!({"token": token}))
+        .await;
+    assert_eq!(verified.status, 204, "{}", verified.text);
     assert!(mail.data.contains("Hello Test,"), "{}", mail.data);
 }
 
@@ -297,12 +303,13 @@ async fn a_failing_relay_is_retried_after_the_backoff_until_it_recovers(backend:
         "{first:?}"
     );
 
-    // Due again once the clock passes the backoff: refused again, now for 120 s.
-    smtp.fail_with("554 5.7.1 relay refused");
+    // Due again once the clock passes the backoff: refused again (another
+    // transient 4xx; a 5xx is permanent), now for 120 s.
+    smtp.fail_with("452 4.3.1 insufficient system storage");
     app.clock.advance(TimeDelta::seconds(61));
     let before = app.clock.now();
     let second = wait_for_row(&app, id, "has failed twice", |m| {
-        m.attempts == 2 && m.last_error.as_deref().is_some_and(|e| e.contains("554"))
+        m.attempts == 2 && m.last_error.as_deref().is_some_and(|e| e.contains("452"))
     })
     .await;
     let after = app.clock.now();
@@ -456,6 +463,7 @@ async fn an_email_that_cannot_be_rendered_waits_with_its_error(backend: Backend)
         last_error: Set(None),
         next_attempt_at: Set(now),
         processed_at: Set(None),
+        failed_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -530,6 +538,11 @@ async fn the_outbox_command_shows_the_latest_messages_with_their_state(backend: 
         ]
     );
     assert!(all[0]["processedAt"].is_string());
+    assert_eq!(
+        all[0]["payload"]["data"],
+        json!({}),
+        "a delivered email's token is cleared"
+    );
     assert!(
         all[0]["nextAttemptAt"].is_null(),
         "a delivered message is not due"
@@ -594,6 +607,116 @@ async fn the_server_and_its_worker_stop_together(backend: Backend) {
     assert!(database.ping().await.is_err(), "the pool is closed last");
 }
 
+async fn a_delivered_emails_token_is_cleared_from_the_outbox(backend: Backend) {
+    // Arrange
+    let smtp = FakeSmtp::start().await;
+    let app = spawn_with(backend, &smtp.settings()).await;
+
+    // Act
+    let id = enqueue(&app, "ada@example.com").await;
+    let delivered = wait_until_delivered(&app, id).await;
+
+    // Assert: sent with its token, kept without it.
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(
+        token_in(&received[0].data),
+        Some("token-for-ada@example.com")
+    );
+    assert_eq!(
+        delivered.payload,
+        json!({"to": "ada@example.com", "template": "password_reset", "data": {}})
+    );
+    let settings = test_settings(&app.database_url(), &[]);
+    let printed = api::commands::recent_outbox(&settings, 10).await.unwrap();
+    assert!(
+        !printed[0].contains("token-for-ada"),
+        "api outbox shows no cleared token: {}",
+        printed[0]
+    );
+}
+
+async fn a_permanent_refusal_marks_the_email_failed_until_it_is_retried(backend: Backend) {
+    // Arrange
+    let smtp = FakeSmtp::start().await;
+    smtp.fail_with("550 5.1.1 no such mailbox");
+    let app = spawn_with(backend, &smtp.settings()).await;
+    let id = enqueue(&app, "gone@example.com").await;
+
+    // Act: refused with a 5xx, it is marked failed at once.
+    let failed = wait_for_row(&app, id, "has failed for good", |m| m.failed_at.is_some()).await;
+
+    // Assert
+    assert_eq!(failed.attempts, 1);
+    assert_eq!(failed.processed_at, None);
+    let error = failed.last_error.clone().unwrap_or_default();
+    assert!(error.contains("550"), "{error}");
+    assert_eq!(
+        failed.payload["data"]["token"], "token-for-gone@example.com",
+        "kept whole, for a retry"
+    );
+    // Not tried again however long it waits: a day later, with the relay well,
+    // a new email goes out (so the worker has looked) and the failed one stays.
+    smtp.recover();
+    app.clock.advance(TimeDelta::days(1));
+    let later = enqueue(&app, "later@example.com").await;
+    wait_until_delivered(&app, later).await;
+    let still = row(&app, id).await;
+    assert_eq!(still.attempts, 1, "a failed email is not retried by itself");
+    assert!(still.failed_at.is_some());
+    let settings = test_settings(&app.database_url(), &[]);
+    let listed = api::commands::failed_outbox(&settings, 10).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let listed: Value = serde_json::from_str(&listed[0]).unwrap();
+    assert_eq!(listed["id"], id.to_string());
+    assert_eq!(listed["state"], "failed");
+
+    // An operator retries it: it is delivered, with a fresh count of attempts.
+    api::commands::retry_outbox(&settings, &id.to_string())
+        .await
+        .unwrap();
+    let delivered = wait_until_delivered(&app, id).await;
+    assert_eq!(delivered.attempts, 1);
+    assert_eq!(delivered.failed_at, None);
+    let recipients: Vec<String> = smtp.received().iter().map(|r| r.to.join(",")).collect();
+    assert_eq!(recipients, ["later@example.com", "gone@example.com"]);
+}
+
+async fn an_email_failing_max_attempts_times_is_marked_failed(backend: Backend) {
+    // Arrange
+    let smtp = FakeSmtp::start().await;
+    smtp.fail_with("451 4.3.0 try again later");
+    let mut settings = smtp.settings();
+    settings.push(("APP__OUTBOX__BACKOFF_BASE_SECS", "60".to_owned()));
+    settings.push(("APP__OUTBOX__MAX_ATTEMPTS", "2".to_owned()));
+    let app = spawn_with(backend, &settings).await;
+    let id = enqueue(&app, "ada@example.com").await;
+
+    // Act: a transient failure is retried, until the last allowed attempt.
+    let first = wait_for_row(&app, id, "has failed once", |m| {
+        m.attempts == 1 && m.last_error.is_some()
+    })
+    .await;
+    assert_eq!(first.failed_at, None, "one failure of two allowed");
+    app.clock.advance(TimeDelta::seconds(61));
+    let last = wait_for_row(&app, id, "has failed for good", |m| m.failed_at.is_some()).await;
+
+    // Assert
+    assert_eq!(last.attempts, 2);
+    assert_eq!(last.processed_at, None);
+    assert!(last.last_error.unwrap_or_default().contains("451"));
+    // Never claimed again: an hour later a new email is tried (and fails)
+    // while the failed one keeps its two attempts.
+    app.clock.advance(TimeDelta::hours(1));
+    let other = enqueue(&app, "other@example.com").await;
+    wait_for_row(&app, other, "has been tried", |m| {
+        m.attempts == 1 && m.last_error.is_some()
+    })
+    .await;
+    assert_eq!(row(&app, id).await.attempts, 2);
+    assert!(smtp.received().is_empty());
+}
+
 on_both_databases!(
     a_sign_up_email_is_delivered_through_smtp_and_marked_processed,
     a_failing_relay_is_retried_after_the_backoff_until_it_recovers,
@@ -604,4 +727,7 @@ on_both_databases!(
     an_email_that_cannot_be_rendered_waits_with_its_error,
     the_outbox_command_shows_the_latest_messages_with_their_state,
     the_server_and_its_worker_stop_together,
+    a_delivered_emails_token_is_cleared_from_the_outbox,
+    a_permanent_refusal_marks_the_email_failed_until_it_is_retried,
+    an_email_failing_max_attempts_times_is_marked_failed,
 );

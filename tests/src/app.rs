@@ -367,6 +367,15 @@ impl TestApp {
         signed_up
     }
 
+    /// Makes the live user with `email` a platform admin, as the operator's
+    /// `api admin promote <email>` does. Panics unless it succeeds.
+    pub async fn promote_to_platform_admin(&self, email: &str) {
+        let settings = test_settings(&self.url, &[]);
+        api::commands::set_platform_admin(&settings, email, true)
+            .await
+            .unwrap_or_else(|e| panic!("promoting {email}: {e}"));
+    }
+
     /// Creates an organization over HTTP as the holder of `token` and returns its
     /// `org_...` ID. Panics unless it is a 201.
     pub async fn create_organization(&self, token: &str, name: &str) -> String {

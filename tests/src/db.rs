@@ -290,7 +290,12 @@ const POSTGRES_SNAPSHOT: &[(&str, &str)] = &[
     ),
     (
         "columns",
-        "SELECT table_name::text, ordinal_position::text, column_name::text, data_type::text,
+        // The column's rank, not its `ordinal_position` (`attnum`): a column
+        // dropped and added again (a migration's down, then up) leaves a gap
+        // there, though the table is the same.
+        "SELECT table_name::text,
+                (row_number() OVER (PARTITION BY table_name ORDER BY ordinal_position))::text,
+                column_name::text, data_type::text,
                 udt_name::text, is_nullable::text, column_default::text, is_identity::text,
                 identity_generation::text, character_maximum_length::text
          FROM information_schema.columns WHERE table_schema = 'public'",

@@ -1,5 +1,6 @@
 //! Operator commands of the `api` binary besides serving.
 
+use domain::OutboxMessageId;
 use infra::repositories::{OutboxMessage, OutboxRepository};
 use infra::{Database, Settings};
 use serde_json::json;
@@ -12,15 +13,49 @@ pub async fn recent_outbox(settings: &Settings, limit: u64) -> Result<Vec<String
     read_outbox(settings, Selection::Recent, limit).await
 }
 
-/// Undelivered outbox messages, oldest first, one JSON object per line: what
-/// `api outbox --pending` prints. Refused in production.
+/// Undelivered outbox messages (not failed), oldest first, one JSON object per
+/// line: what `api outbox --pending` prints. Refused in production.
 pub async fn pending_outbox(settings: &Settings, limit: u64) -> Result<Vec<String>, String> {
     read_outbox(settings, Selection::Pending, limit).await
+}
+
+/// Messages that failed for good (an SMTP 5xx, or `outbox.max_attempts`
+/// attempts), oldest first, one JSON object per line with `lastError`: what
+/// `api outbox --failed` prints. Allowed in production, where the tokens are
+/// shown as `***`.
+pub async fn failed_outbox(settings: &Settings, limit: u64) -> Result<Vec<String>, String> {
+    read_outbox(settings, Selection::Failed, limit).await
+}
+
+/// `api outbox --retry ID`: makes the failed message `id` due now with a fresh
+/// count of attempts, and returns its line (tokens as `***` in production).
+/// An ID that names no failed message is an error.
+pub async fn retry_outbox(settings: &Settings, id: &str) -> Result<String, String> {
+    let parsed = OutboxMessageId::parse(id.trim())
+        .map_err(|_| format!("`{id}` is not an outbox message ID"))?;
+    let db = Database::connect(&settings.database)
+        .await
+        .map_err(|e| e.to_string())?;
+    let outbox = OutboxRepository::at(db.conn(), chrono::Utc::now());
+    let retried = async {
+        if !outbox.retry_failed(parsed).await? {
+            return Ok(None);
+        }
+        outbox.find(parsed).await
+    }
+    .await
+    .map_err(|e: domain::DomainError| e.to_string());
+    let _ = db.close().await;
+    match retried? {
+        Some(message) => Ok(line(&message, !settings.is_production())),
+        None => Err(format!("no failed outbox message has the ID {parsed}")),
+    }
 }
 
 enum Selection {
     Recent,
     Pending,
+    Failed,
 }
 
 async fn read_outbox(
@@ -28,8 +63,11 @@ async fn read_outbox(
     selection: Selection,
     limit: u64,
 ) -> Result<Vec<String>, String> {
-    if settings.is_production() {
-        return Err("`api outbox` prints secrets and is refused in production".to_owned());
+    let reveal = !settings.is_production();
+    if !reveal && !matches!(selection, Selection::Failed) {
+        return Err("`api outbox` prints secrets and is refused in production \
+             (`--failed` and `--retry ID` are allowed)"
+            .to_owned());
     }
     let db = Database::connect(&settings.database)
         .await
@@ -38,24 +76,32 @@ async fn read_outbox(
     let messages = match selection {
         Selection::Recent => outbox.recent(limit).await,
         Selection::Pending => outbox.pending(limit).await,
+        Selection::Failed => outbox.failed(limit).await,
     }
     .map_err(|e| e.to_string());
     let _ = db.close().await;
-    Ok(messages?.iter().map(line).collect())
+    Ok(messages?.iter().map(|m| line(m, reveal)).collect())
 }
 
-fn line(m: &OutboxMessage) -> String {
+/// One message as a line of JSON; with `reveal` false its token is `***`.
+fn line(m: &OutboxMessage, reveal: bool) -> String {
+    let mut payload = m.payload.clone();
+    if !reveal && let Some(token) = payload.pointer_mut("/data/token") {
+        *token = json!("***");
+    }
     json!({
         "id": m.id.to_string(),
         "kind": m.kind,
         "state": m.state(),
         "attempts": m.attempts,
         "lastError": m.last_error,
-        // A delivered message is never due again.
-        "nextAttemptAt": m.processed_at.is_none().then_some(m.next_attempt_at),
+        // A delivered or failed message is not due.
+        "nextAttemptAt": (m.processed_at.is_none() && m.failed_at.is_none())
+            .then_some(m.next_attempt_at),
         "processedAt": m.processed_at,
+        "failedAt": m.failed_at,
         "createdAt": m.created_at,
-        "payload": m.payload,
+        "payload": payload,
     })
     .to_string()
 }

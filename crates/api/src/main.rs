@@ -4,7 +4,8 @@
 //! outside production, and serves until SIGINT/SIGTERM; its outbox worker
 //! delivers the emails sign-up, password reset and invitations queue. `api
 //! outbox` prints the latest outbox messages, delivered or not, with their tokens
-//! and delivery state (development only). `api admin promote|demote <email>`
+//! and delivery state (development only); `api outbox --failed` those given up
+//! on, and `api outbox --retry ID` tries one again. `api admin promote|demote <email>`
 //! grants or takes away platform admin.
 //! `api seed` fills an empty database with the benchmarks' large dataset.
 
@@ -30,14 +31,24 @@ enum Command {
     /// Print the effective settings (password masked) and exit.
     Config,
     /// Print the latest outbox messages, delivered or not, one JSON object per
-    /// line with its state, newest last (development only: they carry tokens).
+    /// line with its state, newest last (development only: they carry tokens);
+    /// or the failed ones (`--failed`), or retry one (`--retry ID`), which
+    /// production allows, its tokens shown as `***`.
     Outbox {
         /// At most this many messages.
         #[arg(long, default_value_t = 20)]
         limit: u64,
-        /// Only the undelivered ones, oldest first.
-        #[arg(long)]
+        /// Only the undelivered ones still to be tried, oldest first.
+        #[arg(long, conflicts_with_all = ["failed", "retry"])]
         pending: bool,
+        /// Only the ones that failed for good (an SMTP 5xx, or
+        /// `outbox.max_attempts` attempts), oldest first.
+        #[arg(long, conflicts_with = "retry")]
+        failed: bool,
+        /// Make this failed message (`obx_...`) due now, with a fresh count of
+        /// attempts, and print it.
+        #[arg(long, value_name = "ID")]
+        retry: Option<String>,
     },
     /// Platform administration: `admin promote <email>`, `admin demote <email>`.
     Admin {
@@ -120,7 +131,20 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve => serve(settings).await,
-        Command::Outbox { limit, pending } => print_outbox(settings, limit, pending).await,
+        Command::Outbox {
+            limit,
+            pending,
+            failed,
+            retry,
+        } => {
+            let what = match (retry, pending, failed) {
+                (Some(id), _, _) => OutboxCommand::Retry(id),
+                (None, true, _) => OutboxCommand::Pending,
+                (None, _, true) => OutboxCommand::Failed,
+                (None, false, false) => OutboxCommand::Recent,
+            };
+            print_outbox(settings, limit, what).await
+        }
         Command::Admin { command } => admin(settings, command).await,
         Command::Seed(args) => seed(settings, args).await,
     }
@@ -203,11 +227,22 @@ async fn admin(settings: Settings, command: AdminCommand) -> ExitCode {
     }
 }
 
-async fn print_outbox(settings: Settings, limit: u64, pending: bool) -> ExitCode {
-    let lines = if pending {
-        api::commands::pending_outbox(&settings, limit).await
-    } else {
-        api::commands::recent_outbox(&settings, limit).await
+/// What `api outbox` prints.
+enum OutboxCommand {
+    Recent,
+    Pending,
+    Failed,
+    Retry(String),
+}
+
+async fn print_outbox(settings: Settings, limit: u64, what: OutboxCommand) -> ExitCode {
+    let lines = match what {
+        OutboxCommand::Recent => api::commands::recent_outbox(&settings, limit).await,
+        OutboxCommand::Pending => api::commands::pending_outbox(&settings, limit).await,
+        OutboxCommand::Failed => api::commands::failed_outbox(&settings, limit).await,
+        OutboxCommand::Retry(id) => api::commands::retry_outbox(&settings, &id)
+            .await
+            .map(|line| vec![line]),
     };
     match lines {
         Ok(lines) => {

@@ -154,6 +154,8 @@ pub type InvitationPath = OrgItem<InvitationId>;
 pub type ApiKeyPath = OrgItem<ApiKeyId>;
 /// `/admin/users/{userId}`.
 pub type UserPath = Item<UserId>;
+/// `/admin/organizations/{orgId}`.
+pub type OrganizationPath = Item<OrganizationId>;
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
-//! Platform administration: users, the waitlist and the account-level audit
-//! trail, for a [`PlatformAdmin`]; and the operator's promotion of a user to
-//! platform admin (`api admin promote|demote`).
+//! Platform administration: users, organizations' plans, the waitlist and the
+//! account-level audit trail, for a [`PlatformAdmin`]; and the operator's
+//! promotion of a user to platform admin (`api admin promote|demote`).
 //!
 //! Every function for an admin takes the [`PlatformAdmin`] proof, so none can be
 //! reached without the check having passed.
@@ -8,16 +8,18 @@
 use domain::admin::PlatformAdmin;
 use domain::audit::AuditLogSort;
 use domain::audit::{AuditFilter, AuditLog};
+use domain::organizations::{OrganizationChanges, Plan};
 use domain::users::UserSort;
 use domain::waitlist::WaitlistSort;
 use domain::{
-    AuditAction, AuditEntity, AuditEvent, Changes, DomainError, Email, Page, PageRequest, User,
-    UserId, WaitlistEntry, WaitlistRole,
+    AuditAction, AuditEntity, AuditEvent, Changes, DomainError, Email, Organization,
+    OrganizationId, Page, PageRequest, User, UserId, WaitlistEntry, WaitlistRole,
 };
 
 use infra::Database;
 use infra::repositories::{
-    AuditLogRepository, SessionRepository, UserRepository, WaitlistRepository,
+    ApiKeyRepository, AuditLogRepository, OrganizationRepository, SessionRepository,
+    UserRepository, WaitlistRepository,
 };
 
 use crate::Context;
@@ -32,8 +34,9 @@ pub async fn list_users(
     UserRepository::at(db.conn(), ctx.now).list(request).await
 }
 
-/// Deactivates user `id` and revokes all their sessions, with a
-/// `user.deactivated` audit row, in one unit of work; returns the user.
+/// Deactivates user `id` and revokes all their sessions and the API keys they
+/// made (each audited `api_key.revoked`), with a `user.deactivated` audit row,
+/// in one unit of work; returns the user.
 /// Deactivating an inactive user changes (and records) nothing. `NotFound`
 /// (`USER_NOT_FOUND`) unless the user is live; `Conflict`
 /// (`CANNOT_DEACTIVATE_SELF`) for the admin's own account.
@@ -49,7 +52,7 @@ pub async fn deactivate_user(
 }
 
 /// Reactivates user `id` with a `user.reactivated` audit row; returns the user.
-/// Their sessions stay revoked: they sign in again. Reactivating an active user
+/// Their sessions and keys stay revoked: they sign in again. Reactivating an active user
 /// changes (and records) nothing. `NotFound` (`USER_NOT_FOUND`) unless live.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn reactivate_user(
@@ -69,6 +72,13 @@ async fn set_active(
 ) -> Result<User, DomainError> {
     let uow = db.begin().await?;
     let users = UserRepository::at(uow.conn(), ctx.now);
+    if !active {
+        // The lock a key's creation takes: no key of theirs is being made
+        // while their keys are revoked.
+        OrganizationRepository::at(uow.conn(), ctx.now)
+            .lock_all_of_member(id)
+            .await?;
+    }
     // The conditional write decides: of two concurrent identical requests, one
     // changes the row and records it, the other finds nothing to do.
     if users.set_active(id, active).await? {
@@ -76,6 +86,12 @@ async fn set_active(
             SessionRepository::at(uow.conn(), ctx.now)
                 .revoke_all_for_user(id)
                 .await?;
+            // Offboarding: the keys they made stop with them (and stay revoked
+            // if they are reactivated).
+            let revoked = ApiKeyRepository::at(uow.conn(), ctx.now)
+                .revoke_all_made_by(id)
+                .await?;
+            crate::api_keys::record_revoked(uow.conn(), ctx, &revoked).await?;
         }
         let action = if active {
             AuditAction::UserReactivated
@@ -93,6 +109,51 @@ async fn set_active(
     let user = users.find(id).await?;
     uow.commit().await?;
     Ok(user)
+}
+
+/// Sets the plan of the live organization `id`, with an `organization.updated`
+/// audit row in the organization when it changes; returns the organization.
+/// The same plan again changes (and records) nothing. `NotFound`
+/// (`ORGANIZATION_NOT_FOUND`) unless the organization is live.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn set_organization_plan(
+    db: &Database,
+    ctx: &Context,
+    _admin: PlatformAdmin,
+    id: OrganizationId,
+    plan: Plan,
+) -> Result<Organization, DomainError> {
+    let uow = db.begin().await?;
+    let orgs = OrganizationRepository::at(uow.conn(), ctx.now);
+    // Locked, so that the recorded old plan is the one replaced.
+    orgs.lock(id).await?;
+    let before = orgs.find(id).await?;
+    if before.plan == plan {
+        return Ok(before);
+    }
+    let changes = OrganizationChanges {
+        plan: Some(plan),
+        ..OrganizationChanges::default()
+    };
+    let organization = orgs.update(id, changes).await?;
+    AuditLogRepository::new(uow.conn())
+        .record(
+            ctx,
+            AuditEvent::new(
+                AuditAction::OrganizationUpdated,
+                AuditEntity::Organization,
+                id,
+            )
+            .in_organization(id)
+            .with_changes(Changes::new().field(
+                "plan",
+                before.plan.as_str(),
+                organization.plan.as_str(),
+            )),
+        )
+        .await?;
+    uow.commit().await?;
+    Ok(organization)
 }
 
 /// One page of the waitlist, only `role`'s entries when given.

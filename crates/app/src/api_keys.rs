@@ -13,6 +13,7 @@ use crate::access;
 use infra::Database;
 use infra::repositories::{ApiKeyRepository, AuditLogRepository, OrganizationRepository};
 use infra::security::issue_api_key;
+use sea_orm::ConnectionTrait;
 
 use crate::Context;
 
@@ -123,4 +124,27 @@ pub async fn revoke(
         )
         .await?;
     uow.commit().await
+}
+
+/// Records `api_key.revoked`, in its organization, for each of `keys`: the keys
+/// a change to their creator revoked in the same unit of work (offboarding:
+/// they left or were removed, lost the role the keys had, or their account was
+/// deactivated or deleted). A key never outlives the standing of the person
+/// who answers for it.
+pub(crate) async fn record_revoked<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Context,
+    keys: &[ApiKey],
+) -> Result<(), DomainError> {
+    let audit = AuditLogRepository::new(conn);
+    for key in keys {
+        audit
+            .record(
+                ctx,
+                AuditEvent::new(AuditAction::ApiKeyRevoked, AuditEntity::ApiKey, key.id)
+                    .in_organization(key.organization_id),
+            )
+            .await?;
+    }
+    Ok(())
 }

@@ -5,7 +5,8 @@ use domain::{AuditAction, AuditEntity, AuditEvent, Changes, DomainError, User};
 
 use infra::Database;
 use infra::repositories::{
-    AuditLogRepository, MemberRepository, OrganizationRepository, SessionRepository, UserRepository,
+    ApiKeyRepository, AuditLogRepository, MemberRepository, OrganizationRepository,
+    SessionRepository, UserRepository,
 };
 
 use crate::Context;
@@ -49,8 +50,9 @@ pub(crate) fn profile_changes(before: &User, after: &User) -> Changes {
         .field("avatarUrl", &before.avatar_url, &after.avatar_url)
 }
 
-/// Soft-deletes the caller's user, revokes all their sessions and ends their live
-/// memberships, in one unit of work. `Conflict` (`LAST_OWNER`) when they are the
+/// Soft-deletes the caller's user, revokes all their sessions and the API keys
+/// they made (each audited `api_key.revoked`) and ends their live memberships,
+/// in one unit of work. `Conflict` (`LAST_OWNER`) when they are the
 /// only owner of a live organization; nothing changes then.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_account(db: &Database, ctx: &Context) -> Result<(), DomainError> {
@@ -69,6 +71,10 @@ pub async fn delete_account(db: &Database, ctx: &Context) -> Result<(), DomainEr
     SessionRepository::at(conn, now)
         .revoke_all_for_user(id)
         .await?;
+    let revoked = ApiKeyRepository::at(conn, now)
+        .revoke_all_made_by(id)
+        .await?;
+    crate::api_keys::record_revoked(conn, ctx, &revoked).await?;
     AuditLogRepository::new(conn)
         .record(
             ctx,

@@ -3,6 +3,7 @@
 //! after it cannot interleave with another change.
 
 use domain::access::{Operation, authorize};
+use domain::api_keys::key_roles_above;
 use domain::members::MemberSort;
 use domain::members::{
     MemberWithUser, can_change_role, can_remove, insufficient_role, keeps_an_owner,
@@ -14,7 +15,9 @@ use domain::{
 
 use crate::access;
 use infra::Database;
-use infra::repositories::{AuditLogRepository, MemberRepository, OrganizationRepository};
+use infra::repositories::{
+    ApiKeyRepository, AuditLogRepository, MemberRepository, OrganizationRepository,
+};
 
 use crate::Context;
 
@@ -32,7 +35,8 @@ pub async fn list(
         .await
 }
 
-/// Gives member `id` the role `role`. `NotFound` for a non-member actor
+/// Gives member `id` the role `role`, revoking (and auditing) the keys they made
+/// here whose role is now above theirs. `NotFound` for a non-member actor
 /// (`ORGANIZATION_NOT_FOUND`) or an unknown member (`MEMBER_NOT_FOUND`);
 /// `Forbidden` (`INSUFFICIENT_ROLE`) unless the role policy allows it; `Conflict`
 /// (`LAST_OWNER`) when it would demote the last owner.
@@ -63,6 +67,12 @@ pub async fn change_role(
             Some(role),
         )?;
         members.set_role(id, role).await?;
+        // A key never acts above its creator: a demotion takes away their keys
+        // of a role now above theirs.
+        let revoked = ApiKeyRepository::at(uow.conn(), ctx.now)
+            .revoke_made_by_in(organization, target.user_id, Some(&key_roles_above(role)))
+            .await?;
+        crate::api_keys::record_revoked(uow.conn(), ctx, &revoked).await?;
         AuditLogRepository::new(uow.conn())
             .record(
                 ctx,
@@ -81,7 +91,8 @@ pub async fn change_role(
     Ok(changed)
 }
 
-/// Removes member `id`; a member may always remove themself (leave). `NotFound`
+/// Removes member `id` and revokes (and audits) the keys they made here; a
+/// member may always remove themself (leave). `NotFound`
 /// as for [`change_role`]; `Forbidden` (`INSUFFICIENT_ROLE`) unless the policy
 /// allows it; `Conflict` (`LAST_OWNER`) for the last owner.
 #[tracing::instrument(level = "debug", skip_all)]
@@ -107,6 +118,11 @@ pub async fn remove(
     }
     keeps_an_owner(members.count_owners(organization).await?, target.role, None)?;
     members.soft_delete(id).await?;
+    // The keys they made here leave with them.
+    let revoked = ApiKeyRepository::at(uow.conn(), ctx.now)
+        .revoke_made_by_in(organization, target.user_id, None)
+        .await?;
+    crate::api_keys::record_revoked(uow.conn(), ctx, &revoked).await?;
     AuditLogRepository::new(uow.conn())
         .record(
             ctx,

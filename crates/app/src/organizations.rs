@@ -2,10 +2,13 @@
 //! with its cascade, and restore.
 
 use domain::access::{AccessRole, Operation, authorize};
+use domain::admin::PlatformAdmin;
 use domain::organizations::OrganizationSort;
 use domain::organizations::{
-    ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationDraft, OrganizationMembership,
+    ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationDraft, OrganizationMembership, Plan,
+    SLUG_TAKEN, may_set_plan,
 };
+use domain::users::last_owner_conflict;
 use domain::{
     Actor, AuditAction, AuditEntity, AuditEvent, Changes, DomainError, MemberRole, NewMember,
     NewOrganization, Organization, OrganizationId, Page, PageRequest, PersonName, Slug,
@@ -20,58 +23,44 @@ use infra::repositories::{
 
 use crate::Context;
 
-/// A derived slug found free can be taken by a concurrent creation before we
-/// insert; the unique index then refuses ours and we look again this many times.
-const DERIVED_SLUG_ATTEMPTS: u32 = 3;
+/// How many derived slugs one creation tries. A candidate looked up as free can
+/// be taken by a concurrent creation before it is inserted; each such loss moves
+/// on to the next free suffix, so `n` creations racing for one name need at
+/// most `n` tries each. Past this bound the request gives up with 409
+/// `SLUG_TAKEN` rather than loop.
+const DERIVED_SLUG_ATTEMPTS: u32 = 50;
 
 /// How many suffixed candidates one query checks.
 const SLUG_BATCH: u32 = 20;
 
 /// Creates an organization with the calling user as its owner, in one unit of work.
 /// Without a slug, one is derived from the name, suffixed (`acme-2`, ...) when
-/// taken. `Conflict` (`SLUG_TAKEN`) when an explicit slug is taken.
+/// taken. `Conflict` (`SLUG_TAKEN`) when an explicit slug is taken; `Forbidden`
+/// (`PLAN_CHANGE_FORBIDDEN`) for a plan other than `free` unless `admin` (the
+/// caller is a platform admin).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &Database,
     ctx: &Context,
     draft: OrganizationDraft,
+    admin: Option<PlatformAdmin>,
 ) -> Result<OrganizationMembership, DomainError> {
-    let mut attempt = 1;
-    loop {
-        match try_create(db, ctx, draft.clone()).await {
-            Err(DomainError::Conflict(c))
-                if c.code == "SLUG_TAKEN"
-                    && draft.slug.is_none()
-                    && attempt < DERIVED_SLUG_ATTEMPTS =>
-            {
-                attempt += 1;
-            }
-            result => return result,
-        }
-    }
-}
-
-async fn try_create(
-    db: &Database,
-    ctx: &Context,
-    draft: OrganizationDraft,
-) -> Result<OrganizationMembership, DomainError> {
+    may_set_plan(Plan::default(), draft.plan, admin)?;
     let (actor, now) = (ctx.user()?, ctx.now);
     let uow = db.begin().await?;
     let orgs = OrganizationRepository::at(uow.conn(), now);
-    let slug = match draft.slug {
-        Some(slug) => slug,
-        // Looked up before inserting: a failed INSERT would abort a PostgreSQL
-        // transaction.
-        None => free_slug(&orgs, &draft.name).await?,
+    let organization = match draft.slug {
+        // An explicit slug that is taken is the caller's 409.
+        Some(slug) => {
+            orgs.insert(NewOrganization {
+                name: draft.name,
+                slug,
+                plan: draft.plan,
+            })
+            .await?
+        }
+        None => insert_with_derived_slug(&orgs, draft.name, draft.plan).await?,
     };
-    let organization = orgs
-        .insert(NewOrganization {
-            name: draft.name,
-            slug,
-            plan: draft.plan,
-        })
-        .await?;
     let owner = MemberRepository::at(uow.conn(), now)
         .insert(NewMember {
             organization_id: organization.id,
@@ -106,28 +95,57 @@ async fn try_create(
     })
 }
 
-/// The slug derived from `name`, or the first of `-2`, `-3`, ... that no live
-/// organization uses.
+/// Inserts an organization named `name` under the slug derived from it, or the
+/// first of `-2`, `-3`, ... that no live organization uses. The unique index
+/// decides: a candidate taken between the look-up and the insert moves on to
+/// the next free one, at most [`DERIVED_SLUG_ATTEMPTS`] times (then `Conflict`
+/// `SLUG_TAKEN`).
+async fn insert_with_derived_slug<C: sea_orm::ConnectionTrait>(
+    orgs: &OrganizationRepository<'_, C>,
+    name: PersonName,
+    plan: Plan,
+) -> Result<Organization, DomainError> {
+    let base = Slug::derive_from(name.as_str());
+    let mut from = 1;
+    for _ in 0..DERIVED_SLUG_ATTEMPTS {
+        let (n, slug) = free_slug(orgs, &base, from).await?;
+        let new = NewOrganization {
+            name: name.clone(),
+            slug,
+            plan,
+        };
+        match orgs.insert_unless_slug_taken(new).await? {
+            Some(organization) => return Ok(organization),
+            None => from = n + 1,
+        }
+    }
+    Err(DomainError::taken("slug", SLUG_TAKEN))
+}
+
+/// The first of `base` (number 1), `base-2`, `base-3`, ... from number `from`
+/// that no live organization uses, with its number.
 async fn free_slug<C: sea_orm::ConnectionTrait>(
     orgs: &OrganizationRepository<'_, C>,
-    name: &PersonName,
-) -> Result<Slug, DomainError> {
-    let base = Slug::derive_from(name.as_str());
-    let mut first = 1;
+    base: &Slug,
+    from: u32,
+) -> Result<(u32, Slug), DomainError> {
+    let mut first = from;
     loop {
-        let candidates: Vec<Slug> = (first..first + SLUG_BATCH)
+        let candidates: Vec<(u32, Slug)> = (first..first + SLUG_BATCH)
             .map(|n| {
-                if n == 1 {
+                let slug = if n == 1 {
                     base.clone()
                 } else {
                     base.with_suffix(n)
-                }
+                };
+                (n, slug)
             })
             .collect();
-        let taken = orgs.taken_slugs(&candidates).await?;
+        let slugs: Vec<Slug> = candidates.iter().map(|(_, s)| s.clone()).collect();
+        let taken = orgs.taken_slugs(&slugs).await?;
         if let Some(free) = candidates
             .into_iter()
-            .find(|c| !taken.iter().any(|t| t == c.as_str()))
+            .find(|(_, c)| !taken.iter().any(|t| t == c.as_str()))
         {
             return Ok(free);
         }
@@ -167,18 +185,23 @@ pub async fn get(
 }
 
 /// Changes the organization (admin or owner). `NotFound` for a non-member,
-/// `Forbidden` (`INSUFFICIENT_ROLE`) for a plain member, `Conflict`
-/// (`SLUG_TAKEN`).
+/// `Forbidden` (`INSUFFICIENT_ROLE`) for a plain member, or
+/// (`PLAN_CHANGE_FORBIDDEN`) for another plan unless `admin` (the caller is a
+/// platform admin); `Conflict` (`SLUG_TAKEN`).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &Database,
     ctx: &Context,
     id: OrganizationId,
     changes: OrganizationChanges,
+    admin: Option<PlatformAdmin>,
 ) -> Result<OrganizationMembership, DomainError> {
     let uow = db.begin().await?;
     let access = access::require(uow.conn(), ctx, id, Operation::UpdateOrganization).await?;
     let before = access.organization;
+    if let Some(plan) = changes.plan {
+        may_set_plan(before.plan, plan, admin)?;
+    }
     let organization = OrganizationRepository::at(uow.conn(), ctx.now)
         .update(id, changes)
         .await?;
@@ -232,7 +255,9 @@ pub async fn delete(db: &Database, ctx: &Context, id: OrganizationId) -> Result<
 }
 
 /// Restores a deleted organization for a user who was its owner when it was
-/// deleted, with exactly the members and invitations its deletion removed.
+/// deleted, with exactly the members and invitations its deletion removed, but
+/// for the members whose accounts were deleted meanwhile (the restorer comes
+/// back as owner, so it never lacks a live owner).
 /// `Forbidden` (`INSUFFICIENT_ROLE`) for another member of that time; `NotFound`
 /// for anyone else or a live organization; `Conflict` (`SLUG_TAKEN`)
 /// when a live organization took the slug (then nothing is restored).
@@ -268,6 +293,11 @@ pub async fn restore(
     )?;
     let organization = orgs.restore_from_cascade(id, deleted_at).await?;
     members.restore_all_in(id, deleted_at).await?;
+    // The restorer, live and an owner at deletion, is back as owner; checked,
+    // so that no path commits an organization without a live owner.
+    if members.count_owners(id).await? == 0 {
+        return Err(last_owner_conflict());
+    }
     InvitationRepository::at(uow.conn(), now)
         .restore_all_in(id, deleted_at)
         .await?;

@@ -1,6 +1,7 @@
 //! Authenticating a bearer value: a session token or an API key.
 
 use chrono::{DateTime, Utc};
+use domain::admin::PlatformAdmin;
 use domain::auth::SESSION_LIFETIME;
 use domain::{
     Actor, ApiKeyGrant, Authenticated, DomainError, Member, Organization, OrganizationAccess,
@@ -28,6 +29,14 @@ impl Principal {
         match self {
             Self::User(auth) => Actor::User(auth.user.id),
             Self::ApiKey(grant) => Actor::ApiKey(*grant),
+        }
+    }
+
+    /// The proof that this is a platform admin's session, if it is (a key never is).
+    pub fn platform_admin(&self) -> Option<PlatformAdmin> {
+        match self {
+            Self::User(auth) => PlatformAdmin::verify(&auth.user).ok(),
+            Self::ApiKey(_) => None,
         }
     }
 }

@@ -93,6 +93,19 @@ pub fn may_grant(creator: MemberRole, role: MemberRole) -> Result<(), DomainErro
     crate::members::require_role(creator, role)
 }
 
+/// The roles a key may have (`admin`, `member`).
+pub const KEY_ROLES: [MemberRole; 2] = [MemberRole::Admin, MemberRole::Member];
+
+/// The key roles above `holder`: what the keys of a member whose role became
+/// `holder` may no longer keep (an admin demoted to member loses their admin
+/// keys), since a key never acts above the person who answers for it.
+pub fn key_roles_above(holder: MemberRole) -> Vec<MemberRole> {
+    KEY_ROLES
+        .into_iter()
+        .filter(|role| !holder.at_least(*role))
+        .collect()
+}
+
 /// A key as asked for.
 #[derive(Clone, Debug, Default, serde::Deserialize, validator::Validate)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = CreateApiKeyBody))]
@@ -206,6 +219,13 @@ mod tests {
         assert!(!k.needs_touch_at(now));
         let (k, now) = key(Some(61), None, false);
         assert!(k.needs_touch_at(now));
+    }
+
+    #[test]
+    fn a_demoted_members_keys_above_their_new_role_are_named() {
+        assert_eq!(key_roles_above(MemberRole::Member), [MemberRole::Admin]);
+        assert!(key_roles_above(MemberRole::Admin).is_empty());
+        assert!(key_roles_above(MemberRole::Owner).is_empty());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::admin::PlatformAdmin;
 use crate::error::{DomainError, Validation};
 use crate::id::OrganizationId;
 use crate::members::MemberRole;
@@ -17,6 +18,27 @@ pub const ORGANIZATION_NOT_FOUND: DomainError =
 impl crate::id::ResourceId for OrganizationId {
     const NOT_FOUND: DomainError = ORGANIZATION_NOT_FOUND;
     const PARAM: &'static str = "orgId";
+}
+
+/// The machine code of a 409 for a slug a live organization has.
+pub const SLUG_TAKEN: &str = "SLUG_TAKEN";
+
+/// The machine code of a 403 for a plan set by someone who is not a platform admin.
+pub const PLAN_CHANGE_FORBIDDEN: &str = "PLAN_CHANGE_FORBIDDEN";
+
+/// `Ok` when an organization whose plan is `from` (a new one's is `free`) may get
+/// the plan `to` from this caller: keeping the plan is anyone's to do, changing
+/// it a platform admin's (`by`), else 403 `PLAN_CHANGE_FORBIDDEN`. The plan is
+/// what the organization pays for, so its own admins do not choose it.
+pub fn may_set_plan(from: Plan, to: Plan, by: Option<PlatformAdmin>) -> Result<(), DomainError> {
+    if from == to || by.is_some() {
+        Ok(())
+    } else {
+        Err(DomainError::forbidden(
+            PLAN_CHANGE_FORBIDDEN,
+            format!("only a platform admin sets an organization's plan (it is {from}, not {to})"),
+        ))
+    }
 }
 
 crate::sort_by! {
@@ -121,7 +143,8 @@ pub struct CreateOrganizationRequest {
     #[validate(custom(function = "crate::validate::slug"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 3, max_length = 63, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", example = "acme"))]
     pub slug: Option<String>,
-    /// `free` (default), `pro` or `enterprise`.
+    /// `free` (default), `pro` or `enterprise`; another plan than `free` is a
+    /// platform admin's to give (403 `PLAN_CHANGE_FORBIDDEN`).
     #[validate(custom(function = "crate::validate::variant::<Plan>"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Plan>, inline, example = "free"))]
     pub plan: Option<String>,
@@ -167,7 +190,8 @@ pub struct UpdateOrganizationRequest {
     #[validate(custom(function = "crate::validate::slug"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 3, max_length = 63, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$"))]
     pub slug: Option<String>,
-    /// `free`, `pro` or `enterprise`.
+    /// `free`, `pro` or `enterprise`: only a platform admin changes it (403
+    /// `PLAN_CHANGE_FORBIDDEN`; the current plan again is a no-op).
     #[validate(custom(function = "crate::validate::variant::<Plan>"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Plan>, inline))]
     pub plan: Option<String>,
@@ -187,5 +211,71 @@ impl TryFrom<UpdateOrganizationRequest> for OrganizationChanges {
             plan: plan.flatten(),
         };
         v.finish(Some(changes))
+    }
+}
+
+/// A platform admin's change of an organization's plan, as sent.
+#[derive(Clone, Debug, Default, serde::Deserialize, validator::Validate)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SetPlanBody))]
+#[serde(rename_all = "camelCase")]
+pub struct SetPlanRequest {
+    /// `free`, `pro` or `enterprise`.
+    #[validate(
+        required(code = "REQUIRED", message = "plan is required"),
+        custom(function = "crate::validate::variant::<Plan>")
+    )]
+    #[cfg_attr(feature = "openapi", schema(example = "pro"))]
+    pub plan: Option<String>,
+}
+
+impl TryFrom<SetPlanRequest> for Plan {
+    type Error = DomainError;
+
+    fn try_from(body: SetPlanRequest) -> Result<Self, DomainError> {
+        let mut v = Validation::of(&body);
+        let plan = v
+            .required("plan", body.plan)
+            .and_then(|p| v.check("plan", p.parse::<Plan>()));
+        v.finish(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_platform_admin_changes_a_plan() {
+        use Plan::{Enterprise, Free, Pro};
+        assert!(may_set_plan(Free, Free, None).is_ok());
+        assert!(may_set_plan(Pro, Pro, None).is_ok());
+        for (from, to) in [(Free, Enterprise), (Pro, Free), (Free, Pro)] {
+            assert!(matches!(
+                may_set_plan(from, to, None),
+                Err(DomainError::Forbidden {
+                    code: PLAN_CHANGE_FORBIDDEN,
+                    ..
+                })
+            ));
+        }
+        let now = Utc::now();
+        let root = crate::users::User {
+            id: crate::id::UserId::new(),
+            email: crate::values::Email::parse("root@example.com").unwrap(),
+            first_name: "Root".into(),
+            last_name: "Admin".into(),
+            user_type: crate::users::UserType::Organization,
+            profession: None,
+            avatar_url: None,
+            is_active: true,
+            is_admin: true,
+            email_verified_at: None,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        };
+        let admin = PlatformAdmin::verify(&root).unwrap();
+        assert!(may_set_plan(Free, Enterprise, Some(admin)).is_ok());
+        assert!(may_set_plan(Enterprise, Free, Some(admin)).is_ok());
     }
 }

@@ -84,7 +84,7 @@ pub const CONSTRAINTS: &[Constraint] = &[
         "organizations",
         &["slug"],
         "slug",
-        "SLUG_TAKEN",
+        domain::organizations::SLUG_TAKEN,
     ),
     unique(
         "idx_organization_members_organization_id_user_id",

@@ -1,15 +1,19 @@
 //! `/v1/admin/...`: platform administration, for platform admins only (see
 //! [`AdminUser`](crate::admin_auth::AdminUser)): users (list, deactivate,
-//! reactivate), the waitlist, and the account-level audit trail.
+//! reactivate), organizations' plans, the waitlist, and the account-level audit
+//! trail.
 
 use actix_web::web;
 use domain::DomainError;
+use domain::organizations::SetPlanRequest;
 use utoipa::OpenApi;
 
 mod audit;
+mod organizations;
 mod users;
 mod waitlist;
 
+pub use organizations::AdminOrganizationResponse;
 pub use users::{AdminUserPage, AdminUserResponse};
 pub use waitlist::{WaitlistEntryPage, WaitlistFilterQuery};
 
@@ -20,12 +24,15 @@ pub use waitlist::{WaitlistEntryPage, WaitlistFilterQuery};
         users::list,
         users::deactivate,
         users::reactivate,
+        organizations::set_plan,
         waitlist::list,
         audit::list
     ),
     components(schemas(
         AdminUserResponse,
         AdminUserPage,
+        AdminOrganizationResponse,
+        SetPlanRequest,
         WaitlistEntryPage,
     )),
     tags((name = "admin", description = "Platform administration: platform admins only"))
@@ -37,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(users::list)
         .service(users::deactivate)
         .service(users::reactivate)
+        .service(organizations::set_plan)
         .service(waitlist::list)
         .service(audit::list);
 }

@@ -5,6 +5,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use app::organizations as service;
 use domain::PageRequest;
+use domain::admin::PlatformAdmin;
 use domain::organizations::OrganizationSort;
 use domain::organizations::{CreateOrganizationRequest, UpdateOrganizationRequest};
 use domain::organizations::{OrganizationChanges, OrganizationDraft};
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     security(("bearer" = [])),
     responses(
         (status = 201, body = OrganizationResponse, headers(("Location" = String, description = "/v1/organizations/{orgId}"))),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "PLAN_CHANGE_FORBIDDEN: a plan other than free, from someone who is not a platform admin"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "SLUG_TAKEN"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
         JsonBodyProblems, SessionProblems, PersonOnlyProblems, DatabaseProblems,
@@ -61,11 +63,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[post("/organizations")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
-    CurrentUser { ctx, db, .. }: CurrentUser,
+    CurrentUser { auth, ctx, db }: CurrentUser,
     JsonBody(body): JsonBody<CreateOrganizationRequest>,
 ) -> Result<HttpResponse> {
     let draft = OrganizationDraft::try_from(body)?;
-    let created = service::create(&db, &ctx, draft).await?;
+    let admin = PlatformAdmin::verify(&auth.user).ok();
+    let created = service::create(&db, &ctx, draft, admin).await?;
     let location = format!("/v1/organizations/{}", created.organization.id);
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, location))
@@ -119,6 +122,7 @@ pub async fn get_one(Caller { ctx, db, .. }: Caller, Org(id): Org) -> Result<Htt
 }
 
 /// Changes an organization (admin or owner); answers with the whole organization.
+/// Its plan is a platform admin's to change (`PATCH /v1/admin/organizations/{orgId}`).
 #[utoipa::path(
     patch,
     path = "/v1/organizations/{orgId}",
@@ -129,7 +133,7 @@ pub async fn get_one(Caller { ctx, db, .. }: Caller, Org(id): Org) -> Result<Htt
     responses(
         Org,
         (status = 200, body = OrganizationResponse),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE; PLAN_CHANGE_FORBIDDEN: another plan, from someone who is not a platform admin"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "SLUG_TAKEN"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
         JsonBodyProblems, SessionProblems, DatabaseProblems,
@@ -138,12 +142,13 @@ pub async fn get_one(Caller { ctx, db, .. }: Caller, Org(id): Org) -> Result<Htt
 #[patch("/organizations/{orgId}")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
-    Caller { ctx, db, .. }: Caller,
+    Caller { principal, ctx, db }: Caller,
     Org(id): Org,
     JsonBody(body): JsonBody<UpdateOrganizationRequest>,
 ) -> Result<HttpResponse> {
     let changes = OrganizationChanges::try_from(body)?;
-    let updated = service::update(&db, &ctx, id, changes).await?;
+    let admin = principal.platform_admin();
+    let updated = service::update(&db, &ctx, id, changes, admin).await?;
     Ok(HttpResponse::Ok().json(OrganizationResponse::from(updated)))
 }
 

@@ -1,5 +1,5 @@
-//! `[outbox]`: the delivery worker's polling, batching, leases, timeouts and
-//! retry backoff.
+//! `[outbox]`: the delivery worker's polling, batching, leases, timeouts, retry
+//! backoff and when to give up.
 
 use std::time::Duration;
 
@@ -25,6 +25,9 @@ pub struct OutboxSettings {
     pub backoff_base_secs: u64,
     /// Longest wait between two retries.
     pub backoff_max_secs: u64,
+    /// Attempts after which an email that keeps failing is marked failed, kept,
+    /// and no longer tried (an SMTP 5xx marks it failed at once).
+    pub max_attempts: u32,
 }
 
 impl Default for OutboxSettings {
@@ -37,6 +40,8 @@ impl Default for OutboxSettings {
             send_timeout_secs: 30,
             backoff_base_secs: 30,
             backoff_max_secs: 3_600,
+            // About a day of retries at the default backoff.
+            max_attempts: 30,
         }
     }
 }
@@ -89,6 +94,9 @@ impl OutboxSettings {
         if self.backoff_base_secs == 0 {
             return rule("outbox.backoff_base_secs", "must be at least 1");
         }
+        if self.max_attempts == 0 {
+            return rule("outbox.max_attempts", "must be at least 1");
+        }
         if self.backoff_max_secs < self.backoff_base_secs {
             return rule(
                 "outbox.backoff_max_secs",
@@ -130,6 +138,7 @@ mod tests {
         .unwrap();
         assert!(settings.outbox.worker);
         assert_eq!(settings.outbox.batch_size, 3);
+        assert_eq!(settings.outbox.max_attempts, 30);
     }
 
     #[test]
@@ -154,6 +163,7 @@ mod tests {
                 "outbox.backoff_max_secs",
             ),
             (&[("APP__OUTBOX__WORKER", "maybe")], "worker"),
+            (&[("APP__OUTBOX__MAX_ATTEMPTS", "0")], "outbox.max_attempts"),
         ];
         for (vars, setting) in cases {
             let err = load(vars).unwrap_err().to_string();

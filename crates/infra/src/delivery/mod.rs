@@ -3,12 +3,14 @@
 //! Each round claims up to `outbox.batch_size` due messages in one short
 //! transaction (a lease of `outbox.lease_secs`; see
 //! [`OutboxRepository::claim_due_emails`]), sends them concurrently outside any
-//! transaction, then marks each delivered, or failed with its next attempt
-//! `outbox.backoff_base_secs × 2^(attempts - 1)` later (at most
-//! `outbox.backoff_max_secs`; it keeps retrying at that pace for ever, logged at
-//! error). A worker that dies mid-delivery leaves its claims to run out and be
-//! claimed again: delivery is at least once, and an email may then be sent twice
-//! (with the same `Message-ID`).
+//! transaction, then marks each delivered (clearing its token from the payload),
+//! or failed with its next attempt `outbox.backoff_base_secs × 2^(attempts - 1)`
+//! later (at most `outbox.backoff_max_secs`). An email the relay refuses for
+//! good (an SMTP 5xx), or that failed `outbox.max_attempts` times, is marked
+//! failed instead, logged at error, and kept for an operator (`api outbox
+//! --failed`, `--retry ID`). A worker that dies mid-delivery leaves its claims to
+//! run out and be claimed again: delivery is at least once, and an email may then
+//! be sent twice (with the same `Message-ID`).
 
 mod render;
 mod sender;
@@ -141,15 +143,17 @@ impl Worker {
     #[tracing::instrument(skip_all, fields(message_id = %message.id, attempt = message.attempts))]
     async fn deliver(&self, message: OutboxMessage) {
         let inner = &self.inner;
+        // `Err((error, permanent))`. A payload that does not render is retried:
+        // a newer version of the server may know its template.
         let outcome = match render(&message.payload) {
             Ok(email) => {
                 let timeout = inner.settings.send_timeout();
                 match tokio::time::timeout(timeout, inner.sender.send(message.id, &email)).await {
-                    Ok(sent) => sent.map_err(|e| e.to_string()),
-                    Err(_) => Err(format!("timed out after {} s", timeout.as_secs())),
+                    Ok(sent) => sent.map_err(|e| (e.to_string(), e.is_permanent())),
+                    Err(_) => Err((format!("timed out after {} s", timeout.as_secs()), false)),
                 }
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err((e.to_string(), false)),
         };
         let now = inner.clock.now();
         let outbox = OutboxRepository::at(inner.db.conn(), now);
@@ -162,7 +166,10 @@ impl Worker {
                     "email sent but not marked delivered; it will be sent again when its claim runs out"
                 ),
             },
-            Err(error) => self.record_failure(&outbox, &message, &error, now).await,
+            Err((error, permanent)) => {
+                self.record_failure(&outbox, &message, &error, permanent, now)
+                    .await;
+            }
         }
     }
 
@@ -171,10 +178,37 @@ impl Worker {
         outbox: &OutboxRepository<'_, crate::database::Connection>,
         message: &OutboxMessage,
         error: &str,
+        permanent: bool,
         now: DateTime<Utc>,
     ) {
         let settings = &self.inner.settings;
         let attempts = u32::try_from(message.attempts).unwrap_or(u32::MAX);
+        if permanent || attempts >= settings.max_attempts {
+            let why = if permanent {
+                "refused for good"
+            } else {
+                "failed its last attempt"
+            };
+            match outbox
+                .mark_failed_for_good(message.id, message.attempts, error)
+                .await
+            {
+                Ok(true) => tracing::error!(
+                    %error, attempts,
+                    "email delivery {why}: marked failed, not retried until `api outbox --retry {}`",
+                    message.id
+                ),
+                Ok(false) => tracing::warn!(
+                    %error,
+                    "email delivery failed after its claim passed to another worker"
+                ),
+                Err(e) => tracing::error!(
+                    error = %e, delivery_error = %error,
+                    "email delivery failed and could not be recorded; it is retried when its claim runs out"
+                ),
+            }
+            return;
+        }
         let wait = settings.backoff(attempts);
         let retry_at = now + to_delta(wait);
         match outbox
@@ -182,7 +216,7 @@ impl Worker {
             .await
         {
             Ok(true) if wait.as_secs() >= settings.backoff_max_secs => tracing::error!(
-                %error, %retry_at,
+                %error, %retry_at, attempts,
                 "email delivery keeps failing; retrying at the longest backoff"
             ),
             Ok(true) => tracing::warn!(%error, %retry_at, "email delivery failed; will retry"),

@@ -17,8 +17,36 @@ use crate::config::{Settings, SmtpSettings, SmtpTls};
 /// Why an email was not handed over; the text is stored as the message's
 /// `last_error`, so it never carries the body.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct SendError(String);
+#[error("{message}")]
+pub struct SendError {
+    message: String,
+    permanent: bool,
+}
+
+impl SendError {
+    /// A failure that may pass (a 4xx reply, a connection that failed, ...).
+    fn transient(message: String) -> Self {
+        Self {
+            message,
+            permanent: false,
+        }
+    }
+
+    /// A failure that sending again will not change (a 5xx reply, an address
+    /// that cannot be written in an email).
+    fn permanent(message: String) -> Self {
+        Self {
+            message,
+            permanent: true,
+        }
+    }
+
+    /// Whether retrying is pointless: the relay refused the email for good
+    /// (an SMTP 5xx reply), or the email cannot be built.
+    pub fn is_permanent(&self) -> bool {
+        self.permanent
+    }
+}
 
 /// Why a sender could not be set up from the settings.
 #[derive(Debug, thiserror::Error)]
@@ -147,7 +175,7 @@ impl SmtpSender {
         let to: Address = email
             .to
             .parse()
-            .map_err(|e| SendError(format!("bad recipient address: {e}")))?;
+            .map_err(|e| SendError::permanent(format!("bad recipient address: {e}")))?;
         let message = Message::builder()
             .message_id(Some(format!("<{id}@{}>", self.from.email.domain())))
             .from(self.from.clone())
@@ -155,11 +183,14 @@ impl SmtpSender {
             .subject(email.subject.clone())
             .header(ContentType::TEXT_PLAIN)
             .body(email.body.clone())
-            .map_err(|e| SendError(format!("cannot build the message: {e}")))?;
-        self.transport
-            .send(message)
-            .await
-            .map(drop)
-            .map_err(|e| SendError(format!("SMTP {}: {e}", self.relay)))
+            .map_err(|e| SendError::permanent(format!("cannot build the message: {e}")))?;
+        self.transport.send(message).await.map(drop).map_err(|e| {
+            let message = format!("SMTP {}: {e}", self.relay);
+            if e.is_permanent() {
+                SendError::permanent(message)
+            } else {
+                SendError::transient(message)
+            }
+        })
     }
 }

@@ -11,6 +11,7 @@ pub struct Model {
     pub last_error: Option<String>,
     pub next_attempt_at: DateTimeUtc,
     pub processed_at: Option<DateTimeUtc>,
+    pub failed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

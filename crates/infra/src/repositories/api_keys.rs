@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use domain::api_keys::ApiKeySort;
 use domain::api_keys::{ApiKey, ApiKeyDraft, LAST_USED_RESOLUTION};
-use domain::{ApiKeyId, DomainError, Organization, OrganizationId, Page, PageRequest, UserId};
+use domain::{
+    ApiKeyId, DomainError, MemberRole, Organization, OrganizationId, Page, PageRequest, UserId,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::Value;
 use sea_orm::{
@@ -183,6 +185,51 @@ impl<'c, C: ConnectionTrait> ApiKeyRepository<'c, C> {
     pub async fn revoke_all_in(&self, organization: OrganizationId) -> Result<u64, DomainError> {
         self.revoke_where(Condition::all().add(Column::OrganizationId.eq(organization.as_uuid())))
             .await
+    }
+
+    /// Revokes every key `creator` made, in any organization (their account is
+    /// deactivated or deleted); returns the keys revoked.
+    pub async fn revoke_all_made_by(&self, creator: UserId) -> Result<Vec<ApiKey>, DomainError> {
+        self.revoke_returning(Condition::all().add(Column::CreatedBy.eq(creator.as_uuid())))
+            .await
+    }
+
+    /// Revokes the keys `creator` made in `organization` whose role is one of
+    /// `roles`, or all of them when `roles` is `None` (they left it, or lost the
+    /// role the keys had); returns the keys revoked.
+    pub async fn revoke_made_by_in(
+        &self,
+        organization: OrganizationId,
+        creator: UserId,
+        roles: Option<&[MemberRole]>,
+    ) -> Result<Vec<ApiKey>, DomainError> {
+        let mut scope = Condition::all()
+            .add(Column::OrganizationId.eq(organization.as_uuid()))
+            .add(Column::CreatedBy.eq(creator.as_uuid()));
+        if let Some(roles) = roles {
+            if roles.is_empty() {
+                return Ok(Vec::new());
+            }
+            scope = scope.add(Column::Role.is_in(roles.iter().map(|r| r.as_str())));
+        }
+        self.revoke_returning(scope).await
+    }
+
+    /// Stamps `revoked_at` on the live keys that match `scope` in one
+    /// statement (`RETURNING`, so the caller audits exactly those).
+    async fn revoke_returning(&self, scope: Condition) -> Result<Vec<ApiKey>, DomainError> {
+        let now = self.now;
+        Entity::update_many()
+            .col_expr(Column::RevokedAt, Expr::value(now))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(scope)
+            .filter(Column::RevokedAt.is_null())
+            .exec_with_returning(self.conn)
+            .await
+            .map_err(to_domain)?
+            .into_iter()
+            .map(to_domain_key)
+            .collect()
     }
 
     /// Stamps `revoked_at` on the live keys that match `scope`; how many.

@@ -8,8 +8,8 @@ use domain::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query, Value};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait,
-    QueryFilter, QuerySelect, RelationDef, Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType,
+    PaginatorTrait, QueryFilter, QuerySelect, RelationDef, Select, Set,
 };
 
 use super::corrupt;
@@ -232,14 +232,23 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     }
 
     /// Brings back the members of `organization` deleted at exactly `deleted_at`
-    /// (the ones its cascade removed, not those removed before); returns how many.
+    /// (the ones its cascade removed, not those removed before) whose users are
+    /// live: an account deleted meanwhile stays out, or its membership would
+    /// count as an owner nobody can act as. Returns how many.
     pub async fn restore_all_in(
         &self,
         organization: OrganizationId,
         deleted_at: DateTime<Utc>,
     ) -> Result<u64, DomainError> {
+        let live_users = Query::select()
+            .column(users::Column::Id)
+            .from(users::Entity)
+            .and_where(users::Column::DeletedAt.is_null())
+            .to_owned();
         self.restore_deleted_at(
-            Column::OrganizationId.eq(organization.as_uuid()),
+            Condition::all()
+                .add(Column::OrganizationId.eq(organization.as_uuid()))
+                .add(Column::UserId.in_subquery(live_users)),
             deleted_at,
         )
         .await

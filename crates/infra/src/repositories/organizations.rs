@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use domain::organizations::OrganizationSort;
-use domain::organizations::{ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationMembership};
+use domain::organizations::{
+    ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationMembership, SLUG_TAKEN,
+};
 use domain::{
     DomainError, Member, NewOrganization, Organization, OrganizationId, Page, PageRequest, Plan,
     Slug, UserId,
@@ -77,6 +79,42 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         };
         let model = row.insert(self.conn).await.map_err(to_domain)?;
         Entity::to_domain(model)
+    }
+
+    /// Creates an organization unless a live one has its slug: `Ok(None)` then,
+    /// decided by the unique index (a slug looked up as free can be taken by a
+    /// concurrent creation before this insert), and the unit of work stays
+    /// usable: the insert runs in a savepoint, rolled back on the violation
+    /// (PostgreSQL would otherwise abort the whole transaction). Call it inside
+    /// a unit of work. Other errors as [`Self::insert`].
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn insert_unless_slug_taken(
+        &self,
+        new: NewOrganization,
+    ) -> Result<Option<Organization>, DomainError> {
+        self.execute("SAVEPOINT organization_slug").await?;
+        match self.insert(new).await {
+            Ok(organization) => {
+                self.execute("RELEASE SAVEPOINT organization_slug").await?;
+                Ok(Some(organization))
+            }
+            Err(DomainError::Conflict(c)) if c.code == SLUG_TAKEN => {
+                self.execute("ROLLBACK TO SAVEPOINT organization_slug")
+                    .await?;
+                self.execute("RELEASE SAVEPOINT organization_slug").await?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs a statement of transaction control (the same SQL on both backends).
+    async fn execute(&self, sql: &str) -> Result<(), DomainError> {
+        self.conn
+            .execute_unprepared(sql)
+            .await
+            .map(drop)
+            .map_err(to_domain)
     }
 
     /// Locks the live organization's row until the transaction ends, so that

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use domain::{DomainError, Email, OutboxKind, OutboxMessageId};
-use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::sea_query::{Expr, LockBehavior, LockType, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Value, json};
@@ -52,16 +52,22 @@ pub struct OutboxMessage {
     pub next_attempt_at: DateTime<Utc>,
     /// When it was delivered.
     pub processed_at: Option<DateTime<Utc>>,
+    /// When it was given up on (an SMTP 5xx, or `outbox.max_attempts`
+    /// attempts): it is tried again only when an operator retries it.
+    pub failed_at: Option<DateTime<Utc>>,
     /// When it was written.
     pub created_at: DateTime<Utc>,
 }
 
 impl OutboxMessage {
-    /// `delivered`, `pending` (never tried) or `retrying` (tried, not delivered
-    /// yet: being sent, or waiting after a failure that `last_error` describes).
+    /// `delivered`, `failed` (given up on, see `last_error`), `pending` (never
+    /// tried) or `retrying` (tried, not delivered yet: being sent, or waiting
+    /// after a failure that `last_error` describes).
     pub fn state(&self) -> &'static str {
         if self.processed_at.is_some() {
             "delivered"
+        } else if self.failed_at.is_some() {
+            "failed"
         } else if self.attempts == 0 {
             "pending"
         } else {
@@ -80,8 +86,18 @@ impl From<outbox_messages::Model> for OutboxMessage {
             last_error: m.last_error,
             next_attempt_at: m.next_attempt_at,
             processed_at: m.processed_at,
+            failed_at: m.failed_at,
             created_at: m.created_at,
         }
+    }
+}
+
+/// The payload without its token (`data.token`), computed by the database. The
+/// one secret an email carries is its token (every template's is `data.token`).
+fn without_token(backend: DbBackend) -> SimpleExpr {
+    match backend {
+        DbBackend::Postgres => Expr::cust(r#""payload" #- '{data,token}'"#),
+        _ => Expr::cust(r#"json_remove("payload", '$.data.token')"#),
     }
 }
 
@@ -130,6 +146,7 @@ impl<'c, C: ConnectionTrait> OutboxRepository<'c, C> {
             last_error: Set(None),
             next_attempt_at: Set(now),
             processed_at: Set(None),
+            failed_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         };
@@ -137,10 +154,11 @@ impl<'c, C: ConnectionTrait> OutboxRepository<'c, C> {
         Ok(id)
     }
 
-    /// Messages not yet delivered, oldest first.
+    /// Messages not yet delivered nor failed, oldest first.
     pub async fn pending(&self, limit: u64) -> Result<Vec<OutboxMessage>, DomainError> {
         let rows = Entity::find()
             .filter(Column::ProcessedAt.is_null())
+            .filter(Column::FailedAt.is_null())
             .order_by_asc(Column::CreatedAt)
             .order_by_asc(Column::Id)
             .limit(limit)
@@ -148,6 +166,28 @@ impl<'c, C: ConnectionTrait> OutboxRepository<'c, C> {
             .await
             .map_err(to_domain)?;
         Ok(rows.into_iter().map(OutboxMessage::from).collect())
+    }
+
+    /// Messages that failed for good, oldest first.
+    pub async fn failed(&self, limit: u64) -> Result<Vec<OutboxMessage>, DomainError> {
+        let rows = Entity::find()
+            .filter(Column::FailedAt.is_not_null())
+            .order_by_asc(Column::CreatedAt)
+            .order_by_asc(Column::Id)
+            .limit(limit)
+            .all(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(rows.into_iter().map(OutboxMessage::from).collect())
+    }
+
+    /// The message `id`, if there is one.
+    pub async fn find(&self, id: OutboxMessageId) -> Result<Option<OutboxMessage>, DomainError> {
+        Ok(Entity::find_by_id(id.as_uuid())
+            .one(self.conn)
+            .await
+            .map_err(to_domain)?
+            .map(OutboxMessage::from))
     }
 
     /// The `limit` newest messages, delivered or not, oldest of them first (so
@@ -164,12 +204,13 @@ impl<'c, C: ConnectionTrait> OutboxRepository<'c, C> {
         Ok(rows.into_iter().map(OutboxMessage::from).collect())
     }
 
-    /// Whether any email is due (undelivered, `next_attempt_at <= now`).
+    /// Whether any email is due (undelivered, not failed, `next_attempt_at <= now`).
     pub async fn has_due_emails(&self) -> Result<bool, DomainError> {
         let due = Entity::find()
             .select_only()
             .column(Column::Id)
             .filter(Column::ProcessedAt.is_null())
+            .filter(Column::FailedAt.is_null())
             .filter(Column::Kind.eq(OutboxKind::Email.as_str()))
             .filter(Column::NextAttemptAt.lte(self.now))
             .limit(1)
@@ -180,7 +221,7 @@ impl<'c, C: ConnectionTrait> OutboxRepository<'c, C> {
         Ok(due.is_some())
     }
 
-    /// Claims up to `limit` due emails (undelivered, `next_attempt_at <= now`),
+    /// Claims up to `limit` due emails (undelivered, not failed, `next_attempt_at <= now`),
     /// longest waiting first: each gets `attempts + 1` and `next_attempt_at =
     /// claimed_until`, so no other worker takes it until then, and anyone may
     /// take it again if this claimer dies before finishing. Returns them as
@@ -198,6 +239,7 @@ impl<'c, C: ConnectionTrait> OutboxRepository<'c, C> {
     ) -> Result<Vec<OutboxMessage>, DomainError> {
         let rows = Entity::find()
             .filter(Column::ProcessedAt.is_null())
+            .filter(Column::FailedAt.is_null())
             .filter(Column::Kind.eq(OutboxKind::Email.as_str()))
             .filter(Column::NextAttemptAt.lte(self.now))
             .order_by_asc(Column::NextAttemptAt)
@@ -230,13 +272,61 @@ impl<'c, C: ConnectionTrait> OutboxRepository<'c, C> {
             .collect())
     }
 
-    /// Records a delivery. `false` when the message was already marked delivered
-    /// (a second worker sent it after this one's claim ran out).
+    /// Records a delivery and clears the message's token (`data.token`): once
+    /// the email is out, the outbox need not keep a live credential in plain
+    /// text. `false` when the message was already marked delivered (a second
+    /// worker sent it after this one's claim ran out).
     pub async fn mark_delivered(&self, id: OutboxMessageId) -> Result<bool, DomainError> {
         let done = Entity::update_many()
             .col_expr(Column::ProcessedAt, Expr::value(self.now))
             .col_expr(Column::UpdatedAt, Expr::value(self.now))
+            .col_expr(
+                Column::Payload,
+                without_token(self.conn.get_database_backend()),
+            )
             .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::ProcessedAt.is_null())
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(done.rows_affected == 1)
+    }
+
+    /// Gives up on a message after a failed attempt (a permanent refusal, or
+    /// its last allowed attempt): it keeps its payload and `error`, and is no
+    /// longer claimed until [`Self::retry_failed`]. The same guard as
+    /// [`Self::mark_failed`]: only the latest claim may, and not once delivered.
+    pub async fn mark_failed_for_good(
+        &self,
+        id: OutboxMessageId,
+        attempts: i32,
+        error: &str,
+    ) -> Result<bool, DomainError> {
+        let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
+        let done = Entity::update_many()
+            .col_expr(Column::LastError, Expr::value(error))
+            .col_expr(Column::FailedAt, Expr::value(self.now))
+            .col_expr(Column::UpdatedAt, Expr::value(self.now))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::Attempts.eq(attempts))
+            .filter(Column::ProcessedAt.is_null())
+            .exec(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(done.rows_affected == 1)
+    }
+
+    /// Makes a failed message due now with a fresh count of attempts (its
+    /// `last_error` stays until the next attempt). `false` when `id` names no
+    /// failed message.
+    pub async fn retry_failed(&self, id: OutboxMessageId) -> Result<bool, DomainError> {
+        let done = Entity::update_many()
+            .col_expr(Column::FailedAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(Column::Attempts, Expr::value(0))
+            .col_expr(Column::NextAttemptAt, Expr::value(self.now))
+            .col_expr(Column::UpdatedAt, Expr::value(self.now))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::FailedAt.is_not_null())
             .filter(Column::ProcessedAt.is_null())
             .exec(self.conn)
             .await
