@@ -44,6 +44,7 @@ mod m20261123_000009_create_waitlist_entries;
 mod m20261123_000010_create_outbox_messages;
 mod m20261123_000011_create_api_keys;
 mod m20261123_000012_create_audit_logs;
+mod m20261124_000001_create_sign_in_failures;
 
 /// Every Groundwork migration, oldest first.
 pub struct Migrator;
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_create_outbox_messages::Migration),
             Box::new(m20261123_000011_create_api_keys::Migration),
             Box::new(m20261123_000012_create_audit_logs::Migration),
+            Box::new(m20261124_000001_create_sign_in_failures::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! `ApiError`: every error a handler returns, rendered as RFC 9457 problem+json.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::WWW_AUTHENTICATE;
+use actix_web::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 use domain::error::ConflictKind;
 use domain::{DomainError, FieldError};
@@ -14,7 +14,7 @@ pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 /// What went wrong, from HTTP's point of view.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 400, 404, 409, 422, 500 or 503, as the domain says.
+    /// 400, 401, 403, 404, 409, 422, 429, 500 or 503, as the domain says.
     #[error(transparent)]
     Domain(#[from] DomainError),
     /// 400: the body is not JSON, or the query string cannot be read.
@@ -124,6 +124,14 @@ impl ApiError {
                     "the token is unknown, expired, revoked or already used",
                 )]),
             ),
+            // The wait is in `Retry-After` only: one body for every such answer.
+            Self::Domain(DomainError::RateLimited { .. }) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                "Too many requests",
+                "Too many attempts; retry after the seconds in Retry-After.".to_owned(),
+                None,
+            ),
             Self::Domain(DomainError::Unavailable) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "DATABASE_UNAVAILABLE",
@@ -170,6 +178,16 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// When to retry, for the answers that say (`Retry-After`, in seconds).
+    fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::Domain(DomainError::RateLimited { retry_after_secs }) => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.parts().0
@@ -195,6 +213,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(status);
         if status == StatusCode::UNAUTHORIZED {
             response.insert_header((WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let Some(secs) = self.retry_after_secs() {
+            response.insert_header((RETRY_AFTER, secs.to_string()));
         }
         response
             .content_type("application/problem+json")
