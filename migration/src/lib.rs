@@ -45,6 +45,7 @@ mod m20261123_000010_create_outbox_messages;
 mod m20261123_000011_create_api_keys;
 mod m20261123_000012_create_audit_logs;
 mod m20261123_000013_add_outbox_failed_at;
+mod m20261124_000001_create_sign_in_failures;
 
 /// Every Groundwork migration, oldest first.
 pub struct Migrator;
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000011_create_api_keys::Migration),
             Box::new(m20261123_000012_create_audit_logs::Migration),
             Box::new(m20261123_000013_add_outbox_failed_at::Migration),
+            Box::new(m20261124_000001_create_sign_in_failures::Migration),
         ]
     }
 }

@@ -65,6 +65,7 @@ fn the_defaults_are_the_documented_ones() {
     assert_eq!(settings.auth.argon2_memory_kib, 19_456);
     assert_eq!(settings.auth.argon2_iterations, 2);
     assert_eq!(settings.auth.argon2_parallelism, 1);
+    assert_eq!(settings.auth.max_failed_sign_ins, 10);
 }
 
 #[test]
@@ -185,6 +186,10 @@ fn a_value_that_breaks_a_rule_names_the_setting() {
                 ("APP__AUTH__ARGON2_MEMORY_KIB", "16"),
             ],
             "auth.argon2_memory_kib",
+        ),
+        (
+            vec![("APP__AUTH__MAX_FAILED_SIGN_INS", "0")],
+            "auth.max_failed_sign_ins",
         ),
     ];
     for (pairs, setting) in cases {

@@ -5,6 +5,8 @@ mod admin;
 mod api_keys;
 mod audit;
 mod auth;
+mod auth_throttle;
+mod auth_timing;
 mod config;
 mod health;
 mod http_errors;

@@ -14,7 +14,7 @@ pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 /// What went wrong, from HTTP's point of view.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 400, 404, 409, 422, 500 or 503, as the domain says.
+    /// 400, 401, 403, 404, 409, 422, 429, 500 or 503, as the domain says.
     #[error(transparent)]
     Domain(#[from] DomainError),
     /// 400: the body is not JSON, or the query string cannot be read.
@@ -142,6 +142,14 @@ impl ApiError {
                     "the token is unknown, expired, revoked or already used",
                 )]),
             ),
+            // The wait is in `Retry-After` only: one body for every such answer.
+            Self::Domain(DomainError::RateLimited { .. }) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                "Too many requests",
+                "Too many attempts; retry after the seconds in Retry-After.".to_owned(),
+                None,
+            ),
             Self::Domain(DomainError::Unavailable) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "DATABASE_UNAVAILABLE",
@@ -211,6 +219,17 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// When to retry, for the answers that say (`Retry-After`, in seconds).
+    fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::Domain(DomainError::RateLimited { retry_after_secs })
+            | Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.parts().0
@@ -241,15 +260,15 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed { allow } => {
                 response.insert_header((ALLOW, allow.as_str()));
             }
-            Self::RateLimited { retry_after_secs } => {
-                response.insert_header((RETRY_AFTER, retry_after_secs.to_string()));
-            }
             // The rest of the body may still be on its way: end the connection
             // rather than read it.
             Self::RequestTimeout { .. } => {
                 response.force_close();
             }
             _ => {}
+        }
+        if let Some(secs) = self.retry_after_secs() {
+            response.insert_header((RETRY_AFTER, secs.to_string()));
         }
         response
             .content_type("application/problem+json")

@@ -100,6 +100,7 @@ impl Application {
             db: Pool::new(db.clone()),
             clock,
             passwords: PasswordHasher::new(&settings.auth).map_err(StartupError::Auth)?,
+            sign_ins: settings.auth.sign_in_throttle(),
             plans: settings.plans.catalog(),
         });
         let json_limit = web::Data::new(JsonLimit(settings.server.json_body_limit_bytes));

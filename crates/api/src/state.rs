@@ -1,10 +1,11 @@
 //! What every handler may need besides the request: the (sealed) pool, the
-//! clock, the password hasher and the plans' caps.
+//! clock, the password hasher, the sign-in limit and the plans' caps.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::Clock;
+use domain::auth::SignInThrottle;
 use domain::plans::PlanCatalog;
 use infra::PasswordHasher;
 
@@ -20,6 +21,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// argon2id, on its own threads.
     pub passwords: PasswordHasher,
+    /// The per-email sign-in limit (`auth.max_failed_sign_ins`).
+    pub sign_ins: SignInThrottle,
     /// Each plan's caps.
     pub plans: PlanCatalog,
 }

@@ -1,6 +1,7 @@
 //! Sign-up, sign-in, sign-out, email verification and password reset.
 
 use chrono::{DateTime, Utc};
+use domain::auth::SignInThrottle;
 use domain::users::{Credentials, SignUp, ensure_may_sign_in};
 use domain::{
     Actor, AuditAction, AuditEntity, AuditEvent, Changes, DomainError, Email, Password, SessionId,
@@ -9,6 +10,7 @@ use domain::{
 use serde_json::json;
 
 use crate::Context;
+use infra::repositories::SignInFailureRepository;
 use infra::repositories::accounts::AccountRepository;
 use infra::repositories::verification_tokens::VerificationTokenRepository;
 use infra::repositories::{AuditLogRepository, UserRepository};
@@ -91,16 +93,21 @@ pub async fn sign_up(
 /// (unauthenticated) for an unknown or deleted user, a user without a password,
 /// or a wrong password: one answer for all, after one password verification each,
 /// so neither the body nor the timing tells them apart. `Forbidden`
-/// (`ACCOUNT_INACTIVE`) only once the password matched.
+/// (`ACCOUNT_INACTIVE`) only once the password matched. `RateLimited` while the
+/// email is paused by `throttle`, before anything else is read or hashed, alike
+/// for an email with or without an account; a successful sign-in clears the
+/// email's failures.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn sign_in(
     db: &Database,
     passwords: &PasswordHasher,
+    throttle: &SignInThrottle,
     ctx: &Context,
     credentials: Credentials,
     client: ClientInfo,
 ) -> Result<SignedIn, DomainError> {
     let now = ctx.now;
+    admit_sign_in(db, throttle, &credentials.email, now).await?;
     let user = match UserRepository::at(db.conn(), now)
         .find_by_email(&credentials.email)
         .await
@@ -144,6 +151,9 @@ pub async fn sign_in(
     let session = SessionRepository::at(uow.conn(), now)
         .create(user.id, token.hash, client)
         .await?;
+    SignInFailureRepository::at(uow.conn(), now)
+        .clear(&credentials.email)
+        .await?;
     AuditLogRepository::new(uow.conn())
         .record(
             &ctx.acting_as(Actor::User(user.id)),
@@ -156,6 +166,24 @@ pub async fn sign_in(
         token: token.token,
         expires_at: session.expires_at,
     })
+}
+
+/// Counts an attempt for `email` as a failure (until it succeeds), or refuses it
+/// (`RateLimited`) while the email is paused: in one short transaction holding
+/// the email's row, so concurrent attempts cannot together pass the limit.
+async fn admit_sign_in(
+    db: &Database,
+    throttle: &SignInThrottle,
+    email: &Email,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    let uow = db.begin().await?;
+    let failures = SignInFailureRepository::at(uow.conn(), now);
+    let current = failures.lock(email).await?;
+    // Refused: dropping the unit of work rolls back the (no-op) lock.
+    let admitted = throttle.admit(&current, now)?;
+    failures.save(email, &admitted).await?;
+    uow.commit().await
 }
 
 /// Appends `user.sign_in_failed` (about the user, when the email is one's).

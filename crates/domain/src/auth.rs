@@ -31,6 +31,117 @@ impl VerificationPurpose {
     }
 }
 
+/// One email's sign-in failures are forgotten once this long has passed since
+/// the latest of them, or since the pause they caused ended, whichever is later.
+pub const SIGN_IN_FAILURE_WINDOW: TimeDelta = TimeDelta::minutes(15);
+
+/// The pause after an email's allowed failures are used up; each further
+/// failure doubles it, up to [`SIGN_IN_MAX_PAUSE`].
+pub const SIGN_IN_FIRST_PAUSE: TimeDelta = TimeDelta::minutes(1);
+
+/// The longest pause between two sign-in attempts for one email.
+pub const SIGN_IN_MAX_PAUSE: TimeDelta = TimeDelta::hours(1);
+
+/// One email's recent sign-in failures, as stored (by normalized email, whether
+/// or not an account has it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInFailures {
+    /// Failures counted since the count was last forgotten or cleared.
+    pub failures: u32,
+    /// When the latest of them was counted.
+    pub last_failure_at: DateTime<Utc>,
+    /// Until when attempts are refused, if they are.
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+impl SignInFailures {
+    /// No failures (what an email without a record has).
+    pub fn none(now: DateTime<Utc>) -> Self {
+        Self {
+            failures: 0,
+            last_failure_at: now,
+            locked_until: None,
+        }
+    }
+
+    /// Whether the count has lapsed by `now` ([`SIGN_IN_FAILURE_WINDOW`]).
+    fn is_forgotten_at(&self, now: DateTime<Utc>) -> bool {
+        let last = self.locked_until.map_or(self.last_failure_at, |until| {
+            until.max(self.last_failure_at)
+        });
+        now >= last + SIGN_IN_FAILURE_WINDOW
+    }
+}
+
+/// The per-email sign-in limit: after `max_failures` failures for one email
+/// within [`SIGN_IN_FAILURE_WINDOW`] of each other, attempts for that email are
+/// refused (`RateLimited`) for [`SIGN_IN_FIRST_PAUSE`], then for twice as long
+/// after each further failure, up to [`SIGN_IN_MAX_PAUSE`]. The same for an email
+/// with or without an account, so the answer reveals neither.
+///
+/// An attempt is counted as a failure when it is admitted, before its password is
+/// checked: so concurrent attempts cannot together get past the limit, and the
+/// attempt that uses the last allowance sets the pause itself. A successful
+/// sign-in clears the email's record.
+///
+/// ```
+/// use chrono::{TimeDelta, Utc};
+/// use domain::auth::{SignInFailures, SignInThrottle};
+/// let throttle = SignInThrottle::new(2);
+/// let now = Utc::now();
+/// let first = throttle.admit(&SignInFailures::none(now), now).unwrap();
+/// let second = throttle.admit(&first, now).unwrap();
+/// assert_eq!(second.locked_until, Some(now + TimeDelta::minutes(1)));
+/// assert!(throttle.admit(&second, now).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignInThrottle {
+    max_failures: u32,
+}
+
+impl SignInThrottle {
+    /// At most `max_failures` failures (at least 1) before the first pause.
+    pub fn new(max_failures: u32) -> Self {
+        Self {
+            max_failures: max_failures.max(1),
+        }
+    }
+
+    /// The record after admitting an attempt at `now` (counted as a failure until
+    /// it succeeds), or `RateLimited` with the time left while `current` is paused.
+    pub fn admit(
+        &self,
+        current: &SignInFailures,
+        now: DateTime<Utc>,
+    ) -> Result<SignInFailures, DomainError> {
+        if let Some(until) = current.locked_until.filter(|until| now < *until) {
+            return Err(DomainError::rate_limited(until - now));
+        }
+        let counted = if current.is_forgotten_at(now) {
+            0
+        } else {
+            current.failures
+        };
+        let failures = counted.saturating_add(1);
+        let locked_until = failures
+            .checked_sub(self.max_failures)
+            .map(|beyond| now + pause(beyond));
+        Ok(SignInFailures {
+            failures,
+            last_failure_at: now,
+            locked_until,
+        })
+    }
+}
+
+/// [`SIGN_IN_FIRST_PAUSE`] doubled `beyond` times, at most [`SIGN_IN_MAX_PAUSE`].
+fn pause(beyond: u32) -> TimeDelta {
+    let factor = 2_i32.checked_pow(beyond).unwrap_or(i32::MAX);
+    SIGN_IN_FIRST_PAUSE
+        .checked_mul(factor)
+        .map_or(SIGN_IN_MAX_PAUSE, |p| p.min(SIGN_IN_MAX_PAUSE))
+}
+
 /// A signed-in session. The bearer token itself is never stored, only its hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
@@ -222,6 +333,98 @@ mod tests {
             ..session(now)
         };
         assert!(!s.is_valid_at(now));
+    }
+
+    fn admit_all(
+        throttle: SignInThrottle,
+        mut record: SignInFailures,
+        times: &[DateTime<Utc>],
+    ) -> Result<SignInFailures, DomainError> {
+        for now in times {
+            record = throttle.admit(&record, *now)?;
+        }
+        Ok(record)
+    }
+
+    fn retry_after(result: Result<SignInFailures, DomainError>) -> u64 {
+        match result {
+            Err(DomainError::RateLimited { retry_after_secs }) => retry_after_secs,
+            other => panic!("expected RateLimited, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_tenth_failure_pauses_the_email_for_a_minute() {
+        let throttle = SignInThrottle::new(10);
+        let start = Utc::now();
+        let nine: Vec<_> = (0..9).map(|i| start + TimeDelta::seconds(i)).collect();
+        let after_nine = admit_all(throttle, SignInFailures::none(start), &nine).unwrap();
+        assert_eq!(after_nine.failures, 9);
+        assert_eq!(after_nine.locked_until, None);
+
+        let at = start + TimeDelta::seconds(10);
+        let tenth = throttle.admit(&after_nine, at).unwrap();
+        assert_eq!(tenth.locked_until, Some(at + TimeDelta::minutes(1)));
+
+        assert_eq!(retry_after(throttle.admit(&tenth, at)), 60);
+        assert_eq!(
+            retry_after(throttle.admit(&tenth, at + TimeDelta::milliseconds(59_500))),
+            1
+        );
+        assert!(throttle.admit(&tenth, at + TimeDelta::minutes(1)).is_ok());
+    }
+
+    #[test]
+    fn each_failure_after_the_limit_doubles_the_pause_up_to_an_hour() {
+        let throttle = SignInThrottle::new(3);
+        let mut now = Utc::now();
+        let mut record = SignInFailures::none(now);
+        let mut pauses = Vec::new();
+        for _ in 0..12 {
+            record = throttle.admit(&record, now).unwrap();
+            if let Some(until) = record.locked_until {
+                pauses.push((until - now).num_minutes());
+                now = until;
+            }
+        }
+        assert_eq!(pauses, [1, 2, 4, 8, 16, 32, 60, 60, 60, 60]);
+    }
+
+    #[test]
+    fn failures_are_forgotten_fifteen_minutes_after_the_last_one_or_the_pause() {
+        let throttle = SignInThrottle::new(3);
+        let start = Utc::now();
+        let two = admit_all(throttle, SignInFailures::none(start), &[start, start]).unwrap();
+
+        let later = start + TimeDelta::minutes(14);
+        assert_eq!(throttle.admit(&two, later).unwrap().failures, 3);
+        let lapsed = start + TimeDelta::minutes(15);
+        assert_eq!(throttle.admit(&two, lapsed).unwrap().failures, 1);
+
+        // Paused by the third: the window runs from the pause's end.
+        let paused = throttle.admit(&two, start).unwrap();
+        let pause_end = start + TimeDelta::minutes(1);
+        let again = throttle
+            .admit(&paused, pause_end + TimeDelta::minutes(14))
+            .unwrap();
+        assert_eq!(again.failures, 4, "still counted");
+        assert_eq!(
+            again.locked_until.map(|u| u - again.last_failure_at),
+            Some(TimeDelta::minutes(2))
+        );
+        let fresh = throttle
+            .admit(&paused, pause_end + TimeDelta::minutes(15))
+            .unwrap();
+        assert_eq!((fresh.failures, fresh.locked_until), (1, None));
+    }
+
+    #[test]
+    fn a_limit_of_zero_is_one() {
+        let throttle = SignInThrottle::new(0);
+        let now = Utc::now();
+        let first = throttle.admit(&SignInFailures::none(now), now).unwrap();
+        assert!(first.locked_until.is_some());
+        assert!(throttle.admit(&first, now).is_err());
     }
 
     #[test]

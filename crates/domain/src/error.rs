@@ -223,6 +223,13 @@ pub enum DomainError {
     /// error for all four, so that a token's history is not revealed.
     #[error("the token is invalid or expired")]
     InvalidToken,
+    /// Too many attempts (one email's failed sign-ins): refused without being
+    /// tried until `retry_after_secs` seconds have passed.
+    #[error("too many attempts; retry after {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until an attempt is accepted again (at least 1).
+        retry_after_secs: u64,
+    },
     /// The database cannot be reached right now; retrying later may succeed.
     #[error("the database is unavailable")]
     Unavailable,
@@ -278,16 +285,43 @@ impl DomainError {
         message: "The email or password is incorrect.",
     };
 
+    /// [`DomainError::RateLimited`] until `wait` has passed, in whole seconds
+    /// rounded up (at least 1, as `Retry-After` needs).
+    pub fn rate_limited(wait: chrono::TimeDelta) -> Self {
+        Self::RateLimited {
+            retry_after_secs: whole_seconds_up(wait),
+        }
+    }
+
     /// A single-field validation error.
     pub fn invalid(field: &str, code: &'static str, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, code, message)])
     }
 }
 
+/// `wait` in whole seconds, rounded up, at least 1.
+fn whole_seconds_up(wait: chrono::TimeDelta) -> u64 {
+    let millis = u64::try_from(wait.num_milliseconds()).unwrap_or(0);
+    millis.div_ceil(1000).max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{Email, WaitlistRole};
+
+    #[test]
+    fn a_wait_is_whole_seconds_rounded_up_and_never_zero() {
+        let secs = |ms| match DomainError::rate_limited(chrono::TimeDelta::milliseconds(ms)) {
+            DomainError::RateLimited { retry_after_secs } => retry_after_secs,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(secs(60_000), 60);
+        assert_eq!(secs(59_001), 60);
+        assert_eq!(secs(1), 1);
+        assert_eq!(secs(0), 1);
+        assert_eq!(secs(-5), 1);
+    }
 
     #[test]
     fn validation_reports_every_broken_rule() {

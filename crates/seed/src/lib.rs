@@ -790,6 +790,7 @@ mod tests {
             argon2_memory_kib: 1024,
             argon2_iterations: 1,
             argon2_parallelism: 1,
+            ..AuthSettings::default()
         })
         .unwrap();
         let plan = SeedPlan {

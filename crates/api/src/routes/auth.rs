@@ -118,7 +118,8 @@ pub async fn sign_up(
         (status = 200, body = SessionResponse),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "ACCOUNT_INACTIVE"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
-        JsonBodyProblems, RateLimitProblems, SessionProblems, DatabaseProblems,
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "RATE_LIMITED: too many sign-ins from this address (`rate_limits.sign_in_per_minute`), or too many failed sign-ins for this email (`auth.max_failed_sign_ins` within 15 minutes; the same for an email with or without an account)", headers(("Retry-After" = u64, description = "Seconds until it may try again"))),
+        JsonBodyProblems, SessionProblems, DatabaseProblems,
     )
 )]
 #[post("/auth/sign-in")]
@@ -131,7 +132,15 @@ pub async fn sign_in(
     JsonBody(body): JsonBody<SignInRequest>,
 ) -> Result<HttpResponse> {
     let credentials = Credentials::try_from(body)?;
-    let signed_in = service::sign_in(&db, &state.passwords, &ctx, credentials, client).await?;
+    let signed_in = service::sign_in(
+        &db,
+        &state.passwords,
+        &state.sign_ins,
+        &ctx,
+        credentials,
+        client,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(SessionResponse::from(signed_in)))
 }
 

@@ -1,12 +1,15 @@
-//! `[auth]`: argon2id's cost for password hashing, with OWASP's defaults.
+//! `[auth]`: argon2id's cost for password hashing, with OWASP's defaults, and
+//! the per-email sign-in limit.
 
+use domain::auth::SignInThrottle;
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, rule};
 
-/// Password hashing settings (`[auth]`): argon2id's cost. The defaults are
-/// OWASP's recommendation (19 MiB, 2 passes, 1 lane); hashes keep their own
-/// parameters, so raising them later does not invalidate stored passwords.
+/// Authentication settings (`[auth]`): argon2id's cost, whose defaults are
+/// OWASP's recommendation (19 MiB, 2 passes, 1 lane; hashes keep their own
+/// parameters, so raising them later does not invalidate stored passwords), and
+/// the sign-in limit.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
@@ -16,6 +19,9 @@ pub struct AuthSettings {
     pub argon2_iterations: u32,
     /// Lanes.
     pub argon2_parallelism: u32,
+    /// Failed sign-ins for one email (within 15 minutes of each other) before
+    /// that email is refused for a while (`domain::auth::SignInThrottle`).
+    pub max_failed_sign_ins: u32,
 }
 
 impl Default for AuthSettings {
@@ -24,12 +30,21 @@ impl Default for AuthSettings {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_parallelism: 1,
+            max_failed_sign_ins: 10,
         }
     }
 }
 
 impl AuthSettings {
+    /// The per-email sign-in limit.
+    pub fn sign_in_throttle(&self) -> SignInThrottle {
+        SignInThrottle::new(self.max_failed_sign_ins)
+    }
+
     pub(super) fn check(&self) -> Result<(), ConfigError> {
+        if self.max_failed_sign_ins == 0 {
+            return rule("auth.max_failed_sign_ins", "must be at least 1");
+        }
         if self.argon2_iterations == 0 {
             return rule("auth.argon2_iterations", "must be at least 1");
         }

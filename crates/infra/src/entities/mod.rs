@@ -10,6 +10,7 @@ pub mod organizations;
 pub mod outbox_messages;
 pub mod positional;
 pub mod sessions;
+pub mod sign_in_failures;
 pub mod users;
 pub mod verification_tokens;
 pub mod waitlist_entries;
