@@ -312,8 +312,12 @@ async fn adding_failed_at_clears_the_tokens_of_delivered_emails(backend: Backend
     // Arrange: before the migration, one delivered and one pending email.
     let db = TestDb::migrated(backend).await;
     let conn = db.connect().await;
-    let down = run(&conn, Command::Down { steps: 1 }).await;
-    assert_eq!(down.rolled_back, ["m20261123_000013_add_outbox_failed_at"]);
+    const ADD_FAILED_AT: &str = "m20261123_000013_add_outbox_failed_at";
+    let names = migration_names();
+    let position = names.iter().position(|n| n == ADD_FAILED_AT).unwrap();
+    let steps = u32::try_from(names.len() - position).unwrap();
+    let down = run(&conn, Command::Down { steps }).await;
+    assert_eq!(down.rolled_back.last().map(String::as_str), Some(ADD_FAILED_AT));
     let insert = match conn.get_database_backend() {
         DbBackend::Postgres => {
             "INSERT INTO outbox_messages (id, kind, payload, processed_at) VALUES ($1, 'email', $2, $3)"
