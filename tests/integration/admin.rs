@@ -22,7 +22,7 @@ async fn set_admin(app: &TestApp, email: &str, admin: bool) -> Result<String, St
 }
 
 /// A user with a session, promoted to platform admin by the CLI's function.
-async fn admin(app: &TestApp, email: &str) -> SignedUp {
+pub(crate) async fn admin(app: &TestApp, email: &str) -> SignedUp {
     let user = app.create_user(email).await;
     set_admin(app, email, true).await.expect("promotion");
     user

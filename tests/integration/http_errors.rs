@@ -3,6 +3,7 @@
 
 mod connections;
 mod headers;
+mod inputs;
 mod methods;
 
 use groundwork_tests::Backend;

@@ -317,7 +317,10 @@ async fn adding_failed_at_clears_the_tokens_of_delivered_emails(backend: Backend
     let position = names.iter().position(|n| n == ADD_FAILED_AT).unwrap();
     let steps = u32::try_from(names.len() - position).unwrap();
     let down = run(&conn, Command::Down { steps }).await;
-    assert_eq!(down.rolled_back.last().map(String::as_str), Some(ADD_FAILED_AT));
+    assert_eq!(
+        down.rolled_back.last().map(String::as_str),
+        Some(ADD_FAILED_AT)
+    );
     let insert = match conn.get_database_backend() {
         DbBackend::Postgres => {
             "INSERT INTO outbox_messages (id, kind, payload, processed_at) VALUES ($1, 'email', $2, $3)"

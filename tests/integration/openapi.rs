@@ -117,7 +117,7 @@ async fn the_document_states_required_fields_enums_ranges_and_patterns(backend: 
         serde_json::json!(["createdAt", "email", "firstName", "lastName", "role"])
     );
     assert_eq!(parameter("pageSize")["schema"]["maximum"], 100);
-    assert_eq!(parameter("page")["schema"]["maximum"], 10_000);
+    assert_eq!(parameter("page")["schema"]["maximum"], 1_000_000);
     assert_eq!(parameter("searchQuery")["schema"]["maxLength"], 200);
     assert_eq!(parameter("orgId")["required"], true);
     assert_eq!(

@@ -405,7 +405,68 @@ async fn search_is_literal_and_case_insensitive(backend: Backend) {
     }
 }
 
+async fn pages_deeper_than_a_million_rows_are_a_422(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (ada, _) = owner_with_organizations(&app, &["Acme"]).await;
+    let cases = [
+        // The one that dropped the connection (a panic converting the offset).
+        ("page=1000000000000000000", 422),
+        ("page=18446744073709551615&pageSize=100", 422),
+        ("page=100001", 422),
+        ("page=10001&pageSize=100", 422),
+        ("page=1000001&pageSize=1", 422),
+        ("page=10000&pageSize=100", 200),
+        ("page=100000", 200),
+    ];
+    for (query, status) in cases {
+        let res = app
+            .get_as(&format!("/v1/organizations?{query}"), &ada.token)
+            .await;
+
+        assert_eq!(res.status, status, "{query}: {}", res.text);
+        if status == 422 {
+            assert_eq!(res.error_fields(), ["page"], "{query}");
+            assert_eq!(res.body["errors"][0]["code"], "OUT_OF_RANGE", "{query}");
+        } else {
+            assert_eq!(res.body["items"], Value::Array(vec![]), "{query}");
+        }
+    }
+}
+
+async fn a_search_is_at_most_200_characters(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (ada, orgs) = owner_with_organizations(&app, &["Acme"]).await;
+    let members = format!("/v1/organizations/{}/members", orgs[0]);
+    // `%` and `_` are escaped in the pattern, which doubles its length: the
+    // longest search still fits SQLite's limit on a LIKE pattern.
+    let longest = "%_".repeat(100);
+    let too_long = "a".repeat(201);
+    let huge = "x".repeat(60_000);
+
+    let fits = app
+        .get_as(
+            &format!("{members}?searchQuery={}", encode(&longest)),
+            &ada.token,
+        )
+        .await;
+    let refused = app
+        .get_as(&format!("{members}?searchQuery={too_long}"), &ada.token)
+        .await;
+    let refused_huge = app
+        .get_as(&format!("/v1/organizations?searchQuery={huge}"), &ada.token)
+        .await;
+
+    assert_eq!(fits.status, 200, "{}", fits.text);
+    for res in [&refused, &refused_huge] {
+        assert_eq!(res.status, 422, "{}", res.text);
+        assert_eq!(res.error_fields(), ["searchQuery"]);
+        assert_eq!(res.body["errors"][0]["code"], "TOO_LONG");
+    }
+}
+
 on_both_databases!(
+    pages_deeper_than_a_million_rows_are_a_422,
+    a_search_is_at_most_200_characters,
     page_edges_are_exact,
     cursors_neither_repeat_nor_skip_rows_when_rows_are_inserted,
     list_parameters_are_validated,

@@ -20,6 +20,7 @@ use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 
 use crate::error::ApiError;
+use crate::middleware::inputs::INVALID_CHARACTER;
 
 /// The JSON body limit, in bytes (from `server.json_body_limit_bytes`).
 #[derive(Clone, Copy, Debug)]
@@ -41,7 +42,9 @@ const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// - 408 when the whole body has not arrived within [`BodyTimeout`] (a client
 ///   trickling bytes holds a worker's attention no longer than that);
 /// - 400 when the bytes are not JSON;
-/// - 422 (`VALIDATION_FAILED`) when the JSON does not fit `T`, naming the field.
+/// - 422 (`VALIDATION_FAILED`) when the JSON does not fit `T`, naming the field,
+///   or when a string in it holds a NUL character (`INVALID_CHARACTER`), which
+///   PostgreSQL refuses to store in text.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -121,6 +124,14 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             DomainError::invalid("", "INVALID_TYPE", "the body must be a JSON object").into(),
         );
     }
+    if let Some(field) = field_with_nul(body) {
+        return Err(DomainError::invalid(
+            &field,
+            INVALID_CHARACTER,
+            "must not contain the NUL character",
+        )
+        .into());
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let field = e.path().to_string();
@@ -137,6 +148,44 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     })?;
     de.end().map_err(not_json)?;
     Ok(value)
+}
+
+/// The path (`headers.x`, `items[2]`) of the first string, or key, in the JSON
+/// `body` that holds a NUL character. A NUL can only be written `\u0000` in
+/// JSON (a raw one is a syntax error), so bodies without that text, all
+/// legitimate ones, are not parsed twice.
+fn field_with_nul(body: &[u8]) -> Option<String> {
+    const ESCAPED_NUL: &[u8] = b"\\u0000";
+    if !body.windows(ESCAPED_NUL.len()).any(|w| w == ESCAPED_NUL) {
+        return None;
+    }
+    fn find(value: &serde_json::Value, path: &str) -> Option<String> {
+        let join = |key: &str| {
+            if path.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{path}.{key}")
+            }
+        };
+        match value {
+            serde_json::Value::String(s) => s.contains('\0').then(|| path.to_owned()),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| find(item, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+                if key.contains('\0') {
+                    Some(join(&key.replace('\0', "\u{FFFD}")))
+                } else {
+                    find(item, &join(key))
+                }
+            }),
+            _ => None,
+        }
+    }
+    // Not JSON: the parse that follows says so.
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    find(&value, "")
 }
 
 /// The query parameters every list takes, as sent (validated later by
@@ -185,7 +234,7 @@ impl<S: SortField> IntoParams for ListParams<S> {
                 "page",
                 "1-based page number; not together with `cursor`. Deeper than \
                  `page × pageSize` = 1,000,000 rows is refused: use the cursor.",
-                integer(1, PageRequest::<S>::MAX_PAGE, 1),
+                integer(1, PageRequest::<S>::MAX_PAGE_DEPTH, 1),
             ),
             query(
                 "pageSize",
@@ -305,6 +354,28 @@ mod tests {
             read_list_query("page=1&page=2"),
             Err(ApiError::BadRequest(_))
         ));
+    }
+
+    #[test]
+    fn a_nul_in_any_string_or_key_is_a_validation_error_naming_it() {
+        for (body, field) in [
+            (r#"{"email": "a\u0000@b.co"}"#, "email"),
+            (
+                r#"{"email": "a@b.co", "x": {"y": ["ok", "\u0000"]}}"#,
+                "x.y[1]",
+            ),
+            (r#"{"a\u0000": 1}"#, "a\u{FFFD}"),
+        ] {
+            let Err(ApiError::Domain(DomainError::Validation(errors))) =
+                parse::<Body>(body.as_bytes())
+            else {
+                panic!("{body}: expected a validation error");
+            };
+            assert_eq!(errors[0].field, field, "{body}");
+            assert_eq!(errors[0].code, "INVALID_CHARACTER", "{body}");
+        }
+        // An escaped backslash followed by "u0000" is no NUL.
+        assert!(parse::<Body>(br#"{"email": "\\u0000"}"#).is_ok());
     }
 
     #[test]

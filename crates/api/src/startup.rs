@@ -17,7 +17,7 @@ use crate::auth::Pool;
 use crate::error::ApiError;
 use crate::extract::{BodyTimeout, JsonLimit};
 use crate::middleware::headers::{self, Hsts};
-use crate::middleware::{cors, methods};
+use crate::middleware::{cors, inputs, methods, panics};
 use crate::rate_limit::RateLimits;
 use crate::state::AppState;
 use crate::{routes, telemetry};
@@ -124,6 +124,8 @@ impl Application {
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::RouteNotFound)
                 }))
+                .wrap(from_fn(panics::catch))
+                .wrap(from_fn(inputs::reject_nul_in_query))
                 .wrap(from_fn(methods::head_as_get))
                 .wrap(cors::middleware(&cors_origins))
                 .wrap(from_fn(cors::preflight))

@@ -48,16 +48,32 @@ pub fn init(filter: &str) {
 }
 
 /// Echoes the request id that `TracingLogger` put in the span as `x-request-id`,
-/// so a client can quote it and an operator can find the request's log lines.
+/// so a client can quote it and an operator can find the request's log lines
+/// (also on the response an `Err` from inner layers becomes: a caught panic).
 pub async fn request_id_header(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let request_id = req.extensions().get::<RequestId>().copied();
-    let mut res = next.call(req).await?;
-    if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id.to_string()).ok()) {
-        res.headers_mut()
-            .insert(HeaderName::from_static("x-request-id"), value);
+    let value = req
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| HeaderValue::from_str(&id.to_string()).ok());
+    let name = HeaderName::from_static("x-request-id");
+    match next.call(req).await {
+        Ok(mut res) => {
+            if let Some(value) = value {
+                res.headers_mut().insert(name, value);
+            }
+            Ok(res)
+        }
+        Err(mut err) => {
+            if let Some(value) = value {
+                err.add_response_mapper(move |mut res| {
+                    res.headers_mut().insert(name.clone(), value.clone());
+                    res
+                });
+            }
+            Err(err)
+        }
     }
-    Ok(res)
 }

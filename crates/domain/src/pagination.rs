@@ -133,12 +133,12 @@ impl<S: SortField> PageRequest<S> {
     pub const DEFAULT_PAGE_SIZE: u64 = 10;
     /// The largest page size.
     pub const MAX_PAGE_SIZE: u64 = 100;
-    /// The deepest page number: with the largest page size, a million rows in.
-    /// Deeper, an offset makes the database read and skip every row before the
-    /// page: the cursor serves any depth at the cost of one page.
-    pub const MAX_PAGE: u64 = 10_000;
-    /// The longest `searchQuery`, in characters (a `LIKE` pattern has limits:
-    /// SQLite's is 50,000 bytes).
+    /// The deepest a page number may reach: `page × pageSize` at most this
+    /// (an offset past it is slow to serve, and past `i64::MAX` it cannot even
+    /// be written into SQL); the cursor goes on from anywhere.
+    pub const MAX_PAGE_DEPTH: u64 = 1_000_000;
+    /// The longest `searchQuery`, in characters (a pattern's length is bounded:
+    /// SQLite refuses a `LIKE` pattern over 50,000 bytes).
     pub const MAX_SEARCH_CHARS: usize = 200;
 
     /// Validates a raw request; `sortBy` must name one of `S`'s fields (default
@@ -149,15 +149,12 @@ impl<S: SortField> PageRequest<S> {
         let page = match raw.page.as_deref() {
             None => Some(1),
             Some(p) => match p.parse::<u64>() {
-                Ok(n) if (1..=Self::MAX_PAGE).contains(&n) => Some(n),
+                Ok(n) if n >= 1 => Some(n),
                 _ => {
                     v.push(FieldError::new(
                         "page",
                         "OUT_OF_RANGE",
-                        format!(
-                            "page must be an integer from 1 to {} (deeper: use the cursor)",
-                            Self::MAX_PAGE
-                        ),
+                        "page must be an integer >= 1",
                     ));
                     None
                 }
@@ -222,29 +219,35 @@ impl<S: SortField> PageRequest<S> {
                 .map(PagePosition::After),
             (_, None) => page.map(PagePosition::Number),
         };
-        let search = match raw.search_query.as_deref().map(str::trim) {
-            Some(s) if s.chars().count() > Self::MAX_SEARCH_CHARS => {
-                v.push(FieldError::new(
-                    "searchQuery",
-                    "TOO_LONG",
-                    format!(
-                        "searchQuery must be at most {} characters",
-                        Self::MAX_SEARCH_CHARS
-                    ),
-                ));
-                None
-            }
-            Some(s) if s.contains('\0') => {
-                v.push(FieldError::new(
-                    "searchQuery",
-                    "INVALID_FORMAT",
-                    "searchQuery must not contain a NUL character",
-                ));
-                None
-            }
-            Some(s) if !s.is_empty() => Some(s.to_owned()),
-            _ => None,
-        };
+        if let (Some(page), Some(size)) = (page, page_size)
+            && raw.cursor.is_none()
+            && page.saturating_mul(size) > Self::MAX_PAGE_DEPTH
+        {
+            v.push(FieldError::new(
+                "page",
+                "OUT_OF_RANGE",
+                format!(
+                    "page × pageSize must be at most {}; use the cursor to go further",
+                    Self::MAX_PAGE_DEPTH
+                ),
+            ));
+        }
+        let search = raw
+            .search_query
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        if search.is_some_and(|s| s.chars().count() > Self::MAX_SEARCH_CHARS) {
+            v.push(FieldError::new(
+                "searchQuery",
+                "TOO_LONG",
+                format!(
+                    "searchQuery must be at most {} characters",
+                    Self::MAX_SEARCH_CHARS
+                ),
+            ));
+        }
+        let search = search.map(str::to_owned);
         let (((position, page_size), sort_by), direction) =
             v.finish(position.zip(page_size).zip(sort_by).zip(direction))?;
         Ok(Self {
@@ -315,7 +318,11 @@ impl Cursor {
         let plain = String::from_utf8(bytes).map_err(|_| CursorError)?;
         let mut parts = plain.splitn(3, '\n');
         match (parts.next(), parts.next(), parts.next()) {
-            (Some(Self::VERSION), Some(key), Some(id)) if !id.contains('\n') => {
+            // No NUL: the key and id go into SQL as text, which PostgreSQL
+            // refuses to hold one.
+            (Some(Self::VERSION), Some(key), Some(id))
+                if !id.contains('\n') && !plain.contains('\0') =>
+            {
                 Ok(Self::new(key, id))
             }
             _ => Err(CursorError),
@@ -413,11 +420,11 @@ mod tests {
     }
 
     #[test]
-    fn deep_pages_and_long_or_nul_searches_are_refused() {
+    fn deep_pages_and_long_searches_are_refused() {
         for (raw, field) in [
             (
                 RawPageRequest {
-                    page: Some("10001".into()),
+                    page: Some("100001".into()),
                     ..raw()
                 },
                 "page",
@@ -432,13 +439,6 @@ mod tests {
             (
                 RawPageRequest {
                     search_query: Some("a".repeat(201)),
-                    ..raw()
-                },
-                "searchQuery",
-            ),
-            (
-                RawPageRequest {
-                    search_query: Some("a\0b".into()),
                     ..raw()
                 },
                 "searchQuery",
@@ -475,6 +475,47 @@ mod tests {
         for bad in ["zz", "abc", "", "7631", "%%"] {
             assert_eq!(Cursor::decode(bad), Err(CursorError), "{bad}");
         }
+        let with_nul = Cursor::new("a\0b", "usr_01").encode();
+        assert_eq!(Cursor::decode(&with_nul), Err(CursorError));
+    }
+
+    #[test]
+    fn pages_deeper_than_the_bound_are_refused() {
+        let page = |page: &str, size: &str| RawPageRequest {
+            page: Some(page.into()),
+            page_size: Some(size.into()),
+            ..raw()
+        };
+        assert!(PageRequest::<TestSort>::parse(&page("10000", "100")).is_ok());
+        for (p, size) in [
+            ("10001", "100"),
+            ("1000001", "1"),
+            ("1000000000000000000", "10"),
+        ] {
+            let Err(DomainError::Validation(errors)) =
+                PageRequest::<TestSort>::parse(&page(p, size))
+            else {
+                panic!("page {p} × {size} was accepted");
+            };
+            assert_eq!(errors[0].field, "page");
+            assert_eq!(errors[0].code, "OUT_OF_RANGE");
+        }
+    }
+
+    #[test]
+    fn a_search_is_at_most_200_characters() {
+        let search = |text: String| RawPageRequest {
+            search_query: Some(text),
+            ..raw()
+        };
+        assert!(PageRequest::<TestSort>::parse(&search("é".repeat(200))).is_ok());
+        let Err(DomainError::Validation(errors)) =
+            PageRequest::<TestSort>::parse(&search("a".repeat(201)))
+        else {
+            panic!("a long search was accepted");
+        };
+        assert_eq!(errors[0].field, "searchQuery");
+        assert_eq!(errors[0].code, "TOO_LONG");
     }
 
     #[test]
