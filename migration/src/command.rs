@@ -6,6 +6,7 @@ use std::fmt;
 use sea_orm_migration::sea_orm::{DatabaseConnection, DbErr};
 use sea_orm_migration::{MigrationStatus, MigratorTrait};
 
+use crate::environment::{self, UnknownEnvironment};
 use crate::lock::with_migration_lock;
 
 /// A migration command.
@@ -41,6 +42,12 @@ impl Command {
     /// Whether the command destroys data wholesale and so is refused in production.
     pub fn is_destructive(&self) -> bool {
         matches!(self, Command::Fresh | Command::Refresh | Command::Reset)
+    }
+
+    /// Whether the command can drop data (a rolled-back migration drops its
+    /// tables and columns) and so needs `--force` in production.
+    pub fn needs_force_in_production(&self) -> bool {
+        matches!(self, Command::Down { .. })
     }
 }
 
@@ -90,10 +97,21 @@ impl Outcome {
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
+    /// `APP_ENV` names no known environment. Returned before the database is
+    /// touched.
+    #[error(transparent)]
+    UnknownEnvironment(#[from] UnknownEnvironment),
     /// A destructive command (`fresh`, `refresh`, `reset`) with `APP_ENV=production`.
     /// Returned before the database is touched.
     #[error("refusing to run `{command}` with APP_ENV=production: it would destroy data")]
     RefusedInProduction { command: &'static str },
+    /// `down` with `APP_ENV=production` and without `--force`. Returned before the
+    /// database is touched.
+    #[error(
+        "refusing to run `{command}` with APP_ENV=production without --force: \
+         it drops the tables and columns of the migrations it rolls back, with their data"
+    )]
+    ForceRequired { command: &'static str },
     /// The database or a migration failed. Each migration runs in its own
     /// transaction, so the failing one left nothing behind; the ones before it
     /// stay applied.
@@ -106,10 +124,21 @@ pub fn is_production(app_env: &str) -> bool {
     app_env.trim().eq_ignore_ascii_case("production")
 }
 
-/// Refuses destructive commands in production; everything else is allowed.
-pub fn guard(command: Command, app_env: &str) -> Result<(), MigrationError> {
-    if command.is_destructive() && is_production(app_env) {
+/// Refuses what must not run: any command under an unknown `APP_ENV`; in
+/// production, `fresh`, `refresh` and `reset` always, and `down` unless
+/// `force`. Everything else is allowed.
+pub fn guard(command: Command, app_env: &str, force: bool) -> Result<(), MigrationError> {
+    let environment = environment::parse(app_env)?;
+    if environment != "production" {
+        return Ok(());
+    }
+    if command.is_destructive() {
         return Err(MigrationError::RefusedInProduction {
+            command: command.name(),
+        });
+    }
+    if command.needs_force_in_production() && !force {
+        return Err(MigrationError::ForceRequired {
             command: command.name(),
         });
     }
@@ -119,14 +148,34 @@ pub fn guard(command: Command, app_env: &str) -> Result<(), MigrationError> {
 /// Runs `command` with migrator `M` under the migration lock (see
 /// [`with_migration_lock`](crate::with_migration_lock)).
 ///
-/// `fresh`, `refresh` and `reset` are refused when `app_env` is `production`
-/// (case-insensitive), before the database is touched.
+/// Refused before the database is touched (see [`guard`]): any command when
+/// `app_env` is no known environment; when it is `production`
+/// (case-insensitive), `fresh`, `refresh`, `reset`, and `down` (which
+/// [`run_forced`] allows).
 pub async fn run<M: MigratorTrait>(
     db: &DatabaseConnection,
     command: Command,
     app_env: &str,
 ) -> Result<Outcome, MigrationError> {
-    guard(command, app_env)?;
+    run_guarded::<M>(db, command, app_env, false).await
+}
+
+/// [`run`], with the operator's `--force`: `down` runs in production too.
+pub async fn run_forced<M: MigratorTrait>(
+    db: &DatabaseConnection,
+    command: Command,
+    app_env: &str,
+) -> Result<Outcome, MigrationError> {
+    run_guarded::<M>(db, command, app_env, true).await
+}
+
+async fn run_guarded<M: MigratorTrait>(
+    db: &DatabaseConnection,
+    command: Command,
+    app_env: &str,
+    force: bool,
+) -> Result<Outcome, MigrationError> {
+    guard(command, app_env, force)?;
     let outcome = with_migration_lock(db, || execute::<M>(db, command)).await?;
     Ok(outcome)
 }
@@ -240,15 +289,34 @@ mod tests {
     #[test]
     fn destructive_commands_are_refused_in_production() {
         for command in [Command::Fresh, Command::Refresh, Command::Reset] {
-            match guard(command, "PRODUCTION") {
-                Err(MigrationError::RefusedInProduction { command: name }) => {
-                    assert_eq!(name, command.name())
+            for force in [false, true] {
+                match guard(command, "PRODUCTION", force) {
+                    Err(MigrationError::RefusedInProduction { command: name }) => {
+                        assert_eq!(name, command.name())
+                    }
+                    other => panic!("{command} was not refused: {other:?}"),
                 }
-                other => panic!("{command} was not refused: {other:?}"),
             }
-            assert!(guard(command, "development").is_ok());
-            assert!(guard(command, "test").is_ok());
+            assert!(guard(command, "development", false).is_ok());
+            assert!(guard(command, "test", false).is_ok());
         }
+    }
+
+    #[test]
+    fn down_needs_force_in_production() {
+        let down = Command::Down { steps: 1 };
+        match guard(down, "production", false) {
+            Err(MigrationError::ForceRequired { command }) => assert_eq!(command, "down"),
+            other => panic!("down was not refused: {other:?}"),
+        }
+        assert!(guard(down, "production", true).is_ok());
+        assert!(guard(down, "development", false).is_ok());
+        assert!(
+            guard(down, "production", false)
+                .unwrap_err()
+                .to_string()
+                .contains("--force")
+        );
     }
 
     #[test]
@@ -256,16 +324,25 @@ mod tests {
         for command in [
             Command::Up { steps: None },
             Command::Up { steps: Some(1) },
-            Command::Down { steps: 1 },
             Command::Status,
         ] {
-            assert!(guard(command, "production").is_ok(), "{command}");
+            assert!(guard(command, "production", false).is_ok(), "{command}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_environment_refuses_every_command() {
+        for command in [Command::Status, Command::Up { steps: None }, Command::Fresh] {
+            match guard(command, "prod", true) {
+                Err(MigrationError::UnknownEnvironment(e)) => assert_eq!(e.0, "prod"),
+                other => panic!("{command} ran under APP_ENV=prod: {other:?}"),
+            }
         }
     }
 
     #[test]
     fn refusal_message_names_the_command() {
-        let err = guard(Command::Fresh, "production").unwrap_err();
+        let err = guard(Command::Fresh, "production", false).unwrap_err();
         assert_eq!(
             err.to_string(),
             "refusing to run `fresh` with APP_ENV=production: it would destroy data"

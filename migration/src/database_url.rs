@@ -89,28 +89,74 @@ fn encode_component(value: &str) -> String {
     out
 }
 
-/// The URL with its password (if any) replaced by `***`, fit for logs.
+/// What a masked secret reads as.
+const MASK: &str = "***";
+
+/// Whether a query parameter named `name` carries a secret: libpq's `password`
+/// and `sslpassword`, and anything else whose name says pass(word), secret or
+/// token (masking a harmless one costs nothing; showing a secret does).
+fn is_secret_parameter(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["pass", "secret", "token"]
+        .iter()
+        .any(|word| name.contains(word))
+}
+
+/// The URL with every secret in it replaced by `***`, fit for logs: the
+/// password of its user part (`postgres://app:***@db/gw`) and the value of every
+/// query parameter that carries one (`?password=***`, `sslpassword=***`, see
+/// [`is_secret_parameter`]). The rest is shown as written. A string that does
+/// not parse as a URL is shown as its scheme only (`postgres://***`), or as
+/// `***`: whatever it holds cannot be told apart from a secret.
 pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return match url.split_once(':') {
+            Some((scheme, _))
+                if !scheme.is_empty()
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+            {
+                format!("{scheme}://{MASK}")
+            }
+            _ => MASK.to_owned(),
+        };
     };
-    let authority_start = scheme_end + 3;
-    let rest = &url[authority_start..];
-    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_len];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_owned();
-    };
-    let userinfo = &authority[..at];
-    let Some(colon) = userinfo.find(':') else {
-        return url.to_owned();
-    };
-    format!(
-        "{}{}:***{}",
-        &url[..authority_start],
-        &userinfo[..colon],
-        &url[authority_start + at..]
-    )
+    let mut masked = false;
+    if parsed.password().is_some() {
+        // Only a URL with a host has a password, so this cannot fail.
+        masked = parsed.set_password(Some(MASK)).is_ok();
+    }
+    if let Some(query) = parsed.query() {
+        let mut hid_one = false;
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| {
+                let name = url::form_urlencoded::parse(pair.as_bytes())
+                    .next()
+                    .map(|(name, _)| name.into_owned())
+                    .unwrap_or_default();
+                match pair.split_once('=') {
+                    Some((raw_name, _)) if is_secret_parameter(&name) => {
+                        hid_one = true;
+                        format!("{raw_name}={MASK}")
+                    }
+                    _ => pair.to_owned(),
+                }
+            })
+            .collect();
+        if hid_one {
+            parsed.set_query(Some(&pairs.join("&")));
+            masked = true;
+        }
+    }
+    // Unchanged URLs are shown exactly as written, not as the parser
+    // normalises them.
+    if masked {
+        parsed.to_string()
+    } else {
+        url.to_owned()
+    }
 }
 
 /// The file a `sqlite:` URL points at (`None` for in-memory databases and
@@ -219,6 +265,42 @@ mod tests {
         assert_eq!(redact("postgres://db/gw"), "postgres://db/gw");
         assert_eq!(redact(DEFAULT_DATABASE_URL), DEFAULT_DATABASE_URL);
         assert_eq!(redact("postgres://u:p%40ss@h/n"), "postgres://u:***@h/n");
+        assert_eq!(redact("postgres://:s3cret@db/gw"), "postgres://:***@db/gw");
+        assert_eq!(redact("sqlite::memory:"), "sqlite::memory:");
+        assert_eq!(redact("sqlite:x.db?mode=rwc"), "sqlite:x.db?mode=rwc");
+    }
+
+    #[test]
+    fn redact_hides_every_secret_query_parameter() {
+        assert_eq!(
+            redact("postgres://app@db/gw?password=s3cret&sslmode=require"),
+            "postgres://app@db/gw?password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact(
+                "postgres://app:pw@db/gw?sslmode=verify-full&sslpassword=key%20pw&sslkey=/k.pem"
+            ),
+            "postgres://app:***@db/gw?sslmode=verify-full&sslpassword=***&sslkey=/k.pem"
+        );
+        assert_eq!(
+            redact("postgresql:///gw?host=/run/pg&PassWord=x&user=app"),
+            "postgresql:///gw?host=/run/pg&PassWord=***&user=app"
+        );
+        assert_eq!(
+            redact("postgres://db/gw?pass%77ord=s3cret"),
+            "postgres://db/gw?pass%77ord=***",
+            "an encoded name is read decoded"
+        );
+        assert_eq!(
+            redact("postgres://db/gw?auth_token=t&application_name=gw"),
+            "postgres://db/gw?auth_token=***&application_name=gw"
+        );
+    }
+
+    #[test]
+    fn what_does_not_parse_is_shown_by_its_scheme_only() {
+        assert_eq!(redact("postgres://u:s3cret@[bad/gw"), "postgres://***");
+        assert_eq!(redact("not a url with s3cret"), "***");
     }
 
     #[test]

@@ -24,11 +24,12 @@ pub use sea_orm_migration::{MigrationStatus, MigrationTrait, MigratorTrait};
 mod command;
 mod common;
 pub mod database_url;
+pub mod environment;
 mod lock;
 
 pub use command::{
     Command, MigrationError, MigrationState, Outcome, guard, is_production, migration_states, run,
-    up_locked,
+    run_forced, up_locked,
 };
 pub use lock::{MIGRATION_LOCK_KEY, with_migration_lock};
 

@@ -3,7 +3,9 @@
 //! The database comes from `DATABASE_URL`; when unset, from `DB_HOST`, `DB_PORT`,
 //! `DB_NAME`, `DB_USER`, `DB_PASSWORD`, `DB_SSL` (when `DB_HOST` is set); else the
 //! embedded SQLite file `data/groundwork.db`. `fresh`, `refresh` and `reset`
-//! refuse to run with `APP_ENV=production`.
+//! refuse to run with `APP_ENV=production`, and `down` runs there only with
+//! `--force`; an `APP_ENV` other than `development`, `test` or `production`
+//! refuses every command.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -25,7 +27,9 @@ use tracing_subscriber::EnvFilter;
                   DB_PASSWORD, DB_SSL when DB_HOST is set; else sqlite://data/groundwork.db."
 )]
 struct Cli {
-    /// Deployment environment; `fresh`, `refresh` and `reset` are refused in `production`.
+    /// Deployment environment: `development`, `test` or `production` (anything
+    /// else is refused); `fresh`, `refresh` and `reset` are refused in
+    /// `production`, and `down` needs `--force` there.
     #[arg(long, env = "APP_ENV", default_value = "development", global = true)]
     app_env: String,
 
@@ -41,11 +45,15 @@ enum CliCommand {
         #[arg(short = 'n', long = "num")]
         num: Option<u32>,
     },
-    /// Roll back the last N applied migrations.
+    /// Roll back the last N applied migrations (in production, only with --force).
     Down {
         /// How many migrations to roll back.
         #[arg(short = 'n', long = "num", default_value_t = 1)]
         num: u32,
+        /// Roll back in production too: the rolled-back migrations' tables and
+        /// columns are dropped with their data.
+        #[arg(long)]
+        force: bool,
     },
     /// Show every migration and whether it is applied.
     Status,
@@ -61,7 +69,7 @@ impl From<&CliCommand> for Command {
     fn from(command: &CliCommand) -> Self {
         match *command {
             CliCommand::Up { num } => Command::Up { steps: num },
-            CliCommand::Down { num } => Command::Down { steps: num },
+            CliCommand::Down { num, .. } => Command::Down { steps: num },
             CliCommand::Status => Command::Status,
             CliCommand::Fresh => Command::Fresh,
             CliCommand::Refresh => Command::Refresh,
@@ -107,10 +115,17 @@ fn one_line(err: &anyhow::Error) -> String {
     parts.join(": ")
 }
 
+impl Cli {
+    /// Whether the operator passed `--force`.
+    fn force(&self) -> bool {
+        matches!(self.command, CliCommand::Down { force: true, .. })
+    }
+}
+
 async fn execute(cli: &Cli) -> anyhow::Result<()> {
     let command = Command::from(&cli.command);
     // Refuse before connecting: a production database is never even opened.
-    migration::guard(command, &cli.app_env)?;
+    migration::guard(command, &cli.app_env, cli.force())?;
 
     let url = database_url::from_env()?;
     let shown = database_url::redact(&url);
@@ -132,7 +147,11 @@ async fn execute(cli: &Cli) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot connect to {shown}"))?;
 
-    let result = migration::run::<Migrator>(&db, command, &cli.app_env).await;
+    let result = if cli.force() {
+        migration::run_forced::<Migrator>(&db, command, &cli.app_env).await
+    } else {
+        migration::run::<Migrator>(&db, command, &cli.app_env).await
+    };
     let _ = db.close().await;
     let outcome = result.with_context(|| format!("`migration {command}` failed"))?;
     report(command, &outcome);
@@ -251,6 +270,16 @@ mod tests {
     }
 
     #[test]
+    fn force_is_read_from_down_only() {
+        let cli = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("migration").chain(args.iter().copied())).unwrap()
+        };
+        assert!(cli(&["down", "--force"]).force());
+        assert!(!cli(&["down"]).force());
+        assert!(Cli::try_parse_from(["migration", "up", "--force"]).is_err());
+    }
+
+    #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
     }
@@ -266,6 +295,11 @@ mod tests {
         assert_eq!(parse(&["up", "-n", "2"]), Command::Up { steps: Some(2) });
         assert_eq!(parse(&["down"]), Command::Down { steps: 1 });
         assert_eq!(parse(&["down", "-n", "100"]), Command::Down { steps: 100 });
+        assert_eq!(
+            parse(&["down", "--force"]),
+            Command::Down { steps: 1 },
+            "--force is the guard's, not the command's"
+        );
         assert_eq!(parse(&["status"]), Command::Status);
         assert_eq!(parse(&["fresh"]), Command::Fresh);
         assert_eq!(parse(&["refresh"]), Command::Refresh);

@@ -85,15 +85,15 @@ fn every_shipped_environment_file_loads() {
 #[test]
 fn the_environment_file_overrides_the_defaults_and_variables_override_both() {
     let dir = ConfigDir::with(&[(
-        "staging.toml",
+        "development.toml",
         "[database]\nmax_connections = 20\nidle_timeout_secs = 60\n",
     )]);
 
-    let from_file = Settings::load_from(dir.path(), &env(&[("APP_ENV", "staging")])).unwrap();
+    let from_file = Settings::load_from(dir.path(), &env(&[("APP_ENV", "development")])).unwrap();
     let from_env = Settings::load_from(
         dir.path(),
         &env(&[
-            ("APP_ENV", "staging"),
+            ("APP_ENV", "development"),
             ("APP__DATABASE__MAX_CONNECTIONS", "3"),
             ("APP__SERVER__HOST", "0.0.0.0"),
             ("PORT", "9090"),
@@ -133,6 +133,48 @@ fn the_db_family_is_used_when_database_url_is_unset() {
         "the password leaked into Debug"
     );
     assert!(settings.database.masked_url().contains("app:***@"));
+}
+
+#[test]
+fn an_unknown_app_env_stops_start_up_naming_it() {
+    // A typo must not run as development, without production's guards.
+    for typo in ["prod", "Prod", "staging", "dev"] {
+        let err = load_error(&config_dir(), &[("APP_ENV", typo)]);
+        assert!(err.contains("APP_ENV"), "{typo}: {err}");
+        assert!(err.contains(&format!("`{typo}`")), "{typo}: {err}");
+        assert!(
+            err.contains("development, test, production"),
+            "{typo}: {err}"
+        );
+    }
+    let err = load_error(&config_dir(), &[("APP__ENVIRONMENT", "prod")]);
+    assert!(err.contains("environment"), "{err}");
+    // Case and spaces do not matter; blank is the default.
+    let production =
+        Settings::load_from(&config_dir(), &env(&[("APP_ENV", " Production ")])).unwrap();
+    assert!(production.is_production());
+    let blank = Settings::load_from(&config_dir(), &env(&[("APP_ENV", "")])).unwrap();
+    assert_eq!(blank.environment, "development");
+}
+
+#[test]
+fn every_secret_in_the_database_url_is_masked() {
+    let url = "postgres://app:s3cret@db:5432/gw?sslmode=verify-full&password=p4ss&sslpassword=k3y";
+
+    let settings = Settings::load_from(&config_dir(), &env(&[("DATABASE_URL", url)])).unwrap();
+
+    assert_eq!(settings.database.url, url, "the real URL is what connects");
+    assert_eq!(
+        settings.database.masked_url(),
+        "postgres://app:***@db:5432/gw?sslmode=verify-full&password=***&sslpassword=***"
+    );
+    let shown = format!("{settings:?}");
+    for secret in ["s3cret", "p4ss", "k3y"] {
+        assert!(
+            !shown.contains(secret),
+            "{secret} leaked into Debug: {shown}"
+        );
+    }
 }
 
 #[test]

@@ -364,6 +364,55 @@ async fn adding_failed_at_clears_the_tokens_of_delivered_emails(backend: Backend
     assert_eq!(payload_of(pending).await, payload("pending-token"));
 }
 
+async fn down_in_production_needs_force(backend: Backend) {
+    // Arrange
+    let db = TestDb::migrated(backend).await;
+    let conn = db.connect().await;
+    let before = schema_snapshot(&conn).await;
+    let down = Command::Down { steps: 1 };
+
+    // Act
+    let refused = migration::run::<Migrator>(&conn, down, "production").await;
+    let after_refusal = schema_snapshot(&conn).await;
+    let forced = migration::run_forced::<Migrator>(&conn, down, "production").await;
+
+    // Assert
+    match refused {
+        Err(MigrationError::ForceRequired { command }) => assert_eq!(command, "down"),
+        other => panic!("`down` in production on {backend} was not refused: {other:?}"),
+    }
+    assert_eq!(
+        after_refusal, before,
+        "the refused `down` touched the schema"
+    );
+    let newest = migration_names().pop().unwrap();
+    assert_eq!(forced.unwrap().rolled_back, [newest]);
+}
+
+async fn an_unknown_app_env_runs_no_command(backend: Backend) {
+    // Arrange
+    let db = TestDb::empty(backend).await;
+    let conn = db.connect().await;
+
+    // Act
+    let results = [
+        migration::run::<Migrator>(&conn, Command::Up { steps: None }, "prod").await,
+        migration::run_forced::<Migrator>(&conn, Command::Down { steps: 1 }, "prod").await,
+    ];
+
+    // Assert
+    for result in results {
+        match result {
+            Err(MigrationError::UnknownEnvironment(e)) => assert_eq!(e.0, "prod"),
+            other => panic!("ran under APP_ENV=prod on {backend}: {other:?}"),
+        }
+    }
+    assert!(
+        schema_snapshot(&conn).await.tables().is_empty(),
+        "nothing was applied"
+    );
+}
+
 on_both_databases!(
     migrating_down_to_zero_and_up_again_restores_the_same_schema,
     each_migration_rolls_back_one_step_at_a_time_and_applies_again,
@@ -372,6 +421,8 @@ on_both_databases!(
     destructive_commands_are_refused_in_production,
     a_failing_migration_leaves_the_schema_as_it_was,
     adding_failed_at_clears_the_tokens_of_delivered_emails,
+    down_in_production_needs_force,
+    an_unknown_app_env_runs_no_command,
 );
 
 // ---------------------------------------------------------------------------

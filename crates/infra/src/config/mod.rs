@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
-use migration::database_url;
+use migration::{database_url, environment};
 use serde::{Deserialize, Serialize};
 
 pub use auth::AuthSettings;
@@ -38,7 +38,8 @@ pub use smtp::{SmtpSettings, SmtpTls};
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// `development`, `test`, `production`, ... (from `APP_ENV`).
+    /// `development`, `test` or `production` (from `APP_ENV`; anything else
+    /// stops start-up).
     #[serde(default = "default_environment")]
     pub environment: String,
     /// HTTP server.
@@ -65,7 +66,7 @@ pub struct Settings {
 }
 
 fn default_environment() -> String {
-    "development".to_owned()
+    environment::DEFAULT_ENVIRONMENT.to_owned()
 }
 
 /// A setting that stops start-up; the message names the setting.
@@ -132,11 +133,19 @@ impl Settings {
 
     /// Loads settings from `dir` and the given environment (tests pass their own).
     pub fn load_from(dir: &Path, env: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
-        let environment = env
-            .get("APP_ENV")
-            .map(|e| e.trim().to_lowercase())
-            .filter(|e| !e.is_empty())
-            .unwrap_or_else(default_environment);
+        // A typo (`prod`) would layer no file and run as development, without
+        // production's guards: only the shipped environments are accepted.
+        let app_env = match env.get("APP_ENV") {
+            Some(raw) => environment::parse(raw).map_err(|e| ConfigError::Rule {
+                setting: "APP_ENV",
+                problem: format!(
+                    "must be one of {}, got `{}`",
+                    environment::ENVIRONMENTS.join(", "),
+                    e.0
+                ),
+            })?,
+            None => environment::DEFAULT_ENVIRONMENT,
+        };
         let default_file = dir.join("default.toml");
         if !default_file.is_file() {
             return Err(ConfigError::Invalid(format!(
@@ -146,8 +155,8 @@ impl Settings {
         }
         let mut figment = Figment::new()
             .merge(Toml::file(default_file))
-            .merge(Toml::file(dir.join(format!("{environment}.toml"))))
-            .merge(Serialized::default("environment", &environment));
+            .merge(Toml::file(dir.join(format!("{app_env}.toml"))))
+            .merge(Serialized::default("environment", app_env));
         for (key, value) in env {
             if let Some(path) = key.strip_prefix("APP__") {
                 let path = path
@@ -172,6 +181,10 @@ impl Settings {
     /// Each section's rules, then those that span sections; the first broken
     /// one is reported.
     fn check(&self) -> Result<(), ConfigError> {
+        if !environment::ENVIRONMENTS.contains(&self.environment.as_str()) {
+            // Set some other way than APP_ENV (`APP__ENVIRONMENT`).
+            return rule("environment", "must be development, test or production");
+        }
         self.database.check()?;
         self.server.check()?;
         self.auth.check()?;
