@@ -66,6 +66,7 @@ fn the_defaults_are_the_documented_ones() {
     assert_eq!(settings.auth.argon2_iterations, 2);
     assert_eq!(settings.auth.argon2_parallelism, 1);
     assert_eq!(settings.auth.max_failed_sign_ins, 10);
+    assert_eq!(settings.auth.max_queued_hashes, 64);
 }
 
 #[test]
@@ -232,6 +233,10 @@ fn a_value_that_breaks_a_rule_names_the_setting() {
         (
             vec![("APP__AUTH__MAX_FAILED_SIGN_INS", "0")],
             "auth.max_failed_sign_ins",
+        ),
+        (
+            vec![("APP__AUTH__MAX_QUEUED_HASHES", "0")],
+            "auth.max_queued_hashes",
         ),
     ];
     for (pairs, setting) in cases {

@@ -5,6 +5,7 @@ mod admin;
 mod api_keys;
 mod audit;
 mod auth;
+mod auth_hashing;
 mod auth_throttle;
 mod auth_timing;
 mod config;

@@ -158,6 +158,26 @@ impl TestApp {
         read(req.send_body(body).await).await
     }
 
+    /// `POST path` with a JSON body by a client that gives up after `patience`
+    /// and closes its connection: `None` when it gave up.
+    pub async fn post_json_giving_up(
+        &self,
+        path: &str,
+        body: &Value,
+        patience: Duration,
+    ) -> Option<TestResponse> {
+        let sent = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .timeout(patience)
+            .send_json(body)
+            .await;
+        match sent {
+            Err(awc::error::SendRequestError::Timeout) => None,
+            other => Some(read(other).await),
+        }
+    }
+
     /// `GET path`.
     pub async fn get(&self, path: &str) -> TestResponse {
         read(

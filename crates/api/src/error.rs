@@ -150,6 +150,13 @@ impl ApiError {
                 "Too many attempts; retry after the seconds in Retry-After.".to_owned(),
                 None,
             ),
+            Self::Domain(DomainError::Busy { .. }) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "BUSY",
+                "Service unavailable",
+                "The server is busy; retry after the seconds in Retry-After.".to_owned(),
+                None,
+            ),
             Self::Domain(DomainError::Unavailable) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "DATABASE_UNAVAILABLE",
@@ -223,7 +230,10 @@ impl ApiError {
     /// When to retry, for the answers that say (`Retry-After`, in seconds).
     fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            Self::Domain(DomainError::RateLimited { retry_after_secs })
+            Self::Domain(
+                DomainError::RateLimited { retry_after_secs }
+                | DomainError::Busy { retry_after_secs },
+            )
             | Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         }
@@ -237,7 +247,10 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let (status, code, title, detail, errors) = self.parts();
-        if status.is_server_error() {
+        if matches!(self, Self::Domain(DomainError::Busy { .. })) {
+            // Load, not a fault: a flood would otherwise fill the log with errors.
+            tracing::warn!(code, "request refused: busy");
+        } else if status.is_server_error() {
             // The cause goes to the log; the client gets a constant body.
             tracing::error!(error = %self, code, "request failed");
         }

@@ -186,9 +186,41 @@ mod shared_responses {
             )])
         }
     }
+
+    /// 503 for the operations that hash a password: the database's, and the
+    /// hashing queue's (in place of [`DatabaseProblems`]).
+    pub struct HashingProblems;
+
+    impl IntoResponses for HashingProblems {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            let mut response = ResponseBuilder::new()
+                .description(
+                    "DATABASE_UNAVAILABLE: the database cannot be reached or is busy; retry. \
+                     BUSY: too many passwords are waiting to be hashed (`auth.max_queued_hashes`); \
+                     retry after Retry-After",
+                )
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                );
+            response = response.header(
+                "Retry-After",
+                utoipa::openapi::HeaderBuilder::new()
+                    .schema(
+                        utoipa::openapi::ObjectBuilder::new()
+                            .schema_type(utoipa::openapi::Type::Integer),
+                    )
+                    .description(Some("With BUSY: seconds to wait before retrying"))
+                    .build(),
+            );
+            BTreeMap::from([("503".to_owned(), response.build().into())])
+        }
+    }
 }
 
 pub use shared_responses::{
-    DatabaseProblems, JsonBodyProblems, PersonOnlyProblems, QueryProblems, RateLimitProblems,
-    SessionProblems,
+    DatabaseProblems, HashingProblems, JsonBodyProblems, PersonOnlyProblems, QueryProblems,
+    RateLimitProblems, SessionProblems,
 };

@@ -134,7 +134,11 @@ impl Application {
                 .wrap(TracingLogger::<telemetry::RequestSpan>::new())
         })
         .shutdown_timeout(settings.server.shutdown_timeout_secs)
-        .client_request_timeout(Duration::from_secs(10));
+        .client_request_timeout(Duration::from_secs(10))
+        // A client that closes its connection has given up on the answer: the
+        // request's handler is dropped (by default it runs on), so the work it
+        // waits for is abandoned too (a queued password hash is skipped).
+        .h1_allow_half_closed(false);
         // actix caps connections per worker: give each an equal share of the total.
         let workers = match settings.server.workers {
             0 => std::thread::available_parallelism().map_or(1, usize::from),

@@ -230,6 +230,13 @@ pub enum DomainError {
         /// Seconds until an attempt is accepted again (at least 1).
         retry_after_secs: u64,
     },
+    /// The server has too much of this work queued (passwords waiting to be
+    /// hashed) to take more now: retry after `retry_after_secs` seconds.
+    #[error("busy; retry after {retry_after_secs} s")]
+    Busy {
+        /// Seconds to wait before retrying.
+        retry_after_secs: u64,
+    },
     /// The database cannot be reached right now; retrying later may succeed.
     #[error("the database is unavailable")]
     Unavailable,

@@ -1,6 +1,7 @@
 //! Secrets: password hashing (argon2id, on a few dedicated low-priority threads
-//! so a flood of sign-ins cannot stall other requests nor balloon memory) and
-//! random bearer tokens, which are stored only as hashes.
+//! behind a bounded queue, so a flood of sign-ins can neither stall other
+//! requests nor balloon memory) and random bearer tokens, which are stored only
+//! as hashes.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, mpsc};
@@ -29,6 +30,11 @@ pub use api_keys::{API_KEY_PREFIX, IssuedApiKey, PresentedApiKey, issue_api_key,
 /// (gigabytes of RSS in the benchmark; even one thread allocating a buffer per
 /// hash kept five). A fixed set of threads with their own memory bounds both:
 /// extra sign-ins wait their turn, memory stays at one buffer per thread.
+///
+/// At most `auth.max_queued_hashes` jobs wait for a thread; past that a call
+/// fails at once with `Busy` (503), rather than queueing work no client will
+/// wait for. A job whose caller has gone (its future dropped: the client
+/// disconnected) is skipped when its turn comes, not computed.
 #[derive(Clone)]
 pub struct PasswordHasher {
     inner: Arc<Inner>,
@@ -39,8 +45,9 @@ struct Inner {
     /// Verified against when the account does not exist, so that an unknown email
     /// costs the same time as a wrong password.
     dummy_hash: String,
-    /// The hashing threads' queue; they stop when the last hasher is dropped.
-    jobs: mpsc::Sender<Job>,
+    /// The hashing threads' bounded queue; they stop when the last hasher is
+    /// dropped.
+    jobs: mpsc::SyncSender<Job>,
 }
 
 /// Work for a hashing thread, given the thread's argon2 memory.
@@ -63,9 +70,19 @@ impl std::fmt::Debug for PasswordHasher {
     }
 }
 
+/// What a caller told `Busy` is asked to wait before trying again: a queue
+/// slot frees up within one hash (tens of milliseconds at the default cost).
+pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
+
 impl PasswordHasher {
-    /// A hasher with the configured cost. Computes one hash (the dummy) up front.
+    /// A hasher with the configured cost and queue bound. Computes one hash (the
+    /// dummy) up front.
     pub fn new(settings: &AuthSettings) -> Result<Self, DomainError> {
+        Self::with_threads(settings, hashing_threads())
+    }
+
+    /// [`PasswordHasher::new`] with `threads` hashing threads.
+    fn with_threads(settings: &AuthSettings, threads: usize) -> Result<Self, DomainError> {
         let params = Params::new(
             settings.argon2_memory_kib,
             settings.argon2_iterations,
@@ -75,7 +92,7 @@ impl PasswordHasher {
         .map_err(|e| DomainError::Internal(format!("argon2 parameters: {e}")))?;
         let argon = Argon2::new(ALGORITHM, VERSION, params);
         let dummy_hash = hash_with(&argon, "not a password: timing equaliser", &mut Vec::new())?;
-        let jobs = spawn_hashing_threads(hashing_threads())?;
+        let jobs = spawn_hashing_threads(threads, settings.max_queued_hashes)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 argon,
@@ -114,19 +131,29 @@ impl PasswordHasher {
         .await?
     }
 
-    /// Runs `work` on a hashing thread and waits for its answer.
+    /// Queues `work` for a hashing thread and waits for its answer. `Busy` at
+    /// once when the queue is full. Dropping the future before the answer (the
+    /// request was cancelled) makes the thread skip `work` if it has not begun.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Inner, &mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, DomainError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let inner = self.inner.clone();
-        self.inner
-            .jobs
-            .send(Box::new(move |memory| {
+        let job: Job = Box::new(move |memory| {
+            // The receiver is gone: nobody waits for this hash any more.
+            if !answer.is_closed() {
                 let _ = answer.send(work(&inner, memory));
-            }))
-            .map_err(|_| DomainError::Internal("the password hashing threads stopped".into()))?;
+            }
+        });
+        self.inner.jobs.try_send(job).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => DomainError::Busy {
+                retry_after_secs: BUSY_RETRY_AFTER_SECS,
+            },
+            mpsc::TrySendError::Disconnected(_) => {
+                DomainError::Internal("the password hashing threads stopped".into())
+            }
+        })?;
         answered
             .await
             .map_err(|_| DomainError::Internal("a password hashing job failed".into()))
@@ -140,10 +167,11 @@ impl PasswordHasher {
 /// Linux the nice value belongs to the thread that sets it.)
 pub const HASHING_NICE: i32 = 10;
 
-/// Starts `count` threads that run queued jobs until every sender is gone. A
-/// job that panics is dropped (its caller gets an error); the thread goes on.
-fn spawn_hashing_threads(count: usize) -> Result<mpsc::Sender<Job>, DomainError> {
-    let (jobs, queue) = mpsc::channel::<Job>();
+/// Starts `count` threads that run queued jobs until every sender is gone; at
+/// most `bound` jobs wait. A job that panics is dropped (its caller gets an
+/// error); the thread goes on.
+fn spawn_hashing_threads(count: usize, bound: usize) -> Result<mpsc::SyncSender<Job>, DomainError> {
+    let (jobs, queue) = mpsc::sync_channel::<Job>(bound);
     let queue = Arc::new(Mutex::new(queue));
     for n in 0..count {
         let queue = Arc::clone(&queue);
@@ -287,14 +315,17 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], DomainError> {
 mod tests {
     use super::*;
 
-    fn hasher() -> PasswordHasher {
-        PasswordHasher::new(&AuthSettings {
+    fn hasher_settings() -> AuthSettings {
+        AuthSettings {
             argon2_memory_kib: 1024,
             argon2_iterations: 1,
             argon2_parallelism: 1,
             ..AuthSettings::default()
-        })
-        .unwrap()
+        }
+    }
+
+    fn hasher() -> PasswordHasher {
+        PasswordHasher::new(&hasher_settings()).unwrap()
     }
 
     fn password(s: &str) -> Password {
@@ -397,6 +428,102 @@ mod tests {
             );
         }
         assert!(hashing_threads() >= 1);
+    }
+
+    /// Polls `future` once, as a request does before it waits: a `run` future
+    /// queues its job on its first poll.
+    fn poll_once<F: std::future::Future>(
+        future: std::pin::Pin<&mut F>,
+    ) -> std::task::Poll<F::Output> {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        future.poll(&mut cx)
+    }
+
+    /// A hasher of one thread and `bound` queue slots, and a job that holds that
+    /// thread until the returned sender sends (or is dropped), already running.
+    fn one_busy_thread(
+        bound: usize,
+    ) -> (
+        PasswordHasher,
+        impl std::future::Future<Output = Result<(), DomainError>>,
+        std::sync::mpsc::Sender<()>,
+    ) {
+        let h = PasswordHasher::with_threads(
+            &AuthSettings {
+                max_queued_hashes: bound,
+                ..hasher_settings()
+            },
+            1,
+        )
+        .unwrap();
+        let (started, running) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let holder = h.clone();
+        let blocker = async move {
+            holder
+                .run(move |_, _| {
+                    let _ = started.send(());
+                    let _ = released.recv();
+                })
+                .await
+        };
+        let mut blocker = Box::pin(blocker);
+        assert!(poll_once(blocker.as_mut()).is_pending());
+        running.recv().unwrap();
+        (h, blocker, release)
+    }
+
+    #[tokio::test]
+    async fn a_job_whose_caller_has_gone_is_skipped() {
+        let (h, blocker, release) = one_busy_thread(4);
+        let ran = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+
+        // Queued, then dropped before its turn: the client went away.
+        let counter = Arc::clone(&ran);
+        let mut gone = Box::pin(h.run(move |_, _| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }));
+        assert!(poll_once(gone.as_mut()).is_pending());
+        drop(gone);
+        // Queued after it, and awaited.
+        let counter = Arc::clone(&ran);
+        let waited = h.run(move |_, _| counter.fetch_add(10, std::sync::atomic::Ordering::SeqCst));
+
+        release.send(()).unwrap();
+        blocker.await.unwrap();
+        waited.await.unwrap();
+
+        assert_eq!(
+            ran.load(std::sync::atomic::Ordering::SeqCst),
+            10,
+            "only the awaited job ran"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_busy_at_once() {
+        let (h, blocker, release) = one_busy_thread(1);
+        let mut queued = Box::pin(h.hash(password("waits its turn")));
+        assert!(poll_once(queued.as_mut()).is_pending());
+
+        // Answered on its first poll, without waiting for the thread.
+        let mut refused = Box::pin(h.verify(password("one too many"), None));
+        let answer = poll_once(refused.as_mut());
+
+        assert!(
+            matches!(
+                answer,
+                std::task::Poll::Ready(Err(DomainError::Busy {
+                    retry_after_secs: BUSY_RETRY_AFTER_SECS
+                }))
+            ),
+            "{answer:?}"
+        );
+        drop(refused);
+        release.send(()).unwrap();
+        blocker.await.unwrap();
+        assert!(queued.await.unwrap().starts_with("$argon2id$"));
+        assert!(!h.verify(password("room again"), None).await.unwrap());
     }
 
     #[test]

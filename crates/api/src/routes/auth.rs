@@ -18,7 +18,8 @@ use crate::auth::{Anonymous, Client, CurrentUser};
 use crate::error::{Problem, Result};
 use crate::extract::JsonBody;
 use crate::openapi::{
-    DatabaseProblems, JsonBodyProblems, PersonOnlyProblems, RateLimitProblems, SessionProblems,
+    DatabaseProblems, HashingProblems, JsonBodyProblems, PersonOnlyProblems, RateLimitProblems,
+    SessionProblems,
 };
 use crate::rate_limit::{RateLimit, limits};
 use crate::state::AppState;
@@ -89,7 +90,7 @@ impl From<SignedIn> for SessionResponse {
         (status = 201, body = SessionResponse, headers(("Location" = String, description = "`/v1/me`"))),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "EMAIL_TAKEN"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
-        JsonBodyProblems, RateLimitProblems, DatabaseProblems,
+        JsonBodyProblems, RateLimitProblems, HashingProblems,
     )
 )]
 #[post("/auth/sign-up")]
@@ -119,7 +120,7 @@ pub async fn sign_up(
         (status = 403, body = Problem, content_type = "application/problem+json", description = "ACCOUNT_INACTIVE"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
         (status = 429, body = Problem, content_type = "application/problem+json", description = "RATE_LIMITED: too many sign-ins from this address (`rate_limits.sign_in_per_minute`), or too many failed sign-ins for this email (`auth.max_failed_sign_ins` within 15 minutes; the same for an email with or without an account)", headers(("Retry-After" = u64, description = "Seconds until it may try again"))),
-        JsonBodyProblems, SessionProblems, DatabaseProblems,
+        JsonBodyProblems, SessionProblems, HashingProblems,
     )
 )]
 #[post("/auth/sign-in")]
@@ -224,7 +225,7 @@ pub async fn request_password_reset(
     responses(
         (status = 204, description = "The password is changed; every session is revoked"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "INVALID_TOKEN (unknown, expired or used), VALIDATION_FAILED"),
-        JsonBodyProblems, RateLimitProblems, DatabaseProblems,
+        JsonBodyProblems, RateLimitProblems, HashingProblems,
     )
 )]
 #[post("/auth/password-reset/confirm")]

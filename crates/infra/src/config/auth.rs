@@ -1,5 +1,5 @@
-//! `[auth]`: argon2id's cost for password hashing, with OWASP's defaults, and
-//! the per-email sign-in limit.
+//! `[auth]`: argon2id's cost for password hashing, with OWASP's defaults, its
+//! queue's bound, and the per-email sign-in limit.
 
 use domain::auth::SignInThrottle;
 use serde::{Deserialize, Serialize};
@@ -8,8 +8,8 @@ use super::{ConfigError, rule};
 
 /// Authentication settings (`[auth]`): argon2id's cost, whose defaults are
 /// OWASP's recommendation (19 MiB, 2 passes, 1 lane; hashes keep their own
-/// parameters, so raising them later does not invalidate stored passwords), and
-/// the sign-in limit.
+/// parameters, so raising them later does not invalidate stored passwords), the
+/// bound of the hashing queue, and the sign-in limit.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
@@ -22,6 +22,8 @@ pub struct AuthSettings {
     /// Failed sign-ins for one email (within 15 minutes of each other) before
     /// that email is refused for a while (`domain::auth::SignInThrottle`).
     pub max_failed_sign_ins: u32,
+    /// Passwords waiting for a hashing thread; one more is refused (503 `BUSY`).
+    pub max_queued_hashes: usize,
 }
 
 impl Default for AuthSettings {
@@ -31,6 +33,7 @@ impl Default for AuthSettings {
             argon2_iterations: 2,
             argon2_parallelism: 1,
             max_failed_sign_ins: 10,
+            max_queued_hashes: 64,
         }
     }
 }
@@ -44,6 +47,9 @@ impl AuthSettings {
     pub(super) fn check(&self) -> Result<(), ConfigError> {
         if self.max_failed_sign_ins == 0 {
             return rule("auth.max_failed_sign_ins", "must be at least 1");
+        }
+        if self.max_queued_hashes == 0 {
+            return rule("auth.max_queued_hashes", "must be at least 1");
         }
         if self.argon2_iterations == 0 {
             return rule("auth.argon2_iterations", "must be at least 1");
