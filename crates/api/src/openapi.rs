@@ -71,7 +71,42 @@ fn refine(doc: &mut serde_json::Value) {
         json!({"required": ["profession"], "properties": {"profession": {"type": "string"}}});
     // The email is read-only here: sending it at all is 422 `READ_ONLY`.
     schemas["UpdateMeBody"]["not"] = json!({"required": ["email"]});
+    // No text in a body may hold a NUL character (422 `INVALID_CHARACTER`), not
+    // even in a property the server ignores: say so of every request body.
+    schemas["NulFreeJson"] = json!({
+        "description": "Any JSON value in which no string or key holds a NUL character",
+        "anyOf": [
+            {"type": ["number", "boolean", "null"]},
+            {"type": "string", "pattern": NUL_FREE},
+            {"type": "array", "items": {"$ref": "#/components/schemas/NulFreeJson"}},
+            {
+                "type": "object",
+                "propertyNames": {"pattern": NUL_FREE},
+                "additionalProperties": {"$ref": "#/components/schemas/NulFreeJson"}
+            }
+        ]
+    });
+    let bodies: Vec<String> = doc["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(|item| item.as_object())
+        .flat_map(|operations| operations.values())
+        .filter_map(|op| {
+            op["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
+        })
+        .filter_map(|r| r.strip_prefix("#/components/schemas/"))
+        .map(str::to_owned)
+        .collect();
+    for name in bodies {
+        let schema = &mut doc["components"]["schemas"][name.as_str()];
+        schema["propertyNames"] = json!({"pattern": NUL_FREE});
+        schema["additionalProperties"] = json!({"$ref": "#/components/schemas/NulFreeJson"});
+    }
 }
+
+/// A string without the NUL character.
+const NUL_FREE: &str = "^[^\\u0000]*$";
 
 /// The problem responses most operations share, written once. An operation lists
 /// the groups that apply (`responses((status = 200, ...), SessionProblems, ...)`)
