@@ -427,6 +427,24 @@ async fn sign_in_starts_a_new_session_with_the_client_recorded(backend: Backend)
     assert_eq!(other.status, 204, "the sign-up session still works");
 }
 
+async fn sign_up_and_sign_in_answers_are_never_cached(backend: Backend) {
+    let app = spawn_app(backend).await;
+
+    let signed_up = app
+        .post_json("/v1/auth/sign-up", &sign_up_body("ada@example.com"))
+        .await;
+    let signed_in = sign_in(&app, "ada@example.com", SignedUp::PASSWORD).await;
+
+    for (what, res) in [("sign-up", signed_up), ("sign-in", signed_in)] {
+        assert!(res.body["token"].is_string(), "{what}: {}", res.text);
+        assert_eq!(
+            res.headers.get("cache-control").map(String::as_str),
+            Some("no-store"),
+            "{what}: a bearer token in the body"
+        );
+    }
+}
+
 async fn unknown_wrong_deleted_and_passwordless_sign_ins_get_the_same_401(backend: Backend) {
     let app = spawn_app(backend).await;
     app.sign_up("ada@example.com").await;
@@ -891,6 +909,7 @@ on_both_databases!(
     a_sign_up_that_is_not_json_is_400_or_415,
     twenty_concurrent_sign_ups_with_one_email_create_one_user,
     sign_in_starts_a_new_session_with_the_client_recorded,
+    sign_up_and_sign_in_answers_are_never_cached,
     unknown_wrong_deleted_and_passwordless_sign_ins_get_the_same_401,
     an_inactive_user_is_403_with_the_right_password_only,
     a_sign_in_with_missing_or_malformed_fields_is_422,

@@ -67,6 +67,7 @@ fn the_defaults_are_the_documented_ones() {
     assert_eq!(settings.auth.argon2_parallelism, 1);
     assert_eq!(settings.auth.max_failed_sign_ins, 10);
     assert_eq!(settings.auth.max_queued_hashes, 64);
+    assert_eq!(settings.auth.session_max_lifetime_days, 30);
 }
 
 #[test]
@@ -237,6 +238,14 @@ fn a_value_that_breaks_a_rule_names_the_setting() {
         (
             vec![("APP__AUTH__MAX_QUEUED_HASHES", "0")],
             "auth.max_queued_hashes",
+        ),
+        (
+            vec![("APP__AUTH__SESSION_MAX_LIFETIME_DAYS", "0")],
+            "auth.session_max_lifetime_days",
+        ),
+        (
+            vec![("APP__AUTH__SESSION_MAX_LIFETIME_DAYS", "3651")],
+            "auth.session_max_lifetime_days",
         ),
     ];
     for (pairs, setting) in cases {

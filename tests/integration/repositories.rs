@@ -315,7 +315,12 @@ async fn a_session_is_read_with_its_membership_in_one_organization(backend: Back
     members.soft_delete(delta_member.id).await.unwrap();
     let sessions = SessionRepository::at(conn, now);
     let session = sessions
-        .create(ada.id, "hash-of-ada".to_owned(), ClientInfo::default())
+        .create(
+            ada.id,
+            "hash-of-ada".to_owned(),
+            ClientInfo::default(),
+            &Default::default(),
+        )
         .await
         .unwrap();
     let find = |org: OrganizationId| sessions.find_with_user_and_membership("hash-of-ada", org);

@@ -299,7 +299,12 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("creating {email}: {e}"));
         let token = issue_token().unwrap();
         SessionRepository::at(conn, now)
-            .create(user.id, token.hash, ClientInfo::default())
+            .create(
+                user.id,
+                token.hash,
+                ClientInfo::default(),
+                &domain::auth::SessionPolicy::default(),
+            )
             .await
             .unwrap_or_else(|e| panic!("session for {email}: {e}"));
         SignedUp {

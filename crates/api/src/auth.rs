@@ -124,7 +124,8 @@ impl FromRequest for Caller {
             let Authentication {
                 principal,
                 standing,
-            } = sessions::authenticate_bearer(&db, &token, ctx.now, organization).await?;
+            } = sessions::authenticate_bearer(&db, &token, ctx.now, organization, &state.sessions)
+                .await?;
             let ctx = Context {
                 actor: principal.actor(),
                 standing: standing.map(Arc::new),

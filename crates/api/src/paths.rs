@@ -2,7 +2,8 @@
 //!
 //! - [`Org`], for `/organizations/{orgId}/...`;
 //! - [`OrgItem`], for `/organizations/{orgId}/.../{itemId}`, an item of kind `I`;
-//! - [`Item`], for `/.../{itemId}` outside an organization (the admin routes).
+//! - [`Item`], for `/.../{itemId}` outside an organization (the admin routes,
+//!   one's sessions).
 //!
 //! Each parses its typed IDs once and answers the resource's `*_NOT_FOUND` (404)
 //! for an ID that is malformed or of another kind, as for one that names nothing
@@ -14,7 +15,9 @@ use std::collections::BTreeMap;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
-use domain::{ApiKeyId, DomainError, InvitationId, MemberId, OrganizationId, ResourceId, UserId};
+use domain::{
+    ApiKeyId, DomainError, InvitationId, MemberId, OrganizationId, ResourceId, SessionId, UserId,
+};
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -156,6 +159,8 @@ pub type ApiKeyPath = OrgItem<ApiKeyId>;
 pub type UserPath = Item<UserId>;
 /// `/admin/organizations/{orgId}`.
 pub type OrganizationPath = Item<OrganizationId>;
+/// `/me/sessions/{sessionId}`.
+pub type SessionPath = Item<SessionId>;
 
 #[cfg(test)]
 mod tests {

@@ -101,6 +101,7 @@ impl Application {
             clock,
             passwords: PasswordHasher::new(&settings.auth).map_err(StartupError::Auth)?,
             sign_ins: settings.auth.sign_in_throttle(),
+            sessions: settings.auth.session_policy(),
             plans: settings.plans.catalog(),
         });
         let json_limit = web::Data::new(JsonLimit(settings.server.json_body_limit_bytes));

@@ -1,11 +1,12 @@
 //! What every handler may need besides the request: the (sealed) pool, the
-//! clock, the password hasher, the sign-in limit and the plans' caps.
+//! clock, the password hasher, the sign-in limit, the session lifetimes and the
+//! plans' caps.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::Clock;
-use domain::auth::SignInThrottle;
+use domain::auth::{SessionPolicy, SignInThrottle};
 use domain::plans::PlanCatalog;
 use infra::PasswordHasher;
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     /// The per-email sign-in limit (`auth.max_failed_sign_ins`).
     pub sign_ins: SignInThrottle,
+    /// How long sessions live (`auth.session_max_lifetime_days`).
+    pub sessions: SessionPolicy,
     /// Each plan's caps.
     pub plans: PlanCatalog,
 }

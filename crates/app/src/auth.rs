@@ -1,7 +1,7 @@
 //! Sign-up, sign-in, sign-out, email verification and password reset.
 
 use chrono::{DateTime, Utc};
-use domain::auth::SignInThrottle;
+use domain::auth::{SessionPolicy, SignInThrottle};
 use domain::users::{Credentials, SignUp, ensure_may_sign_in};
 use domain::{
     Actor, AuditAction, AuditEntity, AuditEvent, Changes, DomainError, Email, Password, SessionId,
@@ -38,6 +38,7 @@ pub struct SignedIn {
 pub async fn sign_up(
     db: &Database,
     passwords: &PasswordHasher,
+    sessions: &SessionPolicy,
     ctx: &Context,
     sign_up: SignUp,
     client: ClientInfo,
@@ -57,7 +58,7 @@ pub async fn sign_up(
         .create_credential(user.id, password_hash)
         .await?;
     let session = SessionRepository::at(conn, now)
-        .create(user.id, session_token.hash, client)
+        .create(user.id, session_token.hash, client, sessions)
         .await?;
     VerificationTokenRepository::at(conn, now)
         .create(
@@ -102,6 +103,7 @@ pub async fn sign_in(
     db: &Database,
     passwords: &PasswordHasher,
     throttle: &SignInThrottle,
+    sessions: &SessionPolicy,
     ctx: &Context,
     credentials: Credentials,
     client: ClientInfo,
@@ -149,7 +151,7 @@ pub async fn sign_in(
     let token = issue_token()?;
     let uow = db.begin().await?;
     let session = SessionRepository::at(uow.conn(), now)
-        .create(user.id, token.hash, client)
+        .create(user.id, token.hash, client, sessions)
         .await?;
     SignInFailureRepository::at(uow.conn(), now)
         .clear(&credentials.email)

@@ -1,18 +1,19 @@
-//! Authenticating a bearer value: a session token or an API key.
+//! Authenticating a bearer value (a session token or an API key), and the
+//! signed-in user's own sessions: listing them, ending one or all the others.
 
 use chrono::{DateTime, Utc};
 use domain::admin::PlatformAdmin;
-use domain::auth::SESSION_LIFETIME;
+use domain::auth::{SESSION_NOT_FOUND, SessionPolicy, SessionSort};
 use domain::{
-    Actor, ApiKeyGrant, Authenticated, DomainError, Member, Organization, OrganizationAccess,
-    OrganizationId,
+    Actor, ApiKeyGrant, AuditAction, AuditEntity, AuditEvent, Authenticated, DomainError, Member,
+    Organization, OrganizationAccess, OrganizationId, Page, PageRequest, Session, SessionId,
 };
 
 use infra::Database;
-use infra::repositories::{ApiKeyRepository, SessionRepository};
+use infra::repositories::{ApiKeyRepository, AuditLogRepository, SessionRepository};
 use infra::security::{PresentedApiKey, hash_token, parse_api_key};
 
-use crate::Standing;
+use crate::{Context, Standing};
 
 /// Who a bearer value stands for.
 #[derive(Clone, Debug)]
@@ -56,14 +57,16 @@ pub struct Authentication {
 /// The session or API key behind `bearer` at `now`, and its standing in
 /// `organization` when one is given (in the same statement: a read request's
 /// access check costs no round trip). `Unauthenticated` for anything unknown,
-/// revoked or expired, for a key whose organization is deleted, and for a session
-/// whose user is deleted or inactive: checked on every request (no cache), so
-/// losing access takes effect at once.
+/// revoked or expired (a session past `sessions`' absolute lifetime included),
+/// for a key whose organization is deleted, and for a session whose user is
+/// deleted or inactive: checked on every request (no cache), so losing access
+/// takes effect at once.
 pub async fn authenticate_bearer(
     db: &Database,
     bearer: &str,
     now: DateTime<Utc>,
     organization: Option<OrganizationId>,
+    sessions: &SessionPolicy,
 ) -> Result<Authentication, DomainError> {
     match parse_api_key(bearer) {
         Some(key) => {
@@ -81,7 +84,8 @@ pub async fn authenticate_bearer(
             })
         }
         None => {
-            let (auth, membership) = authenticate_session(db, bearer, now, organization).await?;
+            let (auth, membership) =
+                authenticate_session(db, bearer, now, organization, sessions).await?;
             let standing = organization.map(|id| Standing {
                 actor: Actor::User(auth.user.id),
                 organization_id: id,
@@ -102,8 +106,11 @@ pub async fn authenticate(
     db: &Database,
     token: &str,
     now: DateTime<Utc>,
+    sessions: &SessionPolicy,
 ) -> Result<Authenticated, DomainError> {
-    Ok(authenticate_session(db, token, now, None).await?.0)
+    Ok(authenticate_session(db, token, now, None, sessions)
+        .await?
+        .0)
 }
 
 /// [`authenticate`], and with `organization`, the user's live membership there.
@@ -112,6 +119,7 @@ async fn authenticate_session(
     token: &str,
     now: DateTime<Utc>,
     organization: Option<OrganizationId>,
+    policy: &SessionPolicy,
 ) -> Result<(Authenticated, Option<(Organization, Member)>), DomainError> {
     let sessions = SessionRepository::at(db.conn(), now);
     let token_hash = hash_token(token);
@@ -129,11 +137,13 @@ async fn authenticate_session(
     let Some((mut session, user, membership)) = found else {
         return Err(DomainError::UNAUTHENTICATED);
     };
-    if !session.is_valid_at(now) || user.deleted_at.is_some() || !user.is_active {
+    if !policy.is_live(&session, now) || user.deleted_at.is_some() || !user.is_active {
         return Err(DomainError::UNAUTHENTICATED);
     }
-    if session.needs_refresh_at(now) && sessions.refresh(session.id).await? {
-        session.expires_at = now + SESSION_LIFETIME;
+    if let Some(expires_at) = policy.refreshed_expiry(&session, now)
+        && sessions.refresh(session.id, expires_at).await?
+    {
+        session.expires_at = expires_at;
         session.last_refreshed_at = now;
     }
     Ok((Authenticated { user, session }, membership))
@@ -166,4 +176,73 @@ async fn authenticate_key(
         role: key.role,
     };
     Ok((grant, organization))
+}
+
+/// One page of the signed-in user's live sessions (see
+/// `SessionRepository::list_live`).
+pub async fn list_own(
+    db: &Database,
+    ctx: &Context,
+    policy: &SessionPolicy,
+    request: &PageRequest<SessionSort>,
+) -> Result<Page<Session>, DomainError> {
+    SessionRepository::at(db.conn(), ctx.now)
+        .list_live(ctx.user()?, policy, request)
+        .await
+}
+
+/// Ends one of the signed-in user's live sessions (the current one included),
+/// audited as `session.revoked`. `NotFound` (`SESSION_NOT_FOUND`) when it is
+/// another user's, unknown, or has already ended.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn revoke_own(
+    db: &Database,
+    ctx: &Context,
+    policy: &SessionPolicy,
+    id: SessionId,
+) -> Result<(), DomainError> {
+    let user = ctx.user()?;
+    let uow = db.begin().await?;
+    // One conditional write: another user's session, or one that has ended,
+    // matches nothing.
+    if !SessionRepository::at(uow.conn(), ctx.now)
+        .revoke_of_user(user, id, policy)
+        .await?
+    {
+        return Err(SESSION_NOT_FOUND);
+    }
+    AuditLogRepository::new(uow.conn())
+        .record(
+            ctx,
+            AuditEvent::new(AuditAction::SessionRevoked, AuditEntity::Session, id),
+        )
+        .await?;
+    uow.commit().await
+}
+
+/// Ends every live session of the signed-in user but `current`, each audited as
+/// `session.revoked`; returns how many.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn revoke_own_others(
+    db: &Database,
+    ctx: &Context,
+    policy: &SessionPolicy,
+    current: SessionId,
+) -> Result<usize, DomainError> {
+    let user = ctx.user()?;
+    let uow = db.begin().await?;
+    let revoked = SessionRepository::at(uow.conn(), ctx.now)
+        .revoke_others_of_user(user, current, policy)
+        .await?;
+    let audit = AuditLogRepository::new(uow.conn());
+    for id in &revoked {
+        audit
+            .record(
+                ctx,
+                AuditEvent::new(AuditAction::SessionRevoked, AuditEntity::Session, id),
+            )
+            .await?;
+    }
+    uow.commit().await?;
+    Ok(revoked.len())
 }

@@ -17,6 +17,87 @@ pub const SESSION_LIFETIME: TimeDelta = TimeDelta::days(7);
 /// most requests.
 pub const SESSION_REFRESH_AFTER: TimeDelta = TimeDelta::days(1);
 
+/// How long a session may live at most, however often it is used, unless
+/// configured otherwise (`auth.session_max_lifetime_days`).
+pub const SESSION_MAX_LIFETIME: TimeDelta = TimeDelta::days(30);
+
+/// 404 for a session that is not the caller's, is unknown, or has ended.
+pub const SESSION_NOT_FOUND: DomainError = DomainError::not_found("session", "SESSION_NOT_FOUND");
+
+impl crate::id::ResourceId for SessionId {
+    const NOT_FOUND: DomainError = SESSION_NOT_FOUND;
+    const PARAM: &'static str = "sessionId";
+}
+
+crate::sort_by! {
+    /// `sortBy` of the list of one's sessions.
+    SessionSort {
+        /// Sign-in time (the default).
+        CreatedAt => "createdAt",
+    }
+}
+
+/// How long sessions live: [`SESSION_LIFETIME`] after sign-in or their last
+/// refresh (sliding), and never longer than an absolute lifetime after sign-in,
+/// however often they are used.
+///
+/// ```
+/// use chrono::{TimeDelta, Utc};
+/// use domain::auth::SessionPolicy;
+/// let policy = SessionPolicy::new(TimeDelta::days(30));
+/// let signed_in = Utc::now();
+/// let used = signed_in + TimeDelta::days(28);
+/// assert_eq!(policy.expires_at(signed_in, used), signed_in + TimeDelta::days(30));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionPolicy {
+    max_lifetime: TimeDelta,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self::new(SESSION_MAX_LIFETIME)
+    }
+}
+
+impl SessionPolicy {
+    /// Sessions end at the latest `max_lifetime` after sign-in.
+    pub fn new(max_lifetime: TimeDelta) -> Self {
+        Self { max_lifetime }
+    }
+
+    /// The absolute lifetime.
+    pub fn max_lifetime(&self) -> TimeDelta {
+        self.max_lifetime
+    }
+
+    /// When a session signed in at `created_at` and refreshed (or started) at
+    /// `refreshed_at` ends: [`SESSION_LIFETIME`] later, capped by the absolute
+    /// lifetime.
+    pub fn expires_at(
+        &self,
+        created_at: DateTime<Utc>,
+        refreshed_at: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        (refreshed_at + SESSION_LIFETIME).min(created_at + self.max_lifetime)
+    }
+
+    /// Whether `session` still authenticates at `now`: not revoked, not expired,
+    /// and younger than the absolute lifetime (checked here too, so that
+    /// lowering the setting ends sessions extended before).
+    pub fn is_live(&self, session: &Session, now: DateTime<Utc>) -> bool {
+        session.is_valid_at(now) && now < session.created_at + self.max_lifetime
+    }
+
+    /// The new expiry when a use at `now` should extend `session`: more than
+    /// [`SESSION_REFRESH_AFTER`] since its last refresh, and the cap leaves room
+    /// to move it forward.
+    pub fn refreshed_expiry(&self, session: &Session, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let expires_at = self.expires_at(session.created_at, now);
+        (session.needs_refresh_at(now) && expires_at > session.expires_at).then_some(expires_at)
+    }
+}
+
 /// An invitation can be accepted for this long.
 pub const INVITATION_LIFETIME: TimeDelta = TimeDelta::days(7);
 
@@ -323,6 +404,51 @@ mod tests {
         assert!(s.needs_refresh_at(start + TimeDelta::hours(25)));
         assert!(s.is_valid_at(start + TimeDelta::days(6)));
         assert!(!s.is_valid_at(start + SESSION_LIFETIME));
+    }
+
+    #[test]
+    fn a_session_refreshed_every_day_ends_at_the_absolute_lifetime() {
+        let policy = SessionPolicy::new(TimeDelta::days(30));
+        let start = Utc::now();
+        let mut s = Session {
+            expires_at: policy.expires_at(start, start),
+            ..session(start)
+        };
+        for day in 2..=29 {
+            let now = start + TimeDelta::days(day);
+            assert!(policy.is_live(&s, now), "day {day}");
+            if let Some(expires_at) = policy.refreshed_expiry(&s, now) {
+                s.expires_at = expires_at;
+                s.last_refreshed_at = now;
+            }
+        }
+        assert_eq!(s.expires_at, start + TimeDelta::days(30));
+        let late = start + TimeDelta::days(29) + TimeDelta::hours(12);
+        assert_eq!(
+            policy.refreshed_expiry(&s, late),
+            None,
+            "nothing left to extend"
+        );
+        assert!(!policy.is_live(&s, start + TimeDelta::days(30)));
+    }
+
+    #[test]
+    fn a_lowered_absolute_lifetime_ends_sessions_extended_before() {
+        let start = Utc::now();
+        let s = Session {
+            expires_at: start + TimeDelta::days(20),
+            ..session(start)
+        };
+        let policy = SessionPolicy::new(TimeDelta::days(10));
+        assert!(policy.is_live(&s, start + TimeDelta::days(9)));
+        assert!(!policy.is_live(&s, start + TimeDelta::days(10)));
+    }
+
+    #[test]
+    fn a_short_absolute_lifetime_caps_a_new_session() {
+        let policy = SessionPolicy::new(TimeDelta::days(1));
+        let now = Utc::now();
+        assert_eq!(policy.expires_at(now, now), now + TimeDelta::days(1));
     }
 
     #[test]

@@ -826,7 +826,7 @@ mod tests {
         );
         let manifest = &seeded.manifest;
         // The token is a live session of the large organization's owner.
-        let caller = authenticate(&db, &manifest.session_token, now)
+        let caller = authenticate(&db, &manifest.session_token, now, &Default::default())
             .await
             .unwrap();
         assert_eq!(caller.user.id, UserId::from(manifest.sql.user_id));

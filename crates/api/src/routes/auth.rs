@@ -1,7 +1,7 @@
 //! `/v1/auth/...`: sign-up, sign-in, sign-out, email verification and password
 //! reset.
 
-use actix_web::http::header::LOCATION;
+use actix_web::http::header::{CACHE_CONTROL, LOCATION};
 use actix_web::{HttpResponse, post, web};
 use app::auth::{self as service, SignedIn};
 use chrono::{DateTime, Utc};
@@ -66,7 +66,8 @@ pub struct SessionResponse {
     /// The bearer token for `Authorization: Bearer <token>`; shown only now.
     pub token: String,
     /// When the session ends unless used; each use more than a day after the
-    /// last extension moves it to 7 days after that use.
+    /// last extension moves it to 7 days after that use, but never past
+    /// `auth.session_max_lifetime_days` (30) after sign-in.
     pub expires_at: DateTime<Utc>,
 }
 
@@ -80,6 +81,10 @@ impl From<SignedIn> for SessionResponse {
     }
 }
 
+/// `Cache-Control: no-store`: the body carries a bearer token, which no cache
+/// (browser, proxy) may keep.
+const NO_STORE: (actix_web::http::header::HeaderName, &str) = (CACHE_CONTROL, "no-store");
+
 /// Creates an account and signs it in. Queues an email-verification email.
 #[utoipa::path(
     post,
@@ -87,7 +92,7 @@ impl From<SignedIn> for SessionResponse {
     tag = "auth",
     request_body = SignUpRequest,
     responses(
-        (status = 201, body = SessionResponse, headers(("Location" = String, description = "`/v1/me`"))),
+        (status = 201, body = SessionResponse, headers(("Location" = String, description = "`/v1/me`"), ("Cache-Control" = String, description = "`no-store`: the body holds a bearer token"))),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "EMAIL_TAKEN"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
         JsonBodyProblems, RateLimitProblems, HashingProblems,
@@ -103,9 +108,18 @@ pub async fn sign_up(
     JsonBody(body): JsonBody<SignUpRequest>,
 ) -> Result<HttpResponse> {
     let sign_up = SignUp::try_from(body)?;
-    let signed_in = service::sign_up(&db, &state.passwords, &ctx, sign_up, client).await?;
+    let signed_in = service::sign_up(
+        &db,
+        &state.passwords,
+        &state.sessions,
+        &ctx,
+        sign_up,
+        client,
+    )
+    .await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, "/v1/me"))
+        .insert_header(NO_STORE)
         .json(SessionResponse::from(signed_in)))
 }
 
@@ -116,7 +130,7 @@ pub async fn sign_up(
     tag = "auth",
     request_body = SignInRequest,
     responses(
-        (status = 200, body = SessionResponse),
+        (status = 200, body = SessionResponse, headers(("Cache-Control" = String, description = "`no-store`: the body holds a bearer token"))),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "ACCOUNT_INACTIVE"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
         (status = 429, body = Problem, content_type = "application/problem+json", description = "RATE_LIMITED: too many sign-ins from this address (`rate_limits.sign_in_per_minute`), or too many failed sign-ins for this email (`auth.max_failed_sign_ins` within 15 minutes; the same for an email with or without an account)", headers(("Retry-After" = u64, description = "Seconds until it may try again"))),
@@ -137,12 +151,15 @@ pub async fn sign_in(
         &db,
         &state.passwords,
         &state.sign_ins,
+        &state.sessions,
         &ctx,
         credentials,
         client,
     )
     .await?;
-    Ok(HttpResponse::Ok().json(SessionResponse::from(signed_in)))
+    Ok(HttpResponse::Ok()
+        .insert_header(NO_STORE)
+        .json(SessionResponse::from(signed_in)))
 }
 
 /// Ends the caller's session: its token stops working at once.

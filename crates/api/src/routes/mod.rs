@@ -11,6 +11,7 @@ pub mod invitations;
 pub mod me;
 pub mod members;
 pub mod organizations;
+pub mod sessions;
 pub mod waitlist;
 
 use actix_web::web;
@@ -36,6 +37,7 @@ resources![
     waitlist,
     auth,
     me,
+    sessions,
     admin,
     organizations,
     members,

@@ -1,7 +1,9 @@
 //! `[auth]`: argon2id's cost for password hashing, with OWASP's defaults, its
-//! queue's bound, and the per-email sign-in limit.
+//! queue's bound, the per-email sign-in limit and the sessions' absolute
+//! lifetime.
 
-use domain::auth::SignInThrottle;
+use chrono::TimeDelta;
+use domain::auth::{SessionPolicy, SignInThrottle};
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, rule};
@@ -9,7 +11,7 @@ use super::{ConfigError, rule};
 /// Authentication settings (`[auth]`): argon2id's cost, whose defaults are
 /// OWASP's recommendation (19 MiB, 2 passes, 1 lane; hashes keep their own
 /// parameters, so raising them later does not invalidate stored passwords), the
-/// bound of the hashing queue, and the sign-in limit.
+/// bound of the hashing queue, the sign-in limit and how long sessions may live.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
@@ -24,6 +26,8 @@ pub struct AuthSettings {
     pub max_failed_sign_ins: u32,
     /// Passwords waiting for a hashing thread; one more is refused (503 `BUSY`).
     pub max_queued_hashes: usize,
+    /// Days a session may live after sign-in, however often it is used.
+    pub session_max_lifetime_days: u32,
 }
 
 impl Default for AuthSettings {
@@ -34,6 +38,7 @@ impl Default for AuthSettings {
             argon2_parallelism: 1,
             max_failed_sign_ins: 10,
             max_queued_hashes: 64,
+            session_max_lifetime_days: 30,
         }
     }
 }
@@ -44,7 +49,15 @@ impl AuthSettings {
         SignInThrottle::new(self.max_failed_sign_ins)
     }
 
+    /// How long sessions live.
+    pub fn session_policy(&self) -> SessionPolicy {
+        SessionPolicy::new(TimeDelta::days(i64::from(self.session_max_lifetime_days)))
+    }
+
     pub(super) fn check(&self) -> Result<(), ConfigError> {
+        if !(1..=3650).contains(&self.session_max_lifetime_days) {
+            return rule("auth.session_max_lifetime_days", "must be from 1 to 3650");
+        }
         if self.max_failed_sign_ins == 0 {
             return rule("auth.max_failed_sign_ins", "must be at least 1");
         }

@@ -4,8 +4,11 @@
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use domain::auth::{SESSION_LIFETIME, SESSION_REFRESH_AFTER};
-use domain::{DomainError, Member, Organization, OrganizationId, Session, SessionId, User, UserId};
+use domain::auth::{SESSION_REFRESH_AFTER, SessionPolicy, SessionSort};
+use domain::{
+    DomainError, Member, Organization, OrganizationId, Page, PageRequest, Session, SessionId, User,
+    UserId,
+};
 use sea_orm::sea_query::{Alias, Expr, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityName, EntityTrait,
@@ -13,6 +16,7 @@ use sea_orm::{
     Statement, Value,
 };
 
+use super::listing::{self, KeyKind, Listing, SortValue};
 use super::soft_delete::SoftDeletable;
 use crate::db_error::to_domain;
 use crate::entities::organization_members as members;
@@ -135,20 +139,22 @@ impl<'c, C: ConnectionTrait> SessionRepository<'c, C> {
         Self { conn, now }
     }
 
-    /// Starts a session for `user_id` that expires [`SESSION_LIFETIME`] from now.
-    /// Only `token_hash` is stored.
+    /// Starts a session for `user_id` that expires when `policy` says (7 days
+    /// from now, unless the absolute lifetime is shorter). Only `token_hash` is
+    /// stored.
     pub async fn create(
         &self,
         user_id: UserId,
         token_hash: String,
         client: ClientInfo,
+        policy: &SessionPolicy,
     ) -> Result<Session, DomainError> {
         let now = self.now;
         let row = sessions::ActiveModel {
             id: Set(SessionId::new().as_uuid()),
             user_id: Set(user_id.as_uuid()),
             token_hash: Set(token_hash),
-            expires_at: Set(now + SESSION_LIFETIME),
+            expires_at: Set(policy.expires_at(now, now)),
             last_refreshed_at: Set(now),
             ip: Set(client.ip),
             user_agent: Set(client.user_agent),
@@ -220,14 +226,18 @@ impl<'c, C: ConnectionTrait> SessionRepository<'c, C> {
         )))
     }
 
-    /// Extends the session to now + [`SESSION_LIFETIME`] if it was last refreshed
-    /// more than [`SESSION_REFRESH_AFTER`] ago and is still usable. The condition is
-    /// in the UPDATE, so concurrent requests write at most once. Returns whether it
-    /// wrote.
-    pub async fn refresh(&self, id: SessionId) -> Result<bool, DomainError> {
+    /// Extends the session to `expires_at` (see `SessionPolicy::refreshed_expiry`)
+    /// if it was last refreshed more than [`SESSION_REFRESH_AFTER`] ago and is
+    /// still usable. The condition is in the UPDATE, so concurrent requests write
+    /// at most once. Returns whether it wrote.
+    pub async fn refresh(
+        &self,
+        id: SessionId,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, DomainError> {
         let now = self.now;
         let result = Entity::update_many()
-            .col_expr(Column::ExpiresAt, Expr::value(now + SESSION_LIFETIME))
+            .col_expr(Column::ExpiresAt, Expr::value(expires_at))
             .col_expr(Column::LastRefreshedAt, Expr::value(now))
             .col_expr(Column::UpdatedAt, Expr::value(now))
             .filter(Column::Id.eq(id.as_uuid()))
@@ -254,6 +264,92 @@ impl<'c, C: ConnectionTrait> SessionRepository<'c, C> {
         Ok(())
     }
 
+    /// One page of `user_id`'s live sessions (not revoked, not expired, younger
+    /// than `policy`'s absolute lifetime), by sign-in time; `searchQuery` matches
+    /// the user agent and the address.
+    pub async fn list_live(
+        &self,
+        user_id: UserId,
+        policy: &SessionPolicy,
+        request: &PageRequest<SessionSort>,
+    ) -> Result<Page<Session>, DomainError> {
+        let query = Entity::find()
+            .filter(Column::UserId.eq(user_id.as_uuid()))
+            .filter(self.live(policy));
+        listing::page::<SessionList, _, _, _>(query, request, |query| async move {
+            Ok(query
+                .all(self.conn)
+                .await
+                .map_err(to_domain)?
+                .into_iter()
+                .map(to_domain_session)
+                .collect())
+        })
+        .await
+    }
+
+    /// Revokes session `id` if it is a live session of `user_id`; `false` when
+    /// it is another user's, unknown, or has already ended.
+    pub async fn revoke_of_user(
+        &self,
+        user_id: UserId,
+        id: SessionId,
+        policy: &SessionPolicy,
+    ) -> Result<bool, DomainError> {
+        let revoked = self
+            .revoke_live_where(
+                Condition::all()
+                    .add(Column::UserId.eq(user_id.as_uuid()))
+                    .add(Column::Id.eq(id.as_uuid())),
+                policy,
+            )
+            .await?;
+        Ok(!revoked.is_empty())
+    }
+
+    /// Revokes every live session of `user_id` but `keep`; returns their IDs.
+    pub async fn revoke_others_of_user(
+        &self,
+        user_id: UserId,
+        keep: SessionId,
+        policy: &SessionPolicy,
+    ) -> Result<Vec<SessionId>, DomainError> {
+        self.revoke_live_where(
+            Condition::all()
+                .add(Column::UserId.eq(user_id.as_uuid()))
+                .add(Column::Id.ne(keep.as_uuid())),
+            policy,
+        )
+        .await
+    }
+
+    /// Sessions that still authenticate now under `policy`.
+    fn live(&self, policy: &SessionPolicy) -> Condition {
+        Condition::all()
+            .add(Column::RevokedAt.is_null())
+            .add(Column::ExpiresAt.gt(self.now))
+            .add(Column::CreatedAt.gt(self.now - policy.max_lifetime()))
+    }
+
+    /// Revokes the live sessions matching `condition`, in one statement; returns
+    /// their IDs.
+    async fn revoke_live_where(
+        &self,
+        condition: Condition,
+        policy: &SessionPolicy,
+    ) -> Result<Vec<SessionId>, DomainError> {
+        let now = self.now;
+        let revoked = Entity::update_many()
+            .col_expr(Column::RevokedAt, Expr::value(now))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(condition)
+            .filter(self.live(policy))
+            .exec_with_returning(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(revoked.into_iter().map(|m| SessionId::from(m.id)).collect())
+    }
+
     /// Revokes every live session of a user (password reset, deactivation,
     /// deletion); returns how many.
     pub async fn revoke_all_for_user(&self, user_id: UserId) -> Result<u64, DomainError> {
@@ -267,6 +363,43 @@ impl<'c, C: ConnectionTrait> SessionRepository<'c, C> {
             .await
             .map_err(to_domain)?;
         Ok(result.rows_affected)
+    }
+}
+
+/// One user's sessions: sorted by `createdAt`; `searchQuery` matches the user
+/// agent and the address.
+pub struct SessionList;
+
+impl Listing for SessionList {
+    type Sort = SessionSort;
+    type Row = Session;
+
+    fn column(sort: SessionSort) -> (Expr, KeyKind) {
+        match sort {
+            SessionSort::CreatedAt => (Expr::col((Entity, Column::CreatedAt)), KeyKind::Timestamp),
+        }
+    }
+
+    fn id_column() -> Expr {
+        Expr::col((Entity, Column::Id))
+    }
+
+    fn parse_id(raw: &str) -> Option<Value> {
+        SessionId::parse(raw).ok().map(|id| id.as_uuid().into())
+    }
+
+    fn search_columns() -> Vec<Expr> {
+        vec![
+            Expr::col((Entity, Column::UserAgent)),
+            Expr::col((Entity, Column::Ip)),
+        ]
+    }
+
+    fn position(row: &Session, sort: SessionSort) -> (SortValue, String) {
+        let value = match sort {
+            SessionSort::CreatedAt => SortValue::At(row.created_at),
+        };
+        (value, row.id.to_string())
     }
 }
 
