@@ -64,3 +64,7 @@ seed *args:
 # results in bench/results/latest.{md,json}. `just bench --duration 5s` for a quick run.
 bench *args:
     bash bench/run.sh {{args}}
+
+# The API conformance run CI does: schemathesis against the server on SQLite.
+conformance:
+    bash .ci/schemathesis.sh
