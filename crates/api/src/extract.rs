@@ -11,7 +11,6 @@ use actix_web::web::{BytesMut, Data};
 use actix_web::{FromRequest, HttpRequest};
 use domain::{DomainError, FieldError, PageRequest, RawPageRequest, SortField};
 use futures_util::StreamExt;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 use utoipa::IntoParams;
@@ -188,19 +187,6 @@ fn field_with_nul(body: &[u8]) -> Option<String> {
     find(&value, "")
 }
 
-/// The query parameters every list takes, as sent (validated later by
-/// [`domain::PageRequest::parse`]).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawListParams {
-    page: Option<String>,
-    page_size: Option<String>,
-    sort_by: Option<String>,
-    sort_direction: Option<String>,
-    search_query: Option<String>,
-    cursor: Option<String>,
-}
-
 /// The OpenAPI description of a list's query parameters, sorted by `S`: the
 /// ranges, enums and formats [`domain::PageRequest::parse`] enforces.
 pub struct ListParams<S>(PhantomData<S>);
@@ -292,17 +278,9 @@ impl FromRequest for ListQuery {
 }
 
 fn read_list_query(query: &str) -> Result<RawPageRequest, ApiError> {
-    let params = actix_web::web::Query::<RawListParams>::from_query(query)
-        .map_err(|e| ApiError::BadRequest(format!("cannot read the query string: {e}")))?
-        .into_inner();
-    Ok(RawPageRequest {
-        page: params.page,
-        page_size: params.page_size,
-        sort_by: params.sort_by,
-        sort_direction: params.sort_direction,
-        search_query: params.search_query,
-        cursor: params.cursor,
-    })
+    actix_web::web::Query::<RawPageRequest>::from_query(query)
+        .map(actix_web::web::Query::into_inner)
+        .map_err(|e| ApiError::BadRequest(format!("cannot read the query string: {e}")))
 }
 
 #[cfg(test)]

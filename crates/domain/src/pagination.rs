@@ -111,8 +111,10 @@ pub struct PageRequest<S> {
     pub search: Option<String>,
 }
 
-/// A list request as it arrives, before validation.
-#[derive(Clone, Debug, Default)]
+/// A list request as it arrives, before validation: its query parameters as
+/// text (camelCase), so every rule is checked and reported by [`PageRequest::parse`].
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RawPageRequest {
     /// `page`
     pub page: Option<String>,
