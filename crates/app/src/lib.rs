@@ -14,11 +14,16 @@ pub mod api_keys;
 pub mod audit_logs;
 pub mod auth;
 pub mod context;
+mod endpoints_ref;
 pub mod invitations;
+pub mod jobs;
 pub mod me;
 pub mod members;
+pub mod messages;
 pub mod organizations;
+pub mod runs;
 pub mod sessions;
+pub mod tasks;
 pub mod waitlist;
 
 pub use context::{Context, Standing};

@@ -18,7 +18,7 @@ use crate::access;
 use infra::Database;
 use infra::repositories::invitations::InvitationRepository;
 use infra::repositories::{
-    ApiKeyRepository, AuditLogRepository, MemberRepository, OrganizationRepository,
+    ApiKeyRepository, AuditLogRepository, JobRepository, MemberRepository, OrganizationRepository,
 };
 
 use crate::Context;
@@ -227,7 +227,8 @@ pub async fn update(
 
 /// Soft-deletes the organization (owner only) with its live members and pending
 /// invitations, all stamped with the same `now` so a restore finds exactly them,
-/// and revokes its API keys (for good).
+/// with its live jobs (their runs in progress end), and revokes its API keys
+/// (for good).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete(db: &Database, ctx: &Context, id: OrganizationId) -> Result<(), DomainError> {
     let now = ctx.now;
@@ -245,6 +246,7 @@ pub async fn delete(db: &Database, ctx: &Context, id: OrganizationId) -> Result<
     ApiKeyRepository::at(uow.conn(), now)
         .revoke_all_in(id)
         .await?;
+    JobRepository::at(uow.conn(), now).delete_all_in(id).await?;
     AuditLogRepository::new(uow.conn())
         .record(
             ctx,
@@ -299,6 +301,9 @@ pub async fn restore(
         return Err(last_owner_conflict());
     }
     InvitationRepository::at(uow.conn(), now)
+        .restore_all_in(id, deleted_at)
+        .await?;
+    JobRepository::at(uow.conn(), now)
         .restore_all_in(id, deleted_at)
         .await?;
     AuditLogRepository::new(uow.conn())

@@ -200,11 +200,39 @@ pub enum Operation {
     RevokeApiKey,
     /// Read the audit trail.
     ReadAuditLogs,
+    /// List jobs.
+    ListJobs,
+    /// Read a job.
+    ReadJob,
+    /// Create a job.
+    CreateJob,
+    /// Change a job.
+    UpdateJob,
+    /// Soft-delete a job.
+    DeleteJob,
+    /// Bring a deleted job back.
+    RestoreJob,
+    /// Make an active job due now.
+    RunJobNow,
+    /// Claim due jobs (a worker).
+    ClaimJobs,
+    /// Extend a lease (its holder).
+    HeartbeatJob,
+    /// Report a run (its lease's holder).
+    CompleteJob,
+    /// List a job's tasks.
+    ListTasks,
+    /// Read a task.
+    ReadTask,
+    /// List a job's messages.
+    ListMessages,
+    /// Add a message to a job.
+    CreateMessage,
 }
 
 impl Operation {
     /// Every row, in the README's order.
-    pub const ALL: [Operation; 14] = [
+    pub const ALL: [Operation; 28] = [
         Self::ReadOrganization,
         Self::UpdateOrganization,
         Self::DeleteOrganization,
@@ -219,6 +247,20 @@ impl Operation {
         Self::ListApiKeys,
         Self::RevokeApiKey,
         Self::ReadAuditLogs,
+        Self::ListJobs,
+        Self::ReadJob,
+        Self::CreateJob,
+        Self::UpdateJob,
+        Self::DeleteJob,
+        Self::RestoreJob,
+        Self::RunJobNow,
+        Self::ClaimJobs,
+        Self::HeartbeatJob,
+        Self::CompleteJob,
+        Self::ListTasks,
+        Self::ReadTask,
+        Self::ListMessages,
+        Self::CreateMessage,
     ];
 
     /// The route, as method and path under `/v1/organizations/{orgId}`.
@@ -238,6 +280,20 @@ impl Operation {
             Self::ListApiKeys => ("GET", "/api-keys"),
             Self::RevokeApiKey => ("DELETE", "/api-keys/{keyId}"),
             Self::ReadAuditLogs => ("GET", "/audit-logs"),
+            Self::ListJobs => ("GET", "/jobs"),
+            Self::ReadJob => ("GET", "/jobs/{jobId}"),
+            Self::CreateJob => ("POST", "/jobs"),
+            Self::UpdateJob => ("PATCH", "/jobs/{jobId}"),
+            Self::DeleteJob => ("DELETE", "/jobs/{jobId}"),
+            Self::RestoreJob => ("POST", "/jobs/{jobId}/restore"),
+            Self::RunJobNow => ("POST", "/jobs/{jobId}/run-now"),
+            Self::ClaimJobs => ("POST", "/jobs/claim"),
+            Self::HeartbeatJob => ("POST", "/jobs/{jobId}/heartbeat"),
+            Self::CompleteJob => ("POST", "/jobs/{jobId}/complete"),
+            Self::ListTasks => ("GET", "/jobs/{jobId}/tasks"),
+            Self::ReadTask => ("GET", "/jobs/{jobId}/tasks/{taskId}"),
+            Self::ListMessages => ("GET", "/jobs/{jobId}/messages"),
+            Self::CreateMessage => ("POST", "/jobs/{jobId}/messages"),
         }
     }
 }
@@ -260,6 +316,12 @@ pub const fn permission(role: AccessRole, operation: Operation) -> Permission {
     use Permission::*;
     match (operation, role) {
         (ReadOrganization | ListMembers, _) => Allowed,
+        // Any member reads the work; any member or key may be a worker.
+        (
+            ListJobs | ReadJob | ListTasks | ReadTask | ListMessages | ClaimJobs | HeartbeatJob
+            | CompleteJob | CreateMessage,
+            _,
+        ) => Allowed,
         // Deleting and restoring are an owner's; a key never holds owner rights.
         (DeleteOrganization | RestoreOrganization, Owner) => Allowed,
         (DeleteOrganization | RestoreOrganization, _) => Denied,

@@ -59,6 +59,14 @@ text_enum! {
         ApiKeyCreated => "api_key.created",
         /// An API key was revoked.
         ApiKeyRevoked => "api_key.revoked",
+        /// A job was created.
+        JobCreated => "job.created",
+        /// A job was changed (its schedule, status, or a run-now).
+        JobUpdated => "job.updated",
+        /// A job was deleted.
+        JobDeleted => "job.deleted",
+        /// A job was restored.
+        JobRestored => "job.restored",
     }
 }
 
@@ -77,6 +85,8 @@ text_enum! {
         Invitation => "invitation",
         /// An API key (`key_...`).
         ApiKey => "api_key",
+        /// A job (`job_...`).
+        Job => "job",
     }
 }
 

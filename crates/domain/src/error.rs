@@ -145,6 +145,12 @@ impl Validation {
         value
     }
 
+    /// `value`, unless `field`'s shape is broken (reported then, once): for a
+    /// field whose only rules are the request's shape rules.
+    pub fn shape<T>(&mut self, field: &str, value: T) -> Option<T> {
+        (!self.shape_broken(field)).then_some(value)
+    }
+
     /// Records an error found by other means.
     pub fn push(&mut self, error: FieldError) {
         self.errors.push(error);

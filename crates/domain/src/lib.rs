@@ -10,8 +10,11 @@
 pub mod api_keys;
 pub mod audit;
 pub mod invitations;
+pub mod jobs;
 pub mod members;
+pub mod messages;
 pub mod organizations;
+pub mod tasks;
 pub mod users;
 pub mod waitlist;
 

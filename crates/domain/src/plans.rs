@@ -1,5 +1,5 @@
 //! Plan limits: each plan caps an organization's members (plus pending
-//! invitations) and its active API keys.
+//! invitations), its active API keys, its jobs and its runs in progress.
 
 use crate::error::DomainError;
 use crate::organizations::Plan;
@@ -14,6 +14,10 @@ pub struct PlanLimits {
     pub max_members: u64,
     /// API keys that are neither revoked nor expired.
     pub max_api_keys: u64,
+    /// Jobs that are not archived.
+    pub max_jobs: u64,
+    /// Runs in progress at once (jobs under a live lease).
+    pub max_concurrent_tasks: u64,
 }
 
 /// The caps of every plan.

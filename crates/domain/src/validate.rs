@@ -117,6 +117,27 @@ pub fn key_role(value: &str) -> Result<(), ValidationError> {
     }
 }
 
+/// A field that may be absent, `null`, or a value: absent is `None`, `null` is
+/// `Some(None)` (serde alone reads both as `None`). For PATCH bodies, with
+/// `#[serde(default, deserialize_with = "crate::validate::present")]`.
+pub fn present<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(de).map(Some)
+}
+
+/// An endpoint's ID (`ept_...`; `INVALID_ID` otherwise).
+pub fn endpoint_id(value: &str) -> Result<(), ValidationError> {
+    rule(value.parse::<crate::id::EndpointId>())
+}
+
+/// A task's ID (`tsk_...`; `INVALID_ID` otherwise).
+pub fn task_id(value: &str) -> Result<(), ValidationError> {
+    rule(value.parse::<crate::id::TaskId>())
+}
+
 /// Text with something besides white space (`REQUIRED` otherwise).
 pub fn not_blank(value: &str) -> Result<(), ValidationError> {
     if value.trim().is_empty() {

@@ -281,6 +281,21 @@ pub struct IssuedToken {
     pub hash: String,
 }
 
+/// A fresh lease token: 128 random bits.
+pub fn lease_token() -> Result<domain::jobs::LeaseToken, DomainError> {
+    Ok(domain::jobs::LeaseToken::from_uuid(uuid::Uuid::from_bytes(
+        random_bytes::<16>()?,
+    )))
+}
+
+/// A random spread in [-0.1, 0.1] for retry delays (so failed jobs do not
+/// come back in lockstep); 0 if the system has no randomness to give.
+pub fn jitter() -> f64 {
+    random_bytes::<4>().map_or(0.0, |b| {
+        f64::from(u32::from_le_bytes(b)) / f64::from(u32::MAX) * 0.2 - 0.1
+    })
+}
+
 /// Issues a new random token.
 pub fn issue_token() -> Result<IssuedToken, DomainError> {
     let token = URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);
@@ -304,7 +319,7 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], DomainError> {
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], DomainError> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes)
         .map_err(|e| DomainError::Internal(format!("the OS random source failed: {e}")))?;

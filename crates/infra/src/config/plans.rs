@@ -26,18 +26,25 @@ pub struct PlanLimitSettings {
     pub max_members: u64,
     /// API keys neither revoked nor expired.
     pub max_api_keys: u64,
+    /// Jobs that are not archived (deleted ones do not count).
+    pub max_jobs: u64,
+    /// Runs in progress at once (jobs under a live lease): a claim hands out
+    /// at most the room left.
+    pub max_concurrent_tasks: u64,
 }
 
 impl Default for PlansSettings {
     fn default() -> Self {
-        let caps = |max_members, max_api_keys| PlanLimitSettings {
+        let caps = |max_members, max_api_keys, max_jobs, max_concurrent_tasks| PlanLimitSettings {
             max_members,
             max_api_keys,
+            max_jobs,
+            max_concurrent_tasks,
         };
         Self {
-            free: caps(5, 2),
-            pro: caps(100, 25),
-            enterprise: caps(10_000, 1_000),
+            free: caps(5, 2, 10, 2),
+            pro: caps(100, 25, 1_000, 50),
+            enterprise: caps(10_000, 1_000, 100_000, 1_000),
         }
     }
 }
@@ -48,6 +55,8 @@ impl PlansSettings {
         let limits = |p: PlanLimitSettings| PlanLimits {
             max_members: p.max_members,
             max_api_keys: p.max_api_keys,
+            max_jobs: p.max_jobs,
+            max_concurrent_tasks: p.max_concurrent_tasks,
         };
         PlanCatalog {
             free: limits(self.free),

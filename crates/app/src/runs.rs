@@ -1,0 +1,185 @@
+//! Running jobs: workers claim due jobs under leases, extend them while they
+//! work, and complete them; the reaper closes the runs whose worker died.
+//! Claims, heartbeats and completions are recorded as tasks, not in the audit
+//! trail.
+
+use domain::access::Operation;
+use domain::jobs::leases::lease_lost;
+use domain::jobs::{Claim, Completion, Heartbeat, Job, RunResult};
+use domain::plans::PlanCatalog;
+use domain::tasks::{Task, TaskStatus};
+use domain::{DomainError, JobId, OrganizationId};
+use infra::Database;
+use infra::repositories::{JobRepository, OrganizationRepository, TaskRepository};
+use infra::security::jitter;
+
+use crate::{Context, access};
+
+/// A job handed to a worker: the job, the task its run is recorded in, and
+/// its lease.
+#[derive(Clone, Debug)]
+pub struct ClaimedRun {
+    /// The job, under the worker's lease (`job.lease` is set).
+    pub job: Job,
+    /// The run's task, `running`.
+    pub task: Task,
+}
+
+/// Hands out up to `claim.limit` of the organization's due jobs (any member or
+/// key), oldest due first, never more than the room the plan's
+/// `max_concurrent_tasks` leaves: that is checked under the organization's
+/// lock, so concurrent claims cannot overshoot it.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn claim(
+    db: &Database,
+    plans: &PlanCatalog,
+    ctx: &Context,
+    organization: OrganizationId,
+    claim: Claim,
+) -> Result<Vec<ClaimedRun>, DomainError> {
+    let uow = db.begin().await?;
+    OrganizationRepository::at(uow.conn(), ctx.now)
+        .lock(organization)
+        .await?;
+    let access = access::require(uow.conn(), ctx, organization, Operation::ClaimJobs).await?;
+    let jobs = JobRepository::at(uow.conn(), ctx.now);
+    let cap = plans.limits(access.organization.plan).max_concurrent_tasks;
+    let running = jobs.count_leased(organization).await?;
+    let room = cap.saturating_sub(running).min(u64::from(claim.limit));
+    let claimed = jobs
+        .claim(
+            organization,
+            &claim.worker,
+            u32::try_from(room).unwrap_or(0),
+            ctx.now + claim.lease,
+        )
+        .await?;
+    uow.commit().await?;
+    Ok(claimed
+        .into_iter()
+        .map(|c| {
+            let task = Task {
+                id: c.task_id,
+                job_id: c.job.id,
+                organization_id: organization,
+                status: TaskStatus::Running,
+                attempt: c.job.attempt,
+                worker: claim.worker.clone(),
+                scheduled_at: c.job.scheduled_at,
+                started_at: ctx.now,
+                finished_at: None,
+                output: None,
+                error: None,
+                tokens_used: 0,
+                created_at: ctx.now,
+            };
+            ClaimedRun { job: c.job, task }
+        })
+        .collect())
+}
+
+/// The 409 of a token that is not the live lease of job `id`, or its 404 when
+/// there is no such live job.
+async fn lost_or_missing(
+    jobs: &JobRepository<'_, infra::database::Connection>,
+    organization: OrganizationId,
+    id: JobId,
+) -> DomainError {
+    match jobs.find_in(organization, id, false).await {
+        Ok(_) => lease_lost(),
+        Err(e) => e,
+    }
+}
+
+/// Extends the lease (its holder): 200 with the new expiry; 409 `LEASE_LOST`
+/// when the token is not the job's live lease.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn heartbeat(
+    db: &Database,
+    ctx: &Context,
+    organization: OrganizationId,
+    id: JobId,
+    heartbeat: Heartbeat,
+) -> Result<chrono::DateTime<chrono::Utc>, DomainError> {
+    access::require(db.conn(), ctx, organization, Operation::HeartbeatJob).await?;
+    let jobs = JobRepository::at(db.conn(), ctx.now);
+    let extended = match heartbeat.token {
+        Some(token) => {
+            jobs.heartbeat(organization, id, token, ctx.now + heartbeat.lease)
+                .await?
+        }
+        None => None,
+    };
+    match extended {
+        Some(expires_at) => Ok(expires_at),
+        None => Err(lost_or_missing(&jobs, organization, id).await),
+    }
+}
+
+/// Records the run the lease holds and schedules the job's next run (see
+/// `RunResult::after`); 409 `LEASE_LOST`, with nothing recorded, when the
+/// token is not the job's live lease.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn complete(
+    db: &Database,
+    ctx: &Context,
+    organization: OrganizationId,
+    id: JobId,
+    completion: Completion,
+) -> Result<(Job, Task), DomainError> {
+    let uow = db.begin().await?;
+    access::require(uow.conn(), ctx, organization, Operation::CompleteJob).await?;
+    let jobs = JobRepository::at(uow.conn(), ctx.now);
+    let leased = match completion.token {
+        Some(token) => jobs.find_leased(organization, id, token).await?,
+        None => None,
+    };
+    let Some((job, lease)) = leased.and_then(|j| j.lease.clone().map(|l| (j, l))) else {
+        return Err(lost_or_missing(&jobs, organization, id).await);
+    };
+    let result = RunResult::after(
+        &job,
+        completion.outcome,
+        completion.error.as_deref(),
+        ctx.now,
+        jitter(),
+    );
+    let job = jobs
+        .finish_run(&job, &result, completion.tokens_used)
+        .await?;
+    let task = TaskRepository::at(uow.conn(), ctx.now)
+        .finish(
+            lease.task_id,
+            completion.outcome,
+            completion.output,
+            completion.error,
+            completion.tokens_used,
+        )
+        .await?;
+    uow.commit().await?;
+    Ok((job, task))
+}
+
+/// Closes up to `batch` runs whose lease ran out before `ctx.now` (their
+/// worker died or hung): each task ends `failed` (`lease expired`) and its job
+/// is claimable again, or, on its last attempt, rescheduled as a failed run
+/// is. Several servers may reap at once: each takes different rows. Returns
+/// how many it closed.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn reap_expired(db: &Database, ctx: &Context, batch: u64) -> Result<usize, DomainError> {
+    let uow = db.begin().await?;
+    let jobs = JobRepository::at(uow.conn(), ctx.now);
+    let tasks = TaskRepository::at(uow.conn(), ctx.now);
+    let expired = jobs.expired_leases(batch).await?;
+    for job in &expired {
+        let result = RunResult::after_abandoned(job, ctx.now, jitter());
+        if let Some(lease) = &job.lease {
+            tasks
+                .fail_running(lease.task_id, domain::jobs::leases::LEASE_EXPIRED)
+                .await?;
+        }
+        jobs.finish_run(job, &result, 0).await?;
+    }
+    uow.commit().await?;
+    Ok(expired.len())
+}
