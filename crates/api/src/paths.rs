@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use domain::{
-    ApiKeyId, DomainError, InvitationId, MemberId, OrganizationId, ResourceId, SessionId, UserId,
+    ApiKeyId, DomainError, InvitationId, JobId, MemberId, OrganizationId, ResourceId, SessionId,
+    TaskId, UserId,
 };
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
@@ -33,6 +34,11 @@ pub struct Org(pub OrganizationId);
 /// The organization a route addresses and one of its items of kind `I`.
 #[derive(Clone, Copy, Debug)]
 pub struct OrgItem<I>(pub OrganizationId, pub I);
+
+/// The organization a route addresses, one of its items of kind `I`, and one
+/// of that item's own items of kind `J` (a job's task).
+#[derive(Clone, Copy, Debug)]
+pub struct OrgSubItem<I, J>(pub OrganizationId, pub I, pub J);
 
 /// An item of kind `I` addressed outside any organization.
 #[derive(Clone, Copy, Debug)]
@@ -62,6 +68,15 @@ impl<I: ResourceId> FromRequest for OrgItem<I> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(read(req).and_then(|org| Ok(Self(org, read(req)?))))
+    }
+}
+
+impl<I: ResourceId, J: ResourceId> FromRequest for OrgSubItem<I, J> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(read(req).and_then(|org| Ok(Self(org, read(req)?, read(req)?))))
     }
 }
 
@@ -137,6 +152,22 @@ impl<I: ResourceId> IntoResponses for OrgItem<I> {
     }
 }
 
+impl<I: ResourceId, J: ResourceId> IntoParams for OrgSubItem<I, J> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            parameter::<OrganizationId>(),
+            parameter::<I>(),
+            parameter::<J>(),
+        ]
+    }
+}
+
+impl<I: ResourceId, J: ResourceId> IntoResponses for OrgSubItem<I, J> {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        not_found(&[code::<OrganizationId>(), code::<I>(), code::<J>()])
+    }
+}
+
 impl<I: ResourceId> IntoParams for Item<I> {
     fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
         vec![parameter::<I>()]
@@ -155,6 +186,10 @@ pub type MemberPath = OrgItem<MemberId>;
 pub type InvitationPath = OrgItem<InvitationId>;
 /// `/organizations/{orgId}/api-keys/{keyId}`.
 pub type ApiKeyPath = OrgItem<ApiKeyId>;
+/// `/organizations/{orgId}/jobs/{jobId}`.
+pub type JobPath = OrgItem<JobId>;
+/// `/organizations/{orgId}/jobs/{jobId}/tasks/{taskId}`.
+pub type TaskPath = OrgSubItem<JobId, TaskId>;
 /// `/admin/users/{userId}`.
 pub type UserPath = Item<UserId>;
 /// `/admin/organizations/{orgId}`.

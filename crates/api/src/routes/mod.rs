@@ -8,10 +8,13 @@ pub mod auth;
 pub mod docs;
 pub mod health;
 pub mod invitations;
+pub mod jobs;
 pub mod me;
 pub mod members;
+pub mod messages;
 pub mod organizations;
 pub mod sessions;
+pub mod tasks;
 pub mod waitlist;
 
 use actix_web::web;
@@ -44,6 +47,9 @@ resources![
     invitations,
     api_keys,
     audit_logs,
+    jobs,
+    tasks,
+    messages,
 ];
 
 /// Registers every route, then in each scope the fallback that answers 405 and
