@@ -90,8 +90,9 @@ impl MigrationTrait for Migration {
                 Jobs::Status,
                 &["active", "paused", "archived"],
             ))
+            // A job repeats on an interval or on a cron expression, not both.
             .check(Check::named(
-                "chk_jobs_schedule",
+                "chk_jobs_interval_seconds",
                 Expr::col(Jobs::IntervalSeconds)
                     .is_null()
                     .or(Expr::col(Jobs::Cron).is_null()),

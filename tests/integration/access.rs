@@ -31,6 +31,12 @@ struct Fixture {
     invitation: String,
     /// A key to revoke.
     target_key: String,
+    /// An active job, claimed: its lease token and task.
+    job: String,
+    lease: String,
+    task: String,
+    /// A deleted job to restore.
+    deleted_job: String,
 }
 
 async fn fixture(app: &TestApp, n: usize) -> Fixture {
@@ -59,7 +65,43 @@ async fn fixture(app: &TestApp, n: usize) -> Fixture {
         )
         .await;
     assert_eq!(invited.status, 201, "{}", invited.text);
+    let jobs = format!("/v1/organizations/{org}/jobs");
+    let job = app
+        .post_as(
+            &jobs,
+            &owner.token,
+            &json!({"name": "j", "definition": "d", "status": "active"}),
+        )
+        .await;
+    assert_eq!(job.status, 201, "{}", job.text);
+    let claimed = app
+        .post_as(
+            &format!("{jobs}/claim"),
+            &owner.token,
+            &json!({"worker": "w"}),
+        )
+        .await;
+    assert_eq!(claimed.status, 200, "{}", claimed.text);
+    let run = &claimed.body["items"][0];
+    let gone = app
+        .post_as(
+            &jobs,
+            &owner.token,
+            &json!({"name": "gone", "definition": "d"}),
+        )
+        .await;
+    let deleted_job = gone.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.delete_as(&format!("{jobs}/{deleted_job}"), &owner.token)
+            .await
+            .status,
+        204
+    );
     Fixture {
+        job: job.body["id"].as_str().unwrap().to_owned(),
+        lease: run["lease"]["token"].as_str().unwrap().to_owned(),
+        task: run["task"]["id"].as_str().unwrap().to_owned(),
+        deleted_job,
         invitation: invited.body["id"].as_str().unwrap().to_owned(),
         org,
         owner: owner.token,
@@ -90,7 +132,16 @@ impl Fixture {
             .replace("{orgId}", org)
             .replace("{memberId}", &self.target_member)
             .replace("{invitationId}", &self.invitation)
-            .replace("{keyId}", &self.target_key);
+            .replace("{keyId}", &self.target_key)
+            .replace(
+                "{jobId}",
+                if operation == Operation::RestoreJob {
+                    &self.deleted_job
+                } else {
+                    &self.job
+                },
+            )
+            .replace("{taskId}", &self.task);
         let body = match operation {
             Operation::UpdateOrganization => Some(json!({"name": "Renamed"})),
             Operation::UpdateMember => Some(json!({"role": "admin"})),
@@ -98,7 +149,17 @@ impl Fixture {
                 Some(json!({"email": "new@example.com", "role": "member"}))
             }
             Operation::CreateApiKey => Some(json!({"name": "new", "role": "member"})),
-            Operation::RestoreOrganization => Some(json!({})),
+            Operation::RestoreOrganization | Operation::RestoreJob | Operation::RunJobNow => {
+                Some(json!({}))
+            }
+            Operation::CreateJob => Some(json!({"name": "new", "definition": "d"})),
+            Operation::UpdateJob => Some(json!({"name": "Renamed"})),
+            Operation::ClaimJobs => Some(json!({"worker": "w"})),
+            Operation::HeartbeatJob => Some(json!({"leaseToken": self.lease})),
+            Operation::CompleteJob => {
+                Some(json!({"leaseToken": self.lease, "outcome": "succeeded"}))
+            }
+            Operation::CreateMessage => Some(json!({"role": "user", "content": "hi"})),
             _ => None,
         };
         (method, path, body)
@@ -122,8 +183,12 @@ fn success(operation: Operation) -> u16 {
         Operation::DeleteOrganization
         | Operation::RemoveMember
         | Operation::RevokeInvitation
-        | Operation::RevokeApiKey => 204,
-        Operation::CreateInvitation | Operation::CreateApiKey => 201,
+        | Operation::RevokeApiKey
+        | Operation::DeleteJob => 204,
+        Operation::CreateInvitation
+        | Operation::CreateApiKey
+        | Operation::CreateJob
+        | Operation::CreateMessage => 201,
         _ => 200,
     }
 }
@@ -256,7 +321,10 @@ async fn an_id_of_the_wrong_kind_in_a_path_is_404(backend: Backend) {
                 let path = path
                     .replace(&f.target_member, wrong)
                     .replace(&f.invitation, wrong)
-                    .replace(&f.target_key, wrong);
+                    .replace(&f.target_key, wrong)
+                    .replace(&f.job, wrong)
+                    .replace(&f.deleted_job, wrong)
+                    .replace(&f.task, wrong);
                 let res = app
                     .request(method.clone(), &path, Some(&f.owner), body.as_ref())
                     .await;

@@ -12,6 +12,8 @@ mod config;
 mod health;
 mod http_errors;
 mod invitations;
+mod job_runs;
+mod jobs;
 mod layering;
 mod me;
 mod members;

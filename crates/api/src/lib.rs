@@ -10,6 +10,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod paths;
 pub mod rate_limit;
+pub mod reaper;
 pub mod routes;
 pub mod startup;
 pub mod state;

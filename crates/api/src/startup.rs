@@ -19,6 +19,7 @@ use crate::extract::{BodyTimeout, JsonLimit};
 use crate::middleware::headers::{self, Hsts};
 use crate::middleware::{cors, inputs, methods, panics};
 use crate::rate_limit::RateLimits;
+use crate::reaper::Reaper;
 use crate::state::AppState;
 use crate::{routes, telemetry};
 
@@ -54,6 +55,7 @@ pub struct Application {
     server: Server,
     db: Database,
     outbox: Option<Worker>,
+    reaper: Option<(Arc<dyn Clock>, infra::config::JobsSettings)>,
 }
 
 impl Application {
@@ -89,6 +91,10 @@ impl Application {
             source,
         };
         let outbox = outbox_worker(settings, &db, &clock)?;
+        let reaper = settings
+            .jobs
+            .reaper
+            .then(|| (clock.clone(), settings.jobs.clone()));
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
         let rate_limits = web::Data::new(RateLimits::new(
@@ -154,6 +160,7 @@ impl Application {
             server,
             db,
             outbox,
+            reaper,
         })
     }
 
@@ -167,14 +174,20 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves (and delivers the outbox) until stopped (SIGINT/SIGTERM or the
+    /// Serves (and delivers the outbox, and reaps expired leases) until stopped (SIGINT/SIGTERM or the
     /// handle): in-flight requests get `server.shutdown_timeout_secs` to finish,
     /// the outbox worker finishes its round, then the pool is closed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let outbox = self.outbox.map(Worker::spawn);
+        let reaper = self
+            .reaper
+            .map(|(clock, jobs)| Reaper::spawn(self.db.clone(), clock, jobs));
         let served = self.server.await;
         if let Some(worker) = outbox {
             worker.stop().await;
+        }
+        if let Some(reaper) = reaper {
+            reaper.stop().await;
         }
         served?;
         if let Err(e) = self.db.close().await {

@@ -258,7 +258,7 @@ fn schedule_of(
         (Some(_), Some(_)) => Err(both_schedules()),
         (Some(n), None) => Ok(Schedule::Interval(n)),
         (None, Some(expr)) => CronSchedule::parse(expr, timezone)
-            .map(Schedule::Cron)
+            .map(|c| Schedule::Cron(Box::new(c)))
             .map_err(|e| {
                 let field = if e == ScheduleError::Timezone {
                     "timezone"

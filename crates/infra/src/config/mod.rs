@@ -8,6 +8,7 @@
 
 mod auth;
 mod database;
+mod jobs;
 mod log;
 mod outbox;
 mod plans;
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 pub use auth::AuthSettings;
 pub use database::DatabaseSettings;
+pub use jobs::JobsSettings;
 pub use log::LogSettings;
 pub use outbox::OutboxSettings;
 pub use plans::{PlanLimitSettings, PlansSettings};
@@ -57,6 +59,9 @@ pub struct Settings {
     /// The outbox delivery worker.
     #[serde(default)]
     pub outbox: OutboxSettings,
+    /// The job lease reaper.
+    #[serde(default)]
+    pub jobs: JobsSettings,
     /// The SMTP relay outbox emails go through (unset: emails are logged).
     #[serde(default)]
     pub smtp: SmtpSettings,
@@ -189,6 +194,7 @@ impl Settings {
         self.server.check()?;
         self.auth.check()?;
         self.outbox.check()?;
+        self.jobs.check()?;
         self.smtp.check()?;
         self.plans.check()?;
         self.rate_limits.check()?;
