@@ -230,6 +230,27 @@ async fn a_dead_workers_job_comes_back_after_its_lease_and_its_late_completion_i
     );
 }
 
+async fn an_expired_lease_is_lost_even_if_nobody_claimed_the_job_since(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let o = org(&app).await;
+    let id = job(&app, &o, json!({"name": "n", "definition": "d", "status": "active"})).await;
+    let run = items(&claim(&app, &o, "late", 1, 5).await);
+    let token = run[0]["lease"]["token"].as_str().unwrap().to_owned();
+    app.clock.advance(TimeDelta::seconds(6));
+    let beat = app
+        .post_as(
+            &format!("/v1/organizations/{}/jobs/{id}/heartbeat", o.org),
+            &o.key,
+            &json!({"leaseToken": token}),
+        )
+        .await;
+    assert_eq!(beat.code(), "LEASE_LOST", "{}", beat.text);
+    let late = complete(&app, &o, &id, &token, json!({"outcome": "succeeded", "tokensUsed": 9})).await;
+    assert_eq!(late.status, 409, "{}", late.text);
+    assert_eq!(get_job(&app, &o, &id).await["tokensUsed"], 0);
+    assert_eq!(tasks(&app, &o, &id).await[0]["status"], "running");
+}
+
 async fn heartbeats_keep_a_long_run_from_being_stolen(backend: Backend) {
     let app = spawn_app(backend).await;
     let o = org(&app).await;
@@ -608,6 +629,7 @@ async fn sixteen_workers_run_every_due_job_exactly_once(backend: Backend) {
 on_both_databases!(
     a_claim_opens_a_task_and_a_completion_records_it_once,
     a_dead_workers_job_comes_back_after_its_lease_and_its_late_completion_is_refused,
+    an_expired_lease_is_lost_even_if_nobody_claimed_the_job_since,
     heartbeats_keep_a_long_run_from_being_stolen,
     an_interval_job_after_an_hour_of_downtime_runs_once_on_its_cadence,
     failures_back_off_and_stop_after_max_attempts,
