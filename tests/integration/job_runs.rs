@@ -233,7 +233,12 @@ async fn a_dead_workers_job_comes_back_after_its_lease_and_its_late_completion_i
 async fn an_expired_lease_is_lost_even_if_nobody_claimed_the_job_since(backend: Backend) {
     let app = spawn_app(backend).await;
     let o = org(&app).await;
-    let id = job(&app, &o, json!({"name": "n", "definition": "d", "status": "active"})).await;
+    let id = job(
+        &app,
+        &o,
+        json!({"name": "n", "definition": "d", "status": "active"}),
+    )
+    .await;
     let run = items(&claim(&app, &o, "late", 1, 5).await);
     let token = run[0]["lease"]["token"].as_str().unwrap().to_owned();
     app.clock.advance(TimeDelta::seconds(6));
@@ -245,7 +250,14 @@ async fn an_expired_lease_is_lost_even_if_nobody_claimed_the_job_since(backend: 
         )
         .await;
     assert_eq!(beat.code(), "LEASE_LOST", "{}", beat.text);
-    let late = complete(&app, &o, &id, &token, json!({"outcome": "succeeded", "tokensUsed": 9})).await;
+    let late = complete(
+        &app,
+        &o,
+        &id,
+        &token,
+        json!({"outcome": "succeeded", "tokensUsed": 9}),
+    )
+    .await;
     assert_eq!(late.status, 409, "{}", late.text);
     assert_eq!(get_job(&app, &o, &id).await["tokensUsed"], 0);
     assert_eq!(tasks(&app, &o, &id).await[0]["status"], "running");

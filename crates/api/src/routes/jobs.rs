@@ -16,7 +16,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{Problem, Result};
-use crate::extract::{JsonBody, ListParams, ListQuery};
+use crate::extract::{JsonBody, LargeJsonBody, ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
 use crate::paths::{JobPath, Org, OrgItem};
 use crate::routes::tasks::TaskResponse;
@@ -293,7 +293,7 @@ pub async fn list(
     security(("bearer" = [])),
     responses(JobPath, (status = 200, body = JobResponse), SessionProblems, DatabaseProblems)
 )]
-#[get("/organizations/{orgId}/jobs/{jobId}")]
+#[get("/organizations/{orgId}/jobs/{jobId:job_[^/]*}")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_one(
     Caller { ctx, db, .. }: Caller,
@@ -320,7 +320,7 @@ pub async fn get_one(
         JsonBodyProblems, SessionProblems, DatabaseProblems,
     )
 )]
-#[patch("/organizations/{orgId}/jobs/{jobId}")]
+#[patch("/organizations/{orgId}/jobs/{jobId:job_[^/]*}")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     state: web::Data<AppState>,
@@ -348,7 +348,7 @@ pub async fn update(
         SessionProblems, DatabaseProblems,
     )
 )]
-#[delete("/organizations/{orgId}/jobs/{jobId}")]
+#[delete("/organizations/{orgId}/jobs/{jobId:job_[^/]*}")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_one(
     Caller { ctx, db, .. }: Caller,
@@ -490,7 +490,8 @@ pub async fn heartbeat(
     Ok(HttpResponse::Ok().json(HeartbeatResponse { expires_at }))
 }
 
-/// Records a run (its lease's holder) and schedules the job's next one.
+/// Records a run (its lease's holder) and schedules the job's next one (a
+/// body of up to 1 MiB, or `server.json_body_limit_bytes` when larger).
 #[utoipa::path(
     post,
     path = "/v1/organizations/{orgId}/jobs/{jobId}/complete",
@@ -511,7 +512,7 @@ pub async fn heartbeat(
 pub async fn complete(
     Caller { ctx, db, .. }: Caller,
     OrgItem(org, id): JobPath,
-    JsonBody(body): JsonBody<CompleteRequest>,
+    LargeJsonBody(body): LargeJsonBody<CompleteRequest, 1024>,
 ) -> Result<HttpResponse> {
     let completion = domain::jobs::Completion::try_from(body)?;
     let (job, task) = runs::complete(&db, &ctx, org, id, completion).await?;
