@@ -200,11 +200,21 @@ pub enum Operation {
     RevokeApiKey,
     /// Read the audit trail.
     ReadAuditLogs,
+    /// Create an endpoint.
+    CreateEndpoint,
+    /// List endpoints.
+    ListEndpoints,
+    /// Read one endpoint.
+    ReadEndpoint,
+    /// Change an endpoint (its secret too).
+    UpdateEndpoint,
+    /// Delete an endpoint.
+    DeleteEndpoint,
 }
 
 impl Operation {
     /// Every row, in the README's order.
-    pub const ALL: [Operation; 14] = [
+    pub const ALL: [Operation; 19] = [
         Self::ReadOrganization,
         Self::UpdateOrganization,
         Self::DeleteOrganization,
@@ -219,6 +229,11 @@ impl Operation {
         Self::ListApiKeys,
         Self::RevokeApiKey,
         Self::ReadAuditLogs,
+        Self::CreateEndpoint,
+        Self::ListEndpoints,
+        Self::ReadEndpoint,
+        Self::UpdateEndpoint,
+        Self::DeleteEndpoint,
     ];
 
     /// The route, as method and path under `/v1/organizations/{orgId}`.
@@ -238,6 +253,11 @@ impl Operation {
             Self::ListApiKeys => ("GET", "/api-keys"),
             Self::RevokeApiKey => ("DELETE", "/api-keys/{keyId}"),
             Self::ReadAuditLogs => ("GET", "/audit-logs"),
+            Self::CreateEndpoint => ("POST", "/endpoints"),
+            Self::ListEndpoints => ("GET", "/endpoints"),
+            Self::ReadEndpoint => ("GET", "/endpoints/{endpointId}"),
+            Self::UpdateEndpoint => ("PATCH", "/endpoints/{endpointId}"),
+            Self::DeleteEndpoint => ("DELETE", "/endpoints/{endpointId}"),
         }
     }
 }
@@ -259,7 +279,9 @@ pub const fn permission(role: AccessRole, operation: Operation) -> Permission {
     use Operation::*;
     use Permission::*;
     match (operation, role) {
-        (ReadOrganization | ListMembers, _) => Allowed,
+        // Members (and member keys) see the organization's endpoints, not
+        // their secrets: no route shows those.
+        (ReadOrganization | ListMembers | ListEndpoints | ReadEndpoint, _) => Allowed,
         // Deleting and restoring are an owner's; a key never holds owner rights.
         (DeleteOrganization | RestoreOrganization, Owner) => Allowed,
         (DeleteOrganization | RestoreOrganization, _) => Denied,

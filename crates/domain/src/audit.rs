@@ -59,6 +59,12 @@ text_enum! {
         ApiKeyCreated => "api_key.created",
         /// An API key was revoked.
         ApiKeyRevoked => "api_key.revoked",
+        /// An endpoint was created.
+        EndpointCreated => "endpoint.created",
+        /// An endpoint was changed (its secret's changes say only `[redacted]`).
+        EndpointUpdated => "endpoint.updated",
+        /// An endpoint was deleted.
+        EndpointDeleted => "endpoint.deleted",
     }
 }
 
@@ -77,6 +83,8 @@ text_enum! {
         Invitation => "invitation",
         /// An API key (`key_...`).
         ApiKey => "api_key",
+        /// An endpoint (`ept_...`).
+        Endpoint => "endpoint",
     }
 }
 
@@ -103,6 +111,24 @@ impl Changes {
     /// Records a field that came into being (`[null, value]`).
     pub fn created(self, field: &'static str, value: impl Serialize) -> Self {
         self.field(field, Value::Null, value)
+    }
+
+    /// Records that the secret `field` was written, never its value: old and
+    /// new are each `"[redacted]"` when there was (is) a secret, else `null`,
+    /// so a replaced secret reads `["[redacted]", "[redacted]"]`. Nothing when
+    /// there was none and is none.
+    pub fn secret(mut self, field: &'static str, had: bool, has: bool) -> Self {
+        let shown = |present: bool| {
+            if present {
+                Value::from(crate::endpoints::REDACTED)
+            } else {
+                Value::Null
+            }
+        };
+        if had || has {
+            self.0.insert(field, [shown(had), shown(has)]);
+        }
+        self
     }
 
     /// Whether nothing changed.
@@ -218,6 +244,23 @@ mod tests {
             Some(serde_json::json!({"name": ["Acme", "Acme Inc"], "role": [null, "member"]}))
         );
         assert_eq!(Changes::new().field("a", 1, 1).into_json(), None);
+    }
+
+    #[test]
+    fn a_secret_is_recorded_as_written_never_as_its_value() {
+        let changes = Changes::new()
+            .secret("replaced", true, true)
+            .secret("set", false, true)
+            .secret("cleared", true, false)
+            .secret("untouched", false, false);
+        assert_eq!(
+            changes.into_json(),
+            Some(serde_json::json!({
+                "replaced": ["[redacted]", "[redacted]"],
+                "set": [null, "[redacted]"],
+                "cleared": ["[redacted]", null],
+            }))
+        );
     }
 
     #[test]

@@ -292,43 +292,33 @@ impl TryFrom<SignUpRequest> for SignUp {
     }
 }
 
-/// A field that may be absent, `null`, or a value: absent is `None`, `null` is
-/// `Some(None)` (serde alone reads both as `None`).
-fn present<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    <Option<T> as serde::Deserialize>::deserialize(de).map(Some)
-}
-
 /// A profile change as sent. Absent fields stay as they are.
 #[derive(Clone, Debug, Default, serde::Deserialize, validator::Validate)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = UpdateMeBody))]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateProfileRequest {
     /// 1 to 100 characters; cannot be cleared.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::validate::present")]
     #[validate(custom(function = "crate::validate::name"))]
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::validate::name_schema, required = false, example = "Ada"))]
     pub first_name: Option<Option<String>>,
     /// 1 to 100 characters; cannot be cleared.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::validate::present")]
     #[validate(custom(function = "crate::validate::name"))]
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::validate::name_schema, required = false, example = "Lovelace"))]
     pub last_name: Option<Option<String>>,
     /// 1 to 100 characters; `null` clears it, except for employees.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::validate::present")]
     #[validate(custom(function = "crate::validate::name"))]
     #[cfg_attr(feature = "openapi", schema(schema_with = crate::validate::nullable_name_schema, example = "Engineer"))]
     pub profession: Option<Option<String>>,
     /// An absolute `http`/`https` URL of at most 2048 characters; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::validate::present")]
     #[validate(custom(function = "crate::validate::avatar_url"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#@]+", example = "https://cdn.example.com/ada.png"))]
     pub avatar_url: Option<Option<String>>,
     /// Read-only: sending it at all is a validation error.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::validate::present")]
     #[cfg_attr(feature = "openapi", schema(ignore))]
     pub email: Option<Option<serde_json::Value>>,
 }

@@ -107,6 +107,37 @@ pub fn timestamp(value: &str) -> Result<(), ValidationError> {
     rule(parse_timestamp(value))
 }
 
+/// An endpoint's name ([`EndpointName::parse`](crate::endpoints::EndpointName::parse)).
+pub fn endpoint_name(value: &str) -> Result<(), ValidationError> {
+    rule(crate::endpoints::EndpointName::parse(value))
+}
+
+/// An endpoint's URL as an HTTP client reads it
+/// ([`EndpointUrl::parse`](crate::endpoints::EndpointUrl::parse)); whether
+/// `http` is allowed depends on the server's environment, which the draft's
+/// conversion checks.
+pub fn endpoint_url(value: &str) -> Result<(), ValidationError> {
+    rule(crate::endpoints::EndpointUrl::parse(
+        value,
+        crate::endpoints::UrlPolicy::HttpAllowed,
+    ))
+}
+
+/// An endpoint's headers
+/// ([`EndpointHeaders::parse`](crate::endpoints::EndpointHeaders::parse)).
+pub fn endpoint_headers(
+    value: &std::collections::BTreeMap<String, String>,
+) -> Result<(), ValidationError> {
+    rule(crate::endpoints::EndpointHeaders::parse(value.clone()))
+}
+
+/// An endpoint's secret
+/// ([`EndpointSecret::parse`](crate::endpoints::EndpointSecret::parse)); the
+/// error never quotes it.
+pub fn endpoint_secret(value: &crate::endpoints::SecretText) -> Result<(), ValidationError> {
+    rule(crate::endpoints::EndpointSecret::parse(value.expose()))
+}
+
 /// A role an API key may have: not `owner` (`INVALID_VALUE`).
 pub fn key_role(value: &str) -> Result<(), ValidationError> {
     if value == crate::MemberRole::Owner.as_str() {
@@ -133,6 +164,17 @@ where
     T::Err: FieldErrorCode,
 {
     rule(value.parse::<T>())
+}
+
+/// A field that may be absent, `null`, or a value: absent is `None`, `null` is
+/// `Some(None)` (serde alone reads both as `None`). For
+/// `#[serde(default, deserialize_with = "domain::validate::present")]`.
+pub fn present<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(de).map(Some)
 }
 
 /// The client's spelling of a Rust field name: `first_name` is `firstName`,
