@@ -131,7 +131,7 @@ pub struct CreateEndpointRequest {
         required(code = "REQUIRED", message = "name is required"),
         custom(function = "crate::validate::endpoint_name")
     )]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 200, required = true, example = "Billing API"))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::validate::long_name_schema, required = true, example = "Billing API"))]
     pub name: Option<String>,
     /// An absolute `https` URL with a host (`http` too outside production), at
     /// most 2,048 characters.
@@ -139,7 +139,7 @@ pub struct CreateEndpointRequest {
         required(code = "REQUIRED", message = "url is required"),
         custom(function = "crate::validate::endpoint_url")
     )]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+", required = true, example = "https://api.example.com/v1/run"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, max_length = 2048, pattern = "^[\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+", required = true, example = "https://api.example.com/v1/run"))]
     pub url: Option<String>,
     /// `GET`, `POST` (default), `PUT`, `PATCH` or `DELETE`.
     #[validate(custom(function = "crate::validate::variant::<HttpMethod>"))]
@@ -148,7 +148,7 @@ pub struct CreateEndpointRequest {
     /// Header name to value: at most 50, 8 KiB in all; no `Host`,
     /// `Content-Length` or hop-by-hop headers.
     #[validate(custom(function = "crate::validate::endpoint_headers"))]
-    #[cfg_attr(feature = "openapi", schema(schema_with = headers_schema, example = json!({"X-Api-Version": "2024-06-01"})))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = nullable_headers_schema, example = json!({"X-Api-Version": "2024-06-01"})))]
     pub headers: Option<BTreeMap<String, String>>,
     /// The auth secret, 1 to 4,096 characters: stored encrypted, never shown
     /// again (responses carry `hasSecret` and `secretHint`).
@@ -162,9 +162,21 @@ pub struct CreateEndpointRequest {
 /// only in the description).
 #[cfg(feature = "openapi")]
 fn headers_schema() -> utoipa::openapi::Object {
+    headers_schema_of(utoipa::openapi::schema::Type::Object.into())
+}
+
+/// `headers` of a new endpoint, where `null` is no headers.
+#[cfg(feature = "openapi")]
+fn nullable_headers_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    headers_schema_of(SchemaType::from_iter([Type::Object, Type::Null]))
+}
+
+#[cfg(feature = "openapi")]
+fn headers_schema_of(schema_type: utoipa::openapi::schema::SchemaType) -> utoipa::openapi::Object {
     use utoipa::openapi::schema::{ObjectBuilder, Type};
     ObjectBuilder::new()
-        .schema_type(Type::Object)
+        .schema_type(schema_type)
         .max_properties(Some(EndpointHeaders::MAX_COUNT))
         .property_names(Some(
             ObjectBuilder::new()
@@ -200,7 +212,9 @@ impl CreateEndpointRequest {
         );
         let secret = match &self.secret {
             None => Some(None),
-            Some(s) => v.check("secret", EndpointSecret::parse(s.expose())).map(Some),
+            Some(s) => v
+                .check("secret", EndpointSecret::parse(s.expose()))
+                .map(Some),
         };
         let (((name, url), (method, headers)), secret) =
             v.finish(name.zip(url).zip(method.zip(headers)).zip(secret))?;
@@ -222,12 +236,12 @@ pub struct UpdateEndpointRequest {
     /// 1 to 200 characters after trimming; cannot be `null`.
     #[serde(default, deserialize_with = "crate::validate::present")]
     #[validate(custom(function = "crate::validate::endpoint_name"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 200, required = false))]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::validate::long_name_schema, required = false))]
     pub name: Option<Option<String>>,
     /// An absolute `https` URL (`http` too outside production); cannot be `null`.
     #[serde(default, deserialize_with = "crate::validate::present")]
     #[validate(custom(function = "crate::validate::endpoint_url"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+", required = false))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, max_length = 2048, pattern = "^[\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]*[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#]+", required = false))]
     pub url: Option<Option<String>>,
     /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE`; cannot be `null`.
     #[serde(default, deserialize_with = "crate::validate::present")]
@@ -362,7 +376,9 @@ mod tests {
         assert_eq!(set.secret.unwrap().unwrap().expose(), "s3cr3t-value-1234");
         assert_eq!(set.headers, Some(EndpointHeaders::default()));
         assert_eq!(
-            fields(changes(json!({"name": null, "url": null, "method": null, "headers": null}))),
+            fields(changes(
+                json!({"name": null, "url": null, "method": null, "headers": null})
+            )),
             [
                 ("name".into(), "REQUIRED"),
                 ("url".into(), "REQUIRED"),

@@ -95,7 +95,10 @@ impl EndpointHeaders {
             if !seen.insert(lower) {
                 return Err(EndpointHeadersError::Duplicate(name.clone()));
             }
-            if !value.bytes().all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic()) {
+            if !value
+                .bytes()
+                .all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic())
+            {
                 return Err(EndpointHeadersError::InvalidValue(name.clone()));
             }
         }
@@ -204,7 +207,8 @@ mod tests {
 
     #[test]
     fn count_and_size_are_bounded() {
-        let fifty: Vec<(String, String)> = (0..50).map(|i| (format!("X-{i}"), "v".into())).collect();
+        let fifty: Vec<(String, String)> =
+            (0..50).map(|i| (format!("X-{i}"), "v".into())).collect();
         assert!(EndpointHeaders::parse(fifty.iter().cloned().collect()).is_ok());
         let mut fifty_one = fifty;
         fifty_one.push(("X-50".into(), "v".into()));
@@ -215,6 +219,9 @@ mod tests {
         let at_limit = "v".repeat(EndpointHeaders::MAX_BYTES - 3);
         assert!(headers(&[("X-A", &at_limit)]).is_ok());
         let over = "v".repeat(EndpointHeaders::MAX_BYTES - 2);
-        assert_eq!(headers(&[("X-A", &over)]), Err(EndpointHeadersError::TooLarge));
+        assert_eq!(
+            headers(&[("X-A", &over)]),
+            Err(EndpointHeadersError::TooLarge)
+        );
     }
 }
