@@ -12,6 +12,7 @@ mod log;
 mod outbox;
 mod plans;
 mod rate_limits;
+mod secrets;
 mod server;
 mod smtp;
 #[cfg(test)]
@@ -31,6 +32,7 @@ pub use log::LogSettings;
 pub use outbox::OutboxSettings;
 pub use plans::{PlanLimitSettings, PlansSettings};
 pub use rate_limits::RateLimitSettings;
+pub use secrets::SecretsSettings;
 pub use server::ServerSettings;
 pub use smtp::{SmtpSettings, SmtpTls};
 
@@ -63,6 +65,9 @@ pub struct Settings {
     /// Per-client-address rate limits.
     #[serde(default)]
     pub rate_limits: RateLimitSettings,
+    /// The key ring of endpoint secrets at rest.
+    #[serde(default)]
+    pub secrets: SecretsSettings,
 }
 
 fn default_environment() -> String {
@@ -192,6 +197,7 @@ impl Settings {
         self.smtp.check()?;
         self.plans.check()?;
         self.rate_limits.check()?;
+        self.secrets.check()?;
         if self.is_production() && self.database.auto_migrate {
             return rule(
                 "database.auto_migrate",
