@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use domain::{
-    ApiKeyId, DomainError, InvitationId, MemberId, OrganizationId, ResourceId, SessionId, UserId,
+    ApiKeyId, DomainError, EndpointId, InvitationId, MemberId, OrganizationId, ResourceId,
+    SessionId, UserId,
 };
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
@@ -155,6 +156,8 @@ pub type MemberPath = OrgItem<MemberId>;
 pub type InvitationPath = OrgItem<InvitationId>;
 /// `/organizations/{orgId}/api-keys/{keyId}`.
 pub type ApiKeyPath = OrgItem<ApiKeyId>;
+/// `/organizations/{orgId}/endpoints/{endpointId}`.
+pub type EndpointPath = OrgItem<EndpointId>;
 /// `/admin/users/{userId}`.
 pub type UserPath = Item<UserId>;
 /// `/admin/organizations/{orgId}`.
