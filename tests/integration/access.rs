@@ -31,6 +31,8 @@ struct Fixture {
     invitation: String,
     /// A key to revoke.
     target_key: String,
+    /// An endpoint to read, change or delete.
+    endpoint: String,
 }
 
 async fn fixture(app: &TestApp, n: usize) -> Fixture {
@@ -59,7 +61,16 @@ async fn fixture(app: &TestApp, n: usize) -> Fixture {
         )
         .await;
     assert_eq!(invited.status, 201, "{}", invited.text);
+    let endpoint = app
+        .post_as(
+            &format!("/v1/organizations/{org}/endpoints"),
+            &owner.token,
+            &json!({"name": "Hook", "url": "https://example.com/hook", "secret": "fixture-secret-0001"}),
+        )
+        .await;
+    assert_eq!(endpoint.status, 201, "{}", endpoint.text);
     Fixture {
+        endpoint: endpoint.body["id"].as_str().unwrap().to_owned(),
         invitation: invited.body["id"].as_str().unwrap().to_owned(),
         org,
         owner: owner.token,
@@ -90,7 +101,8 @@ impl Fixture {
             .replace("{orgId}", org)
             .replace("{memberId}", &self.target_member)
             .replace("{invitationId}", &self.invitation)
-            .replace("{keyId}", &self.target_key);
+            .replace("{keyId}", &self.target_key)
+            .replace("{endpointId}", &self.endpoint);
         let body = match operation {
             Operation::UpdateOrganization => Some(json!({"name": "Renamed"})),
             Operation::UpdateMember => Some(json!({"role": "admin"})),
@@ -98,6 +110,10 @@ impl Fixture {
                 Some(json!({"email": "new@example.com", "role": "member"}))
             }
             Operation::CreateApiKey => Some(json!({"name": "new", "role": "member"})),
+            Operation::CreateEndpoint => {
+                Some(json!({"name": "New hook", "url": "https://example.com/new"}))
+            }
+            Operation::UpdateEndpoint => Some(json!({"name": "Renamed hook"})),
             Operation::RestoreOrganization => Some(json!({})),
             _ => None,
         };
@@ -122,8 +138,9 @@ fn success(operation: Operation) -> u16 {
         Operation::DeleteOrganization
         | Operation::RemoveMember
         | Operation::RevokeInvitation
-        | Operation::RevokeApiKey => 204,
-        Operation::CreateInvitation | Operation::CreateApiKey => 201,
+        | Operation::RevokeApiKey
+        | Operation::DeleteEndpoint => 204,
+        Operation::CreateInvitation | Operation::CreateApiKey | Operation::CreateEndpoint => 201,
         _ => 200,
     }
 }
@@ -256,7 +273,8 @@ async fn an_id_of_the_wrong_kind_in_a_path_is_404(backend: Backend) {
                 let path = path
                     .replace(&f.target_member, wrong)
                     .replace(&f.invitation, wrong)
-                    .replace(&f.target_key, wrong);
+                    .replace(&f.target_key, wrong)
+                    .replace(&f.endpoint, wrong);
                 let res = app
                     .request(method.clone(), &path, Some(&f.owner), body.as_ref())
                     .await;

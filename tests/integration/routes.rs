@@ -151,6 +151,11 @@ pub(crate) const ROUTES: &[Route] = &[
     route(GET, "/v1/organizations/{orgId}/api-keys", Bearer, Reads),
     route(DELETE, "/v1/organizations/{orgId}/api-keys/{keyId}", Bearer, Records(&[A::ApiKeyRevoked])),
     route(GET, "/v1/organizations/{orgId}/audit-logs", Bearer, Reads),
+    route(POST, "/v1/organizations/{orgId}/endpoints", Bearer, Records(&[A::EndpointCreated])),
+    route(GET, "/v1/organizations/{orgId}/endpoints", Bearer, Reads),
+    route(GET, "/v1/organizations/{orgId}/endpoints/{endpointId}", Bearer, Reads),
+    route(PATCH, "/v1/organizations/{orgId}/endpoints/{endpointId}", Bearer, Records(&[A::EndpointUpdated])),
+    route(DELETE, "/v1/organizations/{orgId}/endpoints/{endpointId}", Bearer, Records(&[A::EndpointDeleted])),
     // A platform admin.
     route(GET, "/v1/admin/users", Bearer, Reads),
     route(POST, "/v1/admin/users/{userId}/deactivate", Bearer, Records(&[A::UserDeactivated, A::ApiKeyRevoked])),
