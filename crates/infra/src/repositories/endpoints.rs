@@ -313,3 +313,19 @@ impl Listing for EndpointList {
         (value, row.id.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{DbBackend, QueryTrait};
+
+    use super::*;
+
+    #[test]
+    fn a_key_id_s_underscore_is_no_wildcard() {
+        let sql = Entity::find()
+            .filter(Column::SecretCiphertext.not_like(key_prefix_pattern("k_1")))
+            .build(DbBackend::Sqlite)
+            .to_string();
+        assert!(sql.contains(r"NOT LIKE 'v1:k\_1:%' ESCAPE '\'"), "{sql}");
+    }
+}
