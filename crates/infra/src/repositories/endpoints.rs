@@ -244,7 +244,8 @@ impl<'c, C: ConnectionTrait> EndpointRepository<'c, C> {
 
     /// Replaces endpoint `id`'s sealed secret with `new` if it still is `old`
     /// (a change meanwhile wins, and this is a no-op); whether it did.
-    /// `updated_at` is left alone: the endpoint did not change.
+    /// `updated_at` moves to "now", as PostgreSQL's trigger moves it on every
+    /// update anyway: the same on both engines.
     pub async fn replace_sealed_secret(
         &self,
         id: EndpointId,
@@ -253,6 +254,7 @@ impl<'c, C: ConnectionTrait> EndpointRepository<'c, C> {
     ) -> Result<bool, DomainError> {
         let result = Entity::update_many()
             .col_expr(Column::SecretCiphertext, Expr::value(new.as_str()))
+            .col_expr(Column::UpdatedAt, Expr::value(self.now))
             .filter(Column::Id.eq(id.as_uuid()))
             .filter(Column::SecretCiphertext.eq(old.as_str()))
             .exec(self.conn)
