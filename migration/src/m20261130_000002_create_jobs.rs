@@ -35,6 +35,12 @@ enum Organizations {
     Table,
 }
 
+#[derive(DeriveIden)]
+enum Endpoints {
+    Table,
+    Id,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -85,6 +91,16 @@ impl MigrationTrait for Migration {
                 Jobs::OrganizationId,
                 Organizations::Table,
             ))
+            // A deleted endpoint leaves its jobs without one (their runs then
+            // fail saying so) rather than taking them along.
+            .foreign_key(
+                ForeignKey::create()
+                    .name("fk_jobs_endpoints")
+                    .from(Jobs::Table, Jobs::EndpointId)
+                    .to(Endpoints::Table, Endpoints::Id)
+                    .on_delete(ForeignKeyAction::SetNull)
+                    .on_update(ForeignKeyAction::NoAction),
+            )
             .check(check_one_of(
                 "chk_jobs_status",
                 Jobs::Status,

@@ -37,6 +37,8 @@ struct Fixture {
     task: String,
     /// A deleted job to restore.
     deleted_job: String,
+    /// An endpoint to read, change or delete.
+    endpoint: String,
 }
 
 async fn fixture(app: &TestApp, n: usize) -> Fixture {
@@ -97,11 +99,20 @@ async fn fixture(app: &TestApp, n: usize) -> Fixture {
             .status,
         204
     );
+    let endpoint = app
+        .post_as(
+            &format!("/v1/organizations/{org}/endpoints"),
+            &owner.token,
+            &json!({"name": "Hook", "url": "https://example.com/hook", "secret": "fixture-secret-0001"}),
+        )
+        .await;
+    assert_eq!(endpoint.status, 201, "{}", endpoint.text);
     Fixture {
         job: job.body["id"].as_str().unwrap().to_owned(),
         lease: run["lease"]["token"].as_str().unwrap().to_owned(),
         task: run["task"]["id"].as_str().unwrap().to_owned(),
         deleted_job,
+        endpoint: endpoint.body["id"].as_str().unwrap().to_owned(),
         invitation: invited.body["id"].as_str().unwrap().to_owned(),
         org,
         owner: owner.token,
@@ -141,7 +152,8 @@ impl Fixture {
                     &self.job
                 },
             )
-            .replace("{taskId}", &self.task);
+            .replace("{taskId}", &self.task)
+            .replace("{endpointId}", &self.endpoint);
         let body = match operation {
             Operation::UpdateOrganization => Some(json!({"name": "Renamed"})),
             Operation::UpdateMember => Some(json!({"role": "admin"})),
@@ -160,6 +172,10 @@ impl Fixture {
                 Some(json!({"leaseToken": self.lease, "outcome": "succeeded"}))
             }
             Operation::CreateMessage => Some(json!({"role": "user", "content": "hi"})),
+            Operation::CreateEndpoint => {
+                Some(json!({"name": "New hook", "url": "https://example.com/new"}))
+            }
+            Operation::UpdateEndpoint => Some(json!({"name": "Renamed hook"})),
             _ => None,
         };
         (method, path, body)
@@ -184,11 +200,13 @@ fn success(operation: Operation) -> u16 {
         | Operation::RemoveMember
         | Operation::RevokeInvitation
         | Operation::RevokeApiKey
-        | Operation::DeleteJob => 204,
+        | Operation::DeleteJob
+        | Operation::DeleteEndpoint => 204,
         Operation::CreateInvitation
         | Operation::CreateApiKey
         | Operation::CreateJob
-        | Operation::CreateMessage => 201,
+        | Operation::CreateMessage
+        | Operation::CreateEndpoint => 201,
         _ => 200,
     }
 }
@@ -324,7 +342,8 @@ async fn an_id_of_the_wrong_kind_in_a_path_is_404(backend: Backend) {
                     .replace(&f.target_key, wrong)
                     .replace(&f.job, wrong)
                     .replace(&f.deleted_job, wrong)
-                    .replace(&f.task, wrong);
+                    .replace(&f.task, wrong)
+                    .replace(&f.endpoint, wrong);
                 let res = app
                     .request(method.clone(), &path, Some(&f.owner), body.as_ref())
                     .await;

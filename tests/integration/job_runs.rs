@@ -263,6 +263,68 @@ async fn an_expired_lease_is_lost_even_if_nobody_claimed_the_job_since(backend: 
     assert_eq!(tasks(&app, &o, &id).await[0]["status"], "running");
 }
 
+async fn a_claim_hands_out_the_jobs_endpoint_with_its_secret(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let o = org(&app).await;
+    let endpoint = app
+        .post_as(
+            &format!("/v1/organizations/{}/endpoints", o.org),
+            &o.token,
+            &json!({"name": "Agent", "url": "https://agent.example.com/run", "method": "PUT",
+                    "headers": {"X-Team": "ops"}, "secret": "sk_live_abcdefghijkl"}),
+        )
+        .await;
+    assert_eq!(endpoint.status, 201, "{}", endpoint.text);
+    let ept = endpoint.body["id"].as_str().unwrap();
+    let id = job(
+        &app,
+        &o,
+        json!({"name": "n", "definition": "d", "status": "active", "endpointId": ept}),
+    )
+    .await;
+    assert_eq!(get_job(&app, &o, &id).await["endpointId"], ept);
+
+    let run = items(&claim(&app, &o, "w", 1, 60).await);
+    let handed = &run[0]["endpoint"];
+    assert_eq!(handed["id"], ept);
+    assert_eq!(handed["url"], "https://agent.example.com/run");
+    assert_eq!(handed["method"], "PUT");
+    assert_eq!(handed["headers"]["X-Team"], "ops");
+    assert_eq!(handed["secret"], "sk_live_abcdefghijkl");
+    // Nowhere else: the job and the endpoint's own reads never show it.
+    assert!(!get_job(&app, &o, &id).await.to_string().contains("sk_live"));
+
+    // Another organization's endpoint is no endpoint of this one's.
+    let eve = app.create_user("eve@example.com").await;
+    let elsewhere = app.create_organization(&eve.token, "Elsewhere").await;
+    let theirs = app
+        .post_as(
+            &format!("/v1/organizations/{elsewhere}/endpoints"),
+            &eve.token,
+            &json!({"name": "Theirs", "url": "https://theirs.example.com"}),
+        )
+        .await;
+    let refused = app
+        .post_as(
+            &format!("/v1/organizations/{}/jobs", o.org),
+            &o.token,
+            &json!({"name": "n", "definition": "d", "endpointId": theirs.body["id"]}),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert_eq!(refused.body["errors"][0]["code"], "ENDPOINT_NOT_FOUND");
+
+    // A deleted endpoint leaves its job without one.
+    let gone = app
+        .delete_as(
+            &format!("/v1/organizations/{}/endpoints/{ept}", o.org),
+            &o.token,
+        )
+        .await;
+    assert_eq!(gone.status, 204, "{}", gone.text);
+    assert_eq!(get_job(&app, &o, &id).await["endpointId"], Value::Null);
+}
+
 async fn heartbeats_keep_a_long_run_from_being_stolen(backend: Backend) {
     let app = spawn_app(backend).await;
     let o = org(&app).await;
@@ -642,6 +704,7 @@ on_both_databases!(
     a_claim_opens_a_task_and_a_completion_records_it_once,
     a_dead_workers_job_comes_back_after_its_lease_and_its_late_completion_is_refused,
     an_expired_lease_is_lost_even_if_nobody_claimed_the_job_since,
+    a_claim_hands_out_the_jobs_endpoint_with_its_secret,
     heartbeats_keep_a_long_run_from_being_stolen,
     an_interval_job_after_an_hour_of_downtime_runs_once_on_its_cadence,
     failures_back_off_and_stop_after_max_attempts,

@@ -9,6 +9,8 @@ mod auth_hashing;
 mod auth_throttle;
 mod auth_timing;
 mod config;
+mod endpoint_secrets;
+mod endpoints;
 mod health;
 mod http_errors;
 mod invitations;

@@ -165,6 +165,11 @@ pub(crate) const ROUTES: &[Route] = &[
     route(GET, "/v1/organizations/{orgId}/jobs/{jobId}/tasks/{taskId}", Bearer, Reads),
     route(POST, "/v1/organizations/{orgId}/jobs/{jobId}/messages", Bearer, Unrecorded("a message is the run's content, kept in its own table")),
     route(GET, "/v1/organizations/{orgId}/jobs/{jobId}/messages", Bearer, Reads),
+    route(POST, "/v1/organizations/{orgId}/endpoints", Bearer, Records(&[A::EndpointCreated])),
+    route(GET, "/v1/organizations/{orgId}/endpoints", Bearer, Reads),
+    route(GET, "/v1/organizations/{orgId}/endpoints/{endpointId}", Bearer, Reads),
+    route(PATCH, "/v1/organizations/{orgId}/endpoints/{endpointId}", Bearer, Records(&[A::EndpointUpdated])),
+    route(DELETE, "/v1/organizations/{orgId}/endpoints/{endpointId}", Bearer, Records(&[A::EndpointDeleted])),
     // A platform admin.
     route(GET, "/v1/admin/users", Bearer, Reads),
     route(POST, "/v1/admin/users/{userId}/deactivate", Bearer, Records(&[A::UserDeactivated, A::ApiKeyRevoked])),

@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use domain::{
-    ApiKeyId, DomainError, InvitationId, JobId, MemberId, OrganizationId, ResourceId, SessionId,
-    TaskId, UserId,
+    ApiKeyId, DomainError, EndpointId, InvitationId, JobId, MemberId, OrganizationId, ResourceId,
+    SessionId, TaskId, UserId,
 };
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
@@ -190,6 +190,8 @@ pub type ApiKeyPath = OrgItem<ApiKeyId>;
 pub type JobPath = OrgItem<JobId>;
 /// `/organizations/{orgId}/jobs/{jobId}/tasks/{taskId}`.
 pub type TaskPath = OrgSubItem<JobId, TaskId>;
+/// `/organizations/{orgId}/endpoints/{endpointId}`.
+pub type EndpointPath = OrgItem<EndpointId>;
 /// `/admin/users/{userId}`.
 pub type UserPath = Item<UserId>;
 /// `/admin/organizations/{orgId}`.

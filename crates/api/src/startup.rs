@@ -7,8 +7,10 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
+use domain::endpoints::UrlPolicy;
 use domain::{Clock, SystemClock};
 use infra::delivery::{Sender, SenderSetupError, Worker};
+use infra::security::secrets::{Keyring, KeyringError};
 use infra::{Database, DbErr, PasswordHasher, Settings};
 use migration::Migrator;
 use tracing_actix_web::TracingLogger;
@@ -35,6 +37,10 @@ pub enum StartupError {
     /// The password hasher could not be set up.
     #[error("cannot set up password hashing: {0}")]
     Auth(#[source] domain::DomainError),
+    /// The key ring of endpoint secrets could not be set up from `[secrets]`
+    /// (in production: no keys configured).
+    #[error("cannot set up the key ring of endpoint secrets: {0}")]
+    Secrets(#[source] KeyringError),
     /// The outbox's email sender could not be set up from `[smtp]`.
     #[error(transparent)]
     Outbox(#[from] SenderSetupError),
@@ -90,6 +96,8 @@ impl Application {
             address: address.clone(),
             source,
         };
+        let keyring = Keyring::from_settings(&settings.secrets, settings.is_production())
+            .map_err(StartupError::Secrets)?;
         let outbox = outbox_worker(settings, &db, &clock)?;
         let reaper = settings
             .jobs
@@ -109,6 +117,8 @@ impl Application {
             sign_ins: settings.auth.sign_in_throttle(),
             sessions: settings.auth.session_policy(),
             plans: settings.plans.catalog(),
+            keyring: Arc::new(keyring),
+            url_policy: UrlPolicy::for_production(settings.is_production()),
         });
         let json_limit = web::Data::new(JsonLimit(settings.server.json_body_limit_bytes));
         let body_timeout = web::Data::new(BodyTimeout(settings.server.body_timeout()));

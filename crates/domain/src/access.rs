@@ -228,11 +228,21 @@ pub enum Operation {
     ListMessages,
     /// Add a message to a job.
     CreateMessage,
+    /// Create an endpoint.
+    CreateEndpoint,
+    /// List endpoints.
+    ListEndpoints,
+    /// Read one endpoint.
+    ReadEndpoint,
+    /// Change an endpoint (its secret too).
+    UpdateEndpoint,
+    /// Delete an endpoint.
+    DeleteEndpoint,
 }
 
 impl Operation {
     /// Every row, in the README's order.
-    pub const ALL: [Operation; 28] = [
+    pub const ALL: [Operation; 33] = [
         Self::ReadOrganization,
         Self::UpdateOrganization,
         Self::DeleteOrganization,
@@ -261,6 +271,11 @@ impl Operation {
         Self::ReadTask,
         Self::ListMessages,
         Self::CreateMessage,
+        Self::CreateEndpoint,
+        Self::ListEndpoints,
+        Self::ReadEndpoint,
+        Self::UpdateEndpoint,
+        Self::DeleteEndpoint,
     ];
 
     /// The route, as method and path under `/v1/organizations/{orgId}`.
@@ -294,6 +309,11 @@ impl Operation {
             Self::ReadTask => ("GET", "/jobs/{jobId}/tasks/{taskId}"),
             Self::ListMessages => ("GET", "/jobs/{jobId}/messages"),
             Self::CreateMessage => ("POST", "/jobs/{jobId}/messages"),
+            Self::CreateEndpoint => ("POST", "/endpoints"),
+            Self::ListEndpoints => ("GET", "/endpoints"),
+            Self::ReadEndpoint => ("GET", "/endpoints/{endpointId}"),
+            Self::UpdateEndpoint => ("PATCH", "/endpoints/{endpointId}"),
+            Self::DeleteEndpoint => ("DELETE", "/endpoints/{endpointId}"),
         }
     }
 }
@@ -315,13 +335,15 @@ pub const fn permission(role: AccessRole, operation: Operation) -> Permission {
     use Operation::*;
     use Permission::*;
     match (operation, role) {
-        (ReadOrganization | ListMembers, _) => Allowed,
         // Any member reads the work; any member or key may be a worker.
         (
             ListJobs | ReadJob | ListTasks | ReadTask | ListMessages | ClaimJobs | HeartbeatJob
             | CompleteJob | CreateMessage,
             _,
         ) => Allowed,
+        // Members (and member keys) see the organization's endpoints, not
+        // their secrets: no route shows those.
+        (ReadOrganization | ListMembers | ListEndpoints | ReadEndpoint, _) => Allowed,
         // Deleting and restoring are an owner's; a key never holds owner rights.
         (DeleteOrganization | RestoreOrganization, Owner) => Allowed,
         (DeleteOrganization | RestoreOrganization, _) => Denied,

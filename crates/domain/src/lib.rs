@@ -9,6 +9,7 @@
 // `*_NOT_FOUND` and rules.
 pub mod api_keys;
 pub mod audit;
+pub mod endpoints;
 pub mod invitations;
 pub mod jobs;
 pub mod members;

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit_logs;
 pub mod auth;
 pub mod docs;
+pub mod endpoints;
 pub mod health;
 pub mod invitations;
 pub mod jobs;
@@ -46,6 +47,7 @@ resources![
     members,
     invitations,
     api_keys,
+    endpoints,
     audit_logs,
     jobs,
     tasks,

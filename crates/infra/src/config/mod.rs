@@ -13,6 +13,7 @@ mod log;
 mod outbox;
 mod plans;
 mod rate_limits;
+mod secrets;
 mod server;
 mod smtp;
 #[cfg(test)]
@@ -33,6 +34,7 @@ pub use log::LogSettings;
 pub use outbox::OutboxSettings;
 pub use plans::{PlanLimitSettings, PlansSettings};
 pub use rate_limits::RateLimitSettings;
+pub use secrets::SecretsSettings;
 pub use server::ServerSettings;
 pub use smtp::{SmtpSettings, SmtpTls};
 
@@ -68,6 +70,9 @@ pub struct Settings {
     /// Per-client-address rate limits.
     #[serde(default)]
     pub rate_limits: RateLimitSettings,
+    /// The key ring of endpoint secrets at rest.
+    #[serde(default)]
+    pub secrets: SecretsSettings,
 }
 
 fn default_environment() -> String {
@@ -198,6 +203,7 @@ impl Settings {
         self.smtp.check()?;
         self.plans.check()?;
         self.rate_limits.check()?;
+        self.secrets.check()?;
         if self.is_production() && self.database.auto_migrate {
             return rule(
                 "database.auto_migrate",

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit_logs;
+pub mod endpoints;
 pub mod invitations;
 pub mod jobs;
 pub mod messages;
