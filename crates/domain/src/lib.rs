@@ -25,6 +25,7 @@ pub mod error;
 pub mod id;
 pub mod pagination;
 pub mod plans;
+pub mod preconditions;
 pub mod validate;
 pub mod values;
 
