@@ -4,6 +4,8 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit_logs;
+pub mod context_entries;
+pub mod context_entry_versions;
 pub mod invitations;
 pub mod organization_members;
 pub mod organizations;
