@@ -28,6 +28,7 @@ use crate::views::UserResponse;
         (name = "organizations", description = "Tenants"),
         (name = "members", description = "Organization memberships"),
         (name = "invitations", description = "Invitations to join an organization"),
+        (name = "context", description = "An organization's versioned configuration documents"),
     )
 )]
 pub struct ApiDoc;

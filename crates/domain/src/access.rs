@@ -59,6 +59,16 @@ impl Actor {
         }
     }
 
+    /// The public ID of who acts (`usr_...`, `key_...`); `None` for no one
+    /// or the system.
+    pub fn public_id(&self) -> Option<String> {
+        match self {
+            Self::User(id) => Some(id.to_string()),
+            Self::ApiKey(grant) => Some(grant.id.to_string()),
+            Self::Anonymous | Self::System => None,
+        }
+    }
+
     /// The user behind a session, or 403 `USER_REQUIRED` for a key (and 401 for
     /// no one): what creating keys, invitations or organizations needs.
     pub fn user(&self) -> Result<UserId, DomainError> {
@@ -200,11 +210,21 @@ pub enum Operation {
     RevokeApiKey,
     /// Read the audit trail.
     ReadAuditLogs,
+    /// List context entries.
+    ListContextEntries,
+    /// Read a context entry (or one of its versions).
+    ReadContextEntry,
+    /// List a context entry's versions.
+    ListContextVersions,
+    /// Write a context entry (a new version).
+    SetContextEntry,
+    /// Delete a context entry.
+    DeleteContextEntry,
 }
 
 impl Operation {
     /// Every row, in the README's order.
-    pub const ALL: [Operation; 14] = [
+    pub const ALL: [Operation; 19] = [
         Self::ReadOrganization,
         Self::UpdateOrganization,
         Self::DeleteOrganization,
@@ -219,6 +239,11 @@ impl Operation {
         Self::ListApiKeys,
         Self::RevokeApiKey,
         Self::ReadAuditLogs,
+        Self::ListContextEntries,
+        Self::ReadContextEntry,
+        Self::ListContextVersions,
+        Self::SetContextEntry,
+        Self::DeleteContextEntry,
     ];
 
     /// The route, as method and path under `/v1/organizations/{orgId}`.
@@ -238,6 +263,11 @@ impl Operation {
             Self::ListApiKeys => ("GET", "/api-keys"),
             Self::RevokeApiKey => ("DELETE", "/api-keys/{keyId}"),
             Self::ReadAuditLogs => ("GET", "/audit-logs"),
+            Self::ListContextEntries => ("GET", "/context"),
+            Self::ReadContextEntry => ("GET", "/context/{key}"),
+            Self::ListContextVersions => ("GET", "/context/{key}/versions"),
+            Self::SetContextEntry => ("PUT", "/context/{key}"),
+            Self::DeleteContextEntry => ("DELETE", "/context/{key}"),
         }
     }
 }
@@ -260,6 +290,9 @@ pub const fn permission(role: AccessRole, operation: Operation) -> Permission {
     use Permission::*;
     match (operation, role) {
         (ReadOrganization | ListMembers, _) => Allowed,
+        // Context is the organization's configuration: every member (and key)
+        // reads it, admins write it.
+        (ListContextEntries | ReadContextEntry | ListContextVersions, _) => Allowed,
         // Deleting and restoring are an owner's; a key never holds owner rights.
         (DeleteOrganization | RestoreOrganization, Owner) => Allowed,
         (DeleteOrganization | RestoreOrganization, _) => Denied,

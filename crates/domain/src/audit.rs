@@ -59,6 +59,10 @@ text_enum! {
         ApiKeyCreated => "api_key.created",
         /// An API key was revoked.
         ApiKeyRevoked => "api_key.revoked",
+        /// A context entry got a new version (created, or written again).
+        ContextSet => "context.set",
+        /// A context entry was deleted.
+        ContextDeleted => "context.deleted",
     }
 }
 
@@ -77,6 +81,8 @@ text_enum! {
         Invitation => "invitation",
         /// An API key (`key_...`).
         ApiKey => "api_key",
+        /// A context entry (`ctx_...`).
+        ContextEntry => "context",
     }
 }
 
@@ -103,6 +109,14 @@ impl Changes {
     /// Records a field that came into being (`[null, value]`).
     pub fn created(self, field: &'static str, value: impl Serialize) -> Self {
         self.field(field, Value::Null, value)
+    }
+
+    /// Records a field that did not change but tells which thing changed
+    /// (`[value, value]`): a context entry's key beside its new version.
+    pub fn unchanged(mut self, field: &'static str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).unwrap_or(Value::Null);
+        self.0.insert(field, [value.clone(), value]);
+        self
     }
 
     /// Whether nothing changed.
@@ -218,6 +232,10 @@ mod tests {
             Some(serde_json::json!({"name": ["Acme", "Acme Inc"], "role": [null, "member"]}))
         );
         assert_eq!(Changes::new().field("a", 1, 1).into_json(), None);
+        assert_eq!(
+            Changes::new().unchanged("key", "theme").into_json(),
+            Some(serde_json::json!({"key": ["theme", "theme"]}))
+        );
     }
 
     #[test]

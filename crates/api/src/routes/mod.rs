@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod audit_logs;
 pub mod auth;
+pub mod context_entries;
 pub mod docs;
 pub mod health;
 pub mod invitations;
@@ -44,6 +45,7 @@ resources![
     invitations,
     api_keys,
     audit_logs,
+    context_entries,
 ];
 
 /// Registers every route, then in each scope the fallback that answers 405 and

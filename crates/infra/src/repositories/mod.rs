@@ -9,6 +9,7 @@
 pub mod accounts;
 mod api_keys;
 mod audit_logs;
+mod context_entries;
 pub mod invitations;
 pub mod listing;
 mod members;
@@ -24,6 +25,7 @@ mod waitlist;
 
 pub use api_keys::ApiKeyRepository;
 pub use audit_logs::{Attribution, AuditLogRepository};
+pub use context_entries::{ContextEntryRepository, ContextVersionRepository};
 pub use members::MemberRepository;
 pub use organizations::OrganizationRepository;
 pub use outbox::{EmailTemplate, OutboxMessage, OutboxRepository};
