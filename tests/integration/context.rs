@@ -245,6 +245,15 @@ async fn an_if_match_that_is_not_the_current_version_is_412_and_writes_nothing(b
         &[("if-match", "*")],
     )
     .await;
+    // An empty list (RFC 9110 allows one) names no version.
+    let empty = put(
+        &app,
+        token,
+        &url,
+        json!({"beta": "empty"}),
+        &[("if-match", "")],
+    )
+    .await;
     let after = app.get_as(&url, token).await;
     let versions = app.get_as(&format!("{url}/versions"), token).await;
     let audited_before = audited(&app, &org, "context.set").await.len();
@@ -259,7 +268,7 @@ async fn an_if_match_that_is_not_the_current_version_is_412_and_writes_nothing(b
     let any = put(&app, token, &url, json!({"beta": 4}), &[("if-match", "*")]).await;
 
     // Assert
-    for res in [&stale, &weak, &missing] {
+    for res in [&stale, &weak, &missing, &empty] {
         assert_eq!(res.status, 412, "{}", res.text);
         assert_eq!(res.code(), "PRECONDITION_FAILED");
         assert_eq!(res.content_type, "application/problem+json");

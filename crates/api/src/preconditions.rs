@@ -20,8 +20,10 @@ use utoipa::openapi::schema::{ObjectBuilder, Type};
 use crate::error::ApiError;
 
 /// The rule of an `If-Match` / `If-None-Match` value as the server reads it
-/// (ECMA-262, for the OpenAPI document): `*`, or entity tags separated by commas.
-pub const CONDITION_PATTERN: &str = r#"^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)$"#;
+/// (ECMA-262, for the OpenAPI document): `*`, or a list of entity tags
+/// separated by commas (elements may be empty).
+pub const CONDITION_PATTERN: &str =
+    r#"^(\*|[ \t]*((W/)?"[!#-~]*")?([ \t]*,[ \t]*((W/)?"[!#-~]*")?)*[ \t]*)$"#;
 
 /// The `ETag` of version `version`: `"<version>"`.
 pub fn etag(version: u32) -> String {
@@ -43,15 +45,26 @@ enum Field<'a> {
 }
 
 /// Parses a field value against [`CONDITION_PATTERN`]; `None` when it does not
-/// match.
+/// match. A list may be empty and hold empty elements (`"1", , "2"`), as RFC
+/// 9110 §5.6.1.2 asks a recipient to accept; an empty list names no version.
 fn parse_field(value: &str) -> Option<Field<'_>> {
-    let value = value.trim_matches([' ', '\t']);
+    const OWS: [char; 2] = [' ', '\t'];
+    let value = value.trim_matches(OWS);
     if value == "*" {
         return Some(Field::Any);
     }
     let mut tags = Vec::new();
     let mut rest = value;
     loop {
+        rest = rest.trim_start_matches(OWS);
+        if rest.is_empty() {
+            return Some(Field::Tags(tags));
+        }
+        if let Some(after) = rest.strip_prefix(',') {
+            // An empty element.
+            rest = after;
+            continue;
+        }
         let (weak, quoted) = match rest.strip_prefix("W/") {
             Some(quoted) => (true, quoted),
             None => (false, rest),
@@ -67,11 +80,10 @@ fn parse_field(value: &str) -> Option<Field<'_>> {
             return None;
         }
         tags.push(EntityTag { weak, text });
-        rest = body[end + 1..].trim_start_matches([' ', '\t']);
-        if rest.is_empty() {
-            return Some(Field::Tags(tags));
+        rest = body[end + 1..].trim_start_matches(OWS);
+        if !rest.is_empty() {
+            rest = rest.strip_prefix(',')?;
         }
-        rest = rest.strip_prefix(',')?.trim_start_matches([' ', '\t']);
     }
 }
 
@@ -223,23 +235,27 @@ mod tests {
         let p = write(&[(&IF_MATCH, r#""1""#), (&IF_MATCH, r#""2""#)]).unwrap();
         assert_eq!(p.if_match, Some(Tags::Versions(vec![1, 2])));
         assert_eq!(write(&[]).unwrap(), Preconditions::none());
-        for odd in ["\"\"", "\"!#~\"", " \"1\"\t,\t\"2\" "] {
+        for odd in ["\"\"", "\"!#~\"", " \"1\"\t,\t\"2\" ", "\"a,b\""] {
             assert!(parse_field(odd).is_some(), "{odd:?}");
         }
+        // Empty lists and elements (RFC 9110 §5.6.1.2): an empty If-Match names
+        // no version, so it never holds.
+        let p = write(&[(&IF_MATCH, ""), (&IF_NONE_MATCH, " , \"2\",, ")]).unwrap();
+        assert_eq!(p.if_match, Some(Tags::Versions(vec![])));
+        assert_eq!(p.if_none_match, Some(Tags::Versions(vec![2])));
     }
 
     #[test]
     fn anything_else_is_a_bad_request() {
         for bad in [
             "3",
-            "",
             "\"3",
             "\"3\" \"4\"",
             "*, \"3\"",
             "w/\"3\"",
             "\"a b\"",
-            "\"3\",",
-            ",\"3\"",
+            "\"3\" ,x",
+            "W/ \"3\"",
         ] {
             assert!(
                 matches!(write(&[(&IF_MATCH, bad)]), Err(ApiError::BadRequest(_))),
