@@ -51,6 +51,7 @@ mod m20261130_000001_create_endpoints;
 mod m20261130_000002_create_jobs;
 mod m20261130_000003_create_tasks;
 mod m20261130_000004_create_messages;
+mod m20261130_000005_create_context_entries;
 
 /// Every Groundwork migration, oldest first.
 pub struct Migrator;
@@ -77,6 +78,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000002_create_jobs::Migration),
             Box::new(m20261130_000003_create_tasks::Migration),
             Box::new(m20261130_000004_create_messages::Migration),
+            Box::new(m20261130_000005_create_context_entries::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ mod auth_hashing;
 mod auth_throttle;
 mod auth_timing;
 mod config;
+mod context;
 mod endpoint_secrets;
 mod endpoints;
 mod health;

@@ -27,6 +27,7 @@ use crate::access::matrix_route;
 
 const GET: &str = "GET";
 const POST: &str = "POST";
+const PUT: &str = "PUT";
 const PATCH: &str = "PATCH";
 const DELETE: &str = "DELETE";
 
@@ -170,6 +171,11 @@ pub(crate) const ROUTES: &[Route] = &[
     route(GET, "/v1/organizations/{orgId}/endpoints/{endpointId}", Bearer, Reads),
     route(PATCH, "/v1/organizations/{orgId}/endpoints/{endpointId}", Bearer, Records(&[A::EndpointUpdated])),
     route(DELETE, "/v1/organizations/{orgId}/endpoints/{endpointId}", Bearer, Records(&[A::EndpointDeleted])),
+    route(GET, "/v1/organizations/{orgId}/context", Bearer, Reads),
+    route(GET, "/v1/organizations/{orgId}/context/{key}", Bearer, Reads),
+    route(GET, "/v1/organizations/{orgId}/context/{key}/versions", Bearer, Reads),
+    route(PUT, "/v1/organizations/{orgId}/context/{key}", Bearer, Records(&[A::ContextSet])),
+    route(DELETE, "/v1/organizations/{orgId}/context/{key}", Bearer, Records(&[A::ContextDeleted])),
     // A platform admin.
     route(GET, "/v1/admin/users", Bearer, Reads),
     route(POST, "/v1/admin/users/{userId}/deactivate", Bearer, Records(&[A::UserDeactivated, A::ApiKeyRevoked])),
@@ -245,7 +251,7 @@ fn writes(method: &str) -> bool {
 
 /// The line to add for a route that has none.
 fn line_to_add(method: &str, path: &str) -> String {
-    let method_constant = if [GET, POST, PATCH, DELETE].contains(&method) {
+    let method_constant = if [GET, POST, PUT, PATCH, DELETE].contains(&method) {
         method.to_owned()
     } else {
         format!("{method:?}")

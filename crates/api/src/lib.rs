@@ -9,6 +9,7 @@ pub mod extract;
 pub mod middleware;
 pub mod openapi;
 pub mod paths;
+pub mod preconditions;
 pub mod rate_limit;
 pub mod reaper;
 pub mod routes;

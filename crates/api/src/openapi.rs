@@ -29,6 +29,7 @@ use crate::views::UserResponse;
         (name = "members", description = "Organization memberships"),
         (name = "invitations", description = "Invitations to join an organization"),
         (name = "endpoints", description = "The external services an organization's jobs call; their secrets are write-only"),
+        (name = "context", description = "An organization's versioned configuration documents"),
     )
 )]
 pub struct ApiDoc;

@@ -73,6 +73,10 @@ text_enum! {
         EndpointUpdated => "endpoint.updated",
         /// An endpoint was deleted.
         EndpointDeleted => "endpoint.deleted",
+        /// A context entry got a new version (created, or written again).
+        ContextSet => "context.set",
+        /// A context entry was deleted.
+        ContextDeleted => "context.deleted",
     }
 }
 
@@ -95,6 +99,8 @@ text_enum! {
         Job => "job",
         /// An endpoint (`ept_...`).
         Endpoint => "endpoint",
+        /// A context entry (`ctx_...`).
+        ContextEntry => "context",
     }
 }
 
@@ -138,6 +144,14 @@ impl Changes {
         if had || has {
             self.0.insert(field, [shown(had), shown(has)]);
         }
+        self
+    }
+
+    /// Records a field that did not change but tells which thing changed
+    /// (`[value, value]`): a context entry's key beside its new version.
+    pub fn unchanged(mut self, field: &'static str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).unwrap_or(Value::Null);
+        self.0.insert(field, [value.clone(), value]);
         self
     }
 
@@ -254,6 +268,10 @@ mod tests {
             Some(serde_json::json!({"name": ["Acme", "Acme Inc"], "role": [null, "member"]}))
         );
         assert_eq!(Changes::new().field("a", 1, 1).into_json(), None);
+        assert_eq!(
+            Changes::new().unchanged("key", "theme").into_json(),
+            Some(serde_json::json!({"key": ["theme", "theme"]}))
+        );
     }
 
     #[test]

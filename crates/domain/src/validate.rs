@@ -159,6 +159,12 @@ pub fn endpoint_secret(value: &crate::endpoints::SecretText) -> Result<(), Valid
     rule(crate::endpoints::EndpointSecret::parse(value.expose()))
 }
 
+/// A context entry's value: at most 64 KiB as compact JSON
+/// ([`ContextValue::check`](crate::context_entries::ContextValue::check)).
+pub fn context_value(value: &serde_json::Value) -> Result<(), ValidationError> {
+    rule(crate::context_entries::ContextValue::check(value))
+}
+
 /// A role an API key may have: not `owner` (`INVALID_VALUE`).
 pub fn key_role(value: &str) -> Result<(), ValidationError> {
     if value == crate::MemberRole::Owner.as_str() {

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod audit_logs;
 pub mod auth;
+pub mod context_entries;
 pub mod docs;
 pub mod endpoints;
 pub mod health;
@@ -52,6 +53,7 @@ resources![
     jobs,
     tasks,
     messages,
+    context_entries,
 ];
 
 /// Registers every route, then in each scope the fallback that answers 405 and
