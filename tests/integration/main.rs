@@ -31,3 +31,4 @@ mod shutdown;
 mod startup;
 mod transactions;
 mod waitlist;
+mod worker;
