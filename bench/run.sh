@@ -156,8 +156,10 @@ bench/plans.sh "$PG_URL" "$manifest" "$work/plans.json" >&2 || plans_ok=false
 port=$(free_port)
 base=http://127.0.0.1:$port
 log "starting the release server on $base (production settings, pool $pool)"
+# Rate limits off: wrk calls from one address, and the waitlist and sign-in
+# scenarios would measure 429s (rate_limits.enabled exists for such rigs).
 APP_ENV=production DATABASE_URL=$PG_URL APP__SERVER__HOST=127.0.0.1 APP__SERVER__PORT=$port \
-    APP__DATABASE__MAX_CONNECTIONS=$pool \
+    APP__DATABASE__MAX_CONNECTIONS=$pool APP__RATE_LIMITS__ENABLED=false \
     "$bin/api" serve >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
