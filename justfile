@@ -38,6 +38,10 @@ promote email:
 demote email:
     cargo run -q -p api -- admin demote {{email}}
 
+# Re-encrypt every endpoint secret with secrets.primary (after a key rotation).
+rewrap:
+    cargo run -q -p api -- secrets rewrap
+
 # Format the code.
 fmt:
     cargo fmt --all

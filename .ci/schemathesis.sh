@@ -19,7 +19,8 @@ cargo build -q -p api
 work=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 export APP_ENV=test DATABASE_URL="sqlite://$work/api.db?mode=rwc" PORT=$port \
-    APP__DATABASE__AUTO_MIGRATE=true APP__LOG__FILTER=error
+    APP__DATABASE__AUTO_MIGRATE=true APP__LOG__FILTER=error \
+    APP__SECRETS__GENERATED_KEY_FILE="$work/secrets.key"
 "$target/debug/api" >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -47,9 +47,11 @@ mod m20261123_000011_create_api_keys;
 mod m20261123_000012_create_audit_logs;
 mod m20261123_000013_add_outbox_failed_at;
 mod m20261124_000001_create_sign_in_failures;
+mod m20261130_000001_create_endpoints;
 mod m20261130_000002_create_jobs;
 mod m20261130_000003_create_tasks;
 mod m20261130_000004_create_messages;
+mod m20261130_000005_create_context_entries;
 
 /// Every Groundwork migration, oldest first.
 pub struct Migrator;
@@ -72,9 +74,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000012_create_audit_logs::Migration),
             Box::new(m20261123_000013_add_outbox_failed_at::Migration),
             Box::new(m20261124_000001_create_sign_in_failures::Migration),
+            Box::new(m20261130_000001_create_endpoints::Migration),
             Box::new(m20261130_000002_create_jobs::Migration),
             Box::new(m20261130_000003_create_tasks::Migration),
             Box::new(m20261130_000004_create_messages::Migration),
+            Box::new(m20261130_000005_create_context_entries::Migration),
         ]
     }
 }

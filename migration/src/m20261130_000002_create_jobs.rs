@@ -35,6 +35,12 @@ enum Organizations {
     Table,
 }
 
+#[derive(DeriveIden)]
+enum Endpoints {
+    Table,
+    Id,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -85,13 +91,24 @@ impl MigrationTrait for Migration {
                 Jobs::OrganizationId,
                 Organizations::Table,
             ))
+            // A deleted endpoint leaves its jobs without one (their runs then
+            // fail saying so) rather than taking them along.
+            .foreign_key(
+                ForeignKey::create()
+                    .name("fk_jobs_endpoints")
+                    .from(Jobs::Table, Jobs::EndpointId)
+                    .to(Endpoints::Table, Endpoints::Id)
+                    .on_delete(ForeignKeyAction::SetNull)
+                    .on_update(ForeignKeyAction::NoAction),
+            )
             .check(check_one_of(
                 "chk_jobs_status",
                 Jobs::Status,
                 &["active", "paused", "archived"],
             ))
+            // A job repeats on an interval or on a cron expression, not both.
             .check(Check::named(
-                "chk_jobs_schedule",
+                "chk_jobs_interval_seconds",
                 Expr::col(Jobs::IntervalSeconds)
                     .is_null()
                     .or(Expr::col(Jobs::Cron).is_null()),

@@ -31,6 +31,16 @@ struct Fixture {
     invitation: String,
     /// A key to revoke.
     target_key: String,
+    /// An active job, claimed: its lease token and task.
+    job: String,
+    lease: String,
+    task: String,
+    /// A deleted job to restore.
+    deleted_job: String,
+    /// An endpoint to read, change or delete.
+    endpoint: String,
+    /// A context entry's key, to read, write and delete.
+    context_key: String,
 }
 
 async fn fixture(app: &TestApp, n: usize) -> Fixture {
@@ -59,7 +69,63 @@ async fn fixture(app: &TestApp, n: usize) -> Fixture {
         )
         .await;
     assert_eq!(invited.status, 201, "{}", invited.text);
+    let jobs = format!("/v1/organizations/{org}/jobs");
+    let job = app
+        .post_as(
+            &jobs,
+            &owner.token,
+            &json!({"name": "j", "definition": "d", "status": "active"}),
+        )
+        .await;
+    assert_eq!(job.status, 201, "{}", job.text);
+    let claimed = app
+        .post_as(
+            &format!("{jobs}/claim"),
+            &owner.token,
+            &json!({"worker": "w"}),
+        )
+        .await;
+    assert_eq!(claimed.status, 200, "{}", claimed.text);
+    let run = &claimed.body["items"][0];
+    let gone = app
+        .post_as(
+            &jobs,
+            &owner.token,
+            &json!({"name": "gone", "definition": "d"}),
+        )
+        .await;
+    let deleted_job = gone.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.delete_as(&format!("{jobs}/{deleted_job}"), &owner.token)
+            .await
+            .status,
+        204
+    );
+    let endpoint = app
+        .post_as(
+            &format!("/v1/organizations/{org}/endpoints"),
+            &owner.token,
+            &json!({"name": "Hook", "url": "https://example.com/hook", "secret": "fixture-secret-0001"}),
+        )
+        .await;
+    assert_eq!(endpoint.status, 201, "{}", endpoint.text);
+    let context_key = "app.settings".to_owned();
+    let context = app
+        .request(
+            Method::PUT,
+            &format!("/v1/organizations/{org}/context/{context_key}"),
+            Some(&owner.token),
+            Some(&json!({"value": {"theme": "dark"}})),
+        )
+        .await;
+    assert_eq!(context.status, 201, "{}", context.text);
     Fixture {
+        job: job.body["id"].as_str().unwrap().to_owned(),
+        lease: run["lease"]["token"].as_str().unwrap().to_owned(),
+        task: run["task"]["id"].as_str().unwrap().to_owned(),
+        deleted_job,
+        endpoint: endpoint.body["id"].as_str().unwrap().to_owned(),
+        context_key,
         invitation: invited.body["id"].as_str().unwrap().to_owned(),
         org,
         owner: owner.token,
@@ -90,7 +156,18 @@ impl Fixture {
             .replace("{orgId}", org)
             .replace("{memberId}", &self.target_member)
             .replace("{invitationId}", &self.invitation)
-            .replace("{keyId}", &self.target_key);
+            .replace("{keyId}", &self.target_key)
+            .replace(
+                "{jobId}",
+                if operation == Operation::RestoreJob {
+                    &self.deleted_job
+                } else {
+                    &self.job
+                },
+            )
+            .replace("{taskId}", &self.task)
+            .replace("{endpointId}", &self.endpoint)
+            .replace("{key}", &self.context_key);
         let body = match operation {
             Operation::UpdateOrganization => Some(json!({"name": "Renamed"})),
             Operation::UpdateMember => Some(json!({"role": "admin"})),
@@ -98,7 +175,22 @@ impl Fixture {
                 Some(json!({"email": "new@example.com", "role": "member"}))
             }
             Operation::CreateApiKey => Some(json!({"name": "new", "role": "member"})),
-            Operation::RestoreOrganization => Some(json!({})),
+            Operation::RestoreOrganization | Operation::RestoreJob | Operation::RunJobNow => {
+                Some(json!({}))
+            }
+            Operation::CreateJob => Some(json!({"name": "new", "definition": "d"})),
+            Operation::UpdateJob => Some(json!({"name": "Renamed"})),
+            Operation::ClaimJobs => Some(json!({"worker": "w"})),
+            Operation::HeartbeatJob => Some(json!({"leaseToken": self.lease})),
+            Operation::CompleteJob => {
+                Some(json!({"leaseToken": self.lease, "outcome": "succeeded"}))
+            }
+            Operation::CreateMessage => Some(json!({"role": "user", "content": "hi"})),
+            Operation::CreateEndpoint => {
+                Some(json!({"name": "New hook", "url": "https://example.com/new"}))
+            }
+            Operation::UpdateEndpoint => Some(json!({"name": "Renamed hook"})),
+            Operation::SetContextEntry => Some(json!({"value": {"theme": "light"}})),
             _ => None,
         };
         (method, path, body)
@@ -122,8 +214,15 @@ fn success(operation: Operation) -> u16 {
         Operation::DeleteOrganization
         | Operation::RemoveMember
         | Operation::RevokeInvitation
-        | Operation::RevokeApiKey => 204,
-        Operation::CreateInvitation | Operation::CreateApiKey => 201,
+        | Operation::RevokeApiKey
+        | Operation::DeleteJob
+        | Operation::DeleteEndpoint
+        | Operation::DeleteContextEntry => 204,
+        Operation::CreateInvitation
+        | Operation::CreateApiKey
+        | Operation::CreateJob
+        | Operation::CreateMessage
+        | Operation::CreateEndpoint => 201,
         _ => 200,
     }
 }
@@ -249,14 +348,23 @@ async fn an_id_of_the_wrong_kind_in_a_path_is_404(backend: Backend) {
             if res.status != 404 {
                 failures.push(format!("{method} {path} -> {}: {}", res.status, res.text));
             }
-            // ...and where a member's, invitation's or key's belongs.
+            // ...and where a member's, invitation's or key's belongs (a context
+            // entry is named by its key, no ID: `context.rs` covers malformed keys).
             let (_, template) = operation.route();
             if template.contains('{') {
                 let (method, path, body) = f.request(operation, &f.org);
+                let with_id = path.clone();
                 let path = path
                     .replace(&f.target_member, wrong)
                     .replace(&f.invitation, wrong)
-                    .replace(&f.target_key, wrong);
+                    .replace(&f.target_key, wrong)
+                    .replace(&f.job, wrong)
+                    .replace(&f.deleted_job, wrong)
+                    .replace(&f.task, wrong)
+                    .replace(&f.endpoint, wrong);
+                if path == with_id {
+                    continue;
+                }
                 let res = app
                     .request(method.clone(), &path, Some(&f.owner), body.as_ref())
                     .await;

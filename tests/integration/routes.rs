@@ -27,6 +27,7 @@ use crate::access::matrix_route;
 
 const GET: &str = "GET";
 const POST: &str = "POST";
+const PUT: &str = "PUT";
 const PATCH: &str = "PATCH";
 const DELETE: &str = "DELETE";
 
@@ -151,6 +152,30 @@ pub(crate) const ROUTES: &[Route] = &[
     route(GET, "/v1/organizations/{orgId}/api-keys", Bearer, Reads),
     route(DELETE, "/v1/organizations/{orgId}/api-keys/{keyId}", Bearer, Records(&[A::ApiKeyRevoked])),
     route(GET, "/v1/organizations/{orgId}/audit-logs", Bearer, Reads),
+    route(POST, "/v1/organizations/{orgId}/jobs", Bearer, Records(&[A::JobCreated])),
+    route(GET, "/v1/organizations/{orgId}/jobs", Bearer, Reads),
+    route(GET, "/v1/organizations/{orgId}/jobs/{jobId}", Bearer, Reads),
+    route(PATCH, "/v1/organizations/{orgId}/jobs/{jobId}", Bearer, Records(&[A::JobUpdated])),
+    route(DELETE, "/v1/organizations/{orgId}/jobs/{jobId}", Bearer, Records(&[A::JobDeleted])),
+    route(POST, "/v1/organizations/{orgId}/jobs/{jobId}/restore", Bearer, Records(&[A::JobRestored])),
+    route(POST, "/v1/organizations/{orgId}/jobs/{jobId}/run-now", Bearer, Records(&[A::JobUpdated])),
+    route(POST, "/v1/organizations/{orgId}/jobs/claim", Bearer, Unrecorded("a claim is recorded as the tasks it opens")),
+    route(POST, "/v1/organizations/{orgId}/jobs/{jobId}/heartbeat", Bearer, Unrecorded("a heartbeat only extends a lease; the run is recorded as its task")),
+    route(POST, "/v1/organizations/{orgId}/jobs/{jobId}/complete", Bearer, Unrecorded("a completion is recorded as its task")),
+    route(GET, "/v1/organizations/{orgId}/jobs/{jobId}/tasks", Bearer, Reads),
+    route(GET, "/v1/organizations/{orgId}/jobs/{jobId}/tasks/{taskId}", Bearer, Reads),
+    route(POST, "/v1/organizations/{orgId}/jobs/{jobId}/messages", Bearer, Unrecorded("a message is the run's content, kept in its own table")),
+    route(GET, "/v1/organizations/{orgId}/jobs/{jobId}/messages", Bearer, Reads),
+    route(POST, "/v1/organizations/{orgId}/endpoints", Bearer, Records(&[A::EndpointCreated])),
+    route(GET, "/v1/organizations/{orgId}/endpoints", Bearer, Reads),
+    route(GET, "/v1/organizations/{orgId}/endpoints/{endpointId}", Bearer, Reads),
+    route(PATCH, "/v1/organizations/{orgId}/endpoints/{endpointId}", Bearer, Records(&[A::EndpointUpdated])),
+    route(DELETE, "/v1/organizations/{orgId}/endpoints/{endpointId}", Bearer, Records(&[A::EndpointDeleted])),
+    route(GET, "/v1/organizations/{orgId}/context", Bearer, Reads),
+    route(GET, "/v1/organizations/{orgId}/context/{key}", Bearer, Reads),
+    route(GET, "/v1/organizations/{orgId}/context/{key}/versions", Bearer, Reads),
+    route(PUT, "/v1/organizations/{orgId}/context/{key}", Bearer, Records(&[A::ContextSet])),
+    route(DELETE, "/v1/organizations/{orgId}/context/{key}", Bearer, Records(&[A::ContextDeleted])),
     // A platform admin.
     route(GET, "/v1/admin/users", Bearer, Reads),
     route(POST, "/v1/admin/users/{userId}/deactivate", Bearer, Records(&[A::UserDeactivated, A::ApiKeyRevoked])),
@@ -226,7 +251,7 @@ fn writes(method: &str) -> bool {
 
 /// The line to add for a route that has none.
 fn line_to_add(method: &str, path: &str) -> String {
-    let method_constant = if [GET, POST, PATCH, DELETE].contains(&method) {
+    let method_constant = if [GET, POST, PUT, PATCH, DELETE].contains(&method) {
         method.to_owned()
     } else {
         format!("{method:?}")
@@ -611,15 +636,21 @@ async fn every_route_without_parameters_answers_where_it_is_served(backend: Back
 /// and a 405 are answered before any handler runs).
 fn with_made_up_parameters(path: &str) -> String {
     let mut out = String::new();
-    let mut in_placeholder = false;
+    let mut name: Option<String> = None;
     for c in path.chars() {
         match c {
-            '{' => {
-                in_placeholder = true;
-                out.push_str("x_made_up");
+            '{' => name = Some(String::new()),
+            '}' => {
+                // A parameter whose route has a pattern of its own (`{jobId}`
+                // takes `job_...` only, so that `/jobs/claim` is no job) gets a
+                // value of its kind.
+                let made_up = match name.take().as_deref() {
+                    Some("jobId") => "job_made_up",
+                    _ => "x_made_up",
+                };
+                out.push_str(made_up);
             }
-            '}' => in_placeholder = false,
-            _ if in_placeholder => {}
+            _ if name.is_some() => name.as_mut().map_or((), |n| n.push(c)),
             _ => out.push(c),
         }
     }

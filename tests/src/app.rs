@@ -27,14 +27,29 @@ pub fn config_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../config"))
 }
 
+/// The key ring every test application gets unless its overrides configure
+/// `[secrets]` themselves: an explicit key, so that no test generates one
+/// into the repository's `data/`.
+pub const TEST_SECRETS_KEY: (&str, &str) = (
+    "APP__SECRETS__KEYS__TEST",
+    "dGVzdC1vbmx5LWtleS1mb3ItZW5kcG9pbnQtc2VjcnQ=",
+);
+
 /// Settings as the test environment (`APP_ENV=test`) loads them, for `database_url`,
-/// with `overrides` as extra environment variables (`APP__SERVER__...`).
+/// with `overrides` as extra environment variables (`APP__SERVER__...`); with
+/// [`TEST_SECRETS_KEY`] unless an override names an `APP__SECRETS__` setting.
 pub fn test_settings(database_url: &str, overrides: &[(&str, &str)]) -> Settings {
     let mut env = BTreeMap::from([
         ("APP_ENV".to_owned(), "test".to_owned()),
         ("DATABASE_URL".to_owned(), database_url.to_owned()),
         ("APP__DATABASE__AUTO_MIGRATE".to_owned(), "false".to_owned()),
     ]);
+    if !overrides
+        .iter()
+        .any(|(k, _)| k.starts_with("APP__SECRETS__"))
+    {
+        env.insert(TEST_SECRETS_KEY.0.to_owned(), TEST_SECRETS_KEY.1.to_owned());
+    }
     env.extend(
         overrides
             .iter()

@@ -439,7 +439,7 @@ impl Scanner<'_> {
     ) {
         self.found.routes.push(DeclaredRoute {
             method: method.to_owned(),
-            path: path.to_owned(),
+            path: without_patterns(path),
             handler,
             declaration: kind,
             file: self.file.to_path_buf(),
@@ -679,4 +679,30 @@ impl Scanner<'_> {
         }
         methods
     }
+}
+
+/// A route path as OpenAPI writes it: `{jobId:job_[^/]*}` (a parameter with
+/// actix's own pattern, which keeps `/jobs/claim` from matching `/jobs/{jobId}`)
+/// is `{jobId}`.
+fn without_patterns(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_pattern = false;
+    let mut depth = 0usize;
+    for c in path.chars() {
+        match c {
+            '{' if !in_pattern && depth == 0 => {
+                depth = 1;
+                out.push(c);
+            }
+            ':' if depth == 1 && !in_pattern => in_pattern = true,
+            '}' if depth == 1 => {
+                depth = 0;
+                in_pattern = false;
+                out.push(c);
+            }
+            _ if in_pattern => {}
+            _ => out.push(c),
+        }
+    }
+    out
 }

@@ -7,6 +7,7 @@ pub mod db;
 pub mod faults;
 pub mod fixtures;
 pub mod inventory;
+pub mod logs;
 pub mod postgres;
 pub mod sqlite;
 

@@ -134,3 +134,40 @@ pub async fn set_platform_admin(
         Err(e) => Err(e.to_string()),
     }
 }
+
+/// `api secrets rewrap`: moves every endpoint secret not under the key ring's
+/// primary key to it, `batch_size` rows per transaction
+/// (`app::endpoints::rewrap_secrets`). Returns the lines to print and whether
+/// every secret is now under the primary (else some do not decrypt, and the
+/// log says which).
+pub async fn rewrap_secrets(
+    settings: &Settings,
+    batch_size: u64,
+) -> Result<(Vec<String>, bool), String> {
+    let keyring = infra::security::secrets::Keyring::from_settings(
+        &settings.secrets,
+        settings.is_production(),
+    )
+    .map_err(|e| e.to_string())?;
+    let db = Database::connect(&settings.database)
+        .await
+        .map_err(|e| e.to_string())?;
+    let report =
+        app::endpoints::rewrap_secrets(&db, &keyring, chrono::Utc::now(), batch_size).await;
+    let _ = db.close().await;
+    let report = report.map_err(|e| e.to_string())?;
+    let mut lines = vec![format!(
+        "moved {} endpoint secret(s) to key `{}`",
+        report.moved, report.primary
+    )];
+    if report.remaining.is_empty() {
+        lines.push("remaining under other keys: none".to_owned());
+    } else {
+        for (key, count) in &report.remaining {
+            lines.push(format!(
+                "remaining under key `{key}`: {count} (they do not decrypt; see the log)"
+            ));
+        }
+    }
+    Ok((lines, report.remaining.is_empty()))
+}

@@ -14,7 +14,7 @@ pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 /// What went wrong, from HTTP's point of view.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// 400, 401, 403, 404, 409, 422, 429, 500 or 503, as the domain says.
+    /// 400, 401, 403, 404, 409, 412, 422, 429, 500 or 503, as the domain says.
     #[error(transparent)]
     Domain(#[from] DomainError),
     /// 400: the body is not JSON, or the query string cannot be read.
@@ -129,6 +129,13 @@ impl ApiError {
                 code,
                 "Forbidden",
                 message.clone(),
+                None,
+            ),
+            Self::Domain(DomainError::PreconditionFailed { message }) => (
+                StatusCode::PRECONDITION_FAILED,
+                domain::preconditions::PRECONDITION_FAILED,
+                "Precondition failed",
+                format!("{message}; nothing was written."),
                 None,
             ),
             Self::Domain(DomainError::InvalidToken) => (

@@ -8,6 +8,7 @@
 //! on, and `api outbox --retry ID` tries one again. `api admin promote|demote <email>`
 //! grants or takes away platform admin.
 //! `api seed` fills an empty database with the benchmarks' large dataset.
+//! `api secrets rewrap` moves every endpoint secret to the primary key.
 //! `api worker` runs an organization's jobs through the API (no database, no
 //! settings file: its options come from flags or the environment).
 
@@ -61,6 +62,11 @@ enum Command {
     /// Fill an empty database with a large dataset for benchmarks (refused in
     /// production) and write a manifest of how to address it.
     Seed(SeedArgs),
+    /// The key ring of endpoint secrets: `secrets rewrap`.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
     /// Run an organization's jobs: claim due jobs through the API, call each
     /// job's endpoint, heartbeat, report; stop gracefully on SIGTERM/SIGINT.
     Worker(WorkerArgs),
@@ -68,6 +74,21 @@ enum Command {
     /// line of JSON.
     #[command(hide = true)]
     BenchClaim(BenchClaimArgs),
+}
+
+/// What `api secrets` does.
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Re-encrypt every endpoint secret that is not under `secrets.primary` with
+    /// it, in batches, and print how many moved and how many remain under each
+    /// other key. Idempotent and resumable; exits 1 if some remain (they do not
+    /// decrypt: the log names them). Remove a rotated-out key from
+    /// `secrets.keys` only after a run that leaves none under it.
+    Rewrap {
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch_size: u64,
+    },
 }
 
 /// `api worker`'s options; each can come from the environment instead.
@@ -234,6 +255,9 @@ async fn main() -> ExitCode {
         }
         Command::Admin { command } => admin(settings, command).await,
         Command::Seed(args) => seed(settings, args).await,
+        Command::Secrets {
+            command: SecretsCommand::Rewrap { batch_size },
+        } => rewrap(settings, batch_size).await,
         Command::Worker(_) | Command::BenchClaim(_) => ExitCode::SUCCESS,
     }
 }
@@ -366,6 +390,25 @@ async fn seed(settings: Settings, args: SeedArgs) -> ExitCode {
     }
 }
 
+async fn rewrap(settings: Settings, batch_size: u64) -> ExitCode {
+    match api::commands::rewrap_secrets(&settings, batch_size).await {
+        Ok((lines, done)) => {
+            for line in lines {
+                println!("{line}");
+            }
+            if done {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn admin(settings: Settings, command: AdminCommand) -> ExitCode {
     let (email, promote) = match &command {
         AdminCommand::Promote { email } => (email, true),
@@ -415,7 +458,7 @@ async fn print_outbox(settings: Settings, limit: u64, what: OutboxCommand) -> Ex
 }
 
 async fn serve(settings: Settings) -> ExitCode {
-    tracing::info!(environment = %settings.environment, server = ?settings.server, database = ?settings.database, log = ?settings.log, auth = ?settings.auth, outbox = ?settings.outbox, smtp = ?settings.smtp, "effective settings");
+    tracing::info!(environment = %settings.environment, server = ?settings.server, database = ?settings.database, log = ?settings.log, auth = ?settings.auth, outbox = ?settings.outbox, smtp = ?settings.smtp, secrets = ?settings.secrets, "effective settings");
     let app = match Application::build(&settings).await {
         Ok(app) => app,
         Err(e) => {

@@ -28,6 +28,8 @@ use crate::views::UserResponse;
         (name = "organizations", description = "Tenants"),
         (name = "members", description = "Organization memberships"),
         (name = "invitations", description = "Invitations to join an organization"),
+        (name = "endpoints", description = "The external services an organization's jobs call; their secrets are write-only"),
+        (name = "context", description = "An organization's versioned configuration documents"),
     )
 )]
 pub struct ApiDoc;

@@ -3,7 +3,9 @@
 //! - [`Org`], for `/organizations/{orgId}/...`;
 //! - [`OrgItem`], for `/organizations/{orgId}/.../{itemId}`, an item of kind `I`;
 //! - [`Item`], for `/.../{itemId}` outside an organization (the admin routes,
-//!   one's sessions).
+//!   one's sessions);
+//! - [`ContextKeyPath`] and [`NewContextKeyPath`], for
+//!   `/organizations/{orgId}/context/{key}`: an item named by a key, not an ID.
 //!
 //! Each parses its typed IDs once and answers the resource's `*_NOT_FOUND` (404)
 //! for an ID that is malformed or of another kind, as for one that names nothing
@@ -15,9 +17,10 @@ use std::collections::BTreeMap;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
+use domain::context_entries::{self, CONTEXT_ENTRY_NOT_FOUND, ContextKey};
 use domain::{
-    ApiKeyId, DomainError, InvitationId, JobId, MemberId, OrganizationId, ResourceId, SessionId,
-    TaskId, UserId,
+    ApiKeyId, DomainError, EndpointId, InvitationId, JobId, MemberId, OrganizationId, ResourceId,
+    SessionId, TaskId, UserId,
 };
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
@@ -180,6 +183,98 @@ impl<I: ResourceId> IntoResponses for Item<I> {
     }
 }
 
+/// `/organizations/{orgId}/context/{key}` for a read or a delete: the
+/// organization and a context entry's key. A malformed key is 404
+/// `CONTEXT_ENTRY_NOT_FOUND`, as for any key with no entry: nothing can be
+/// stored under it.
+#[derive(Clone, Debug)]
+pub struct ContextKeyPath(pub OrganizationId, pub ContextKey);
+
+/// `/organizations/{orgId}/context/{key}` for a write: a malformed key is 422
+/// (`key`), since the write would create it.
+#[derive(Clone, Debug)]
+pub struct NewContextKeyPath(pub OrganizationId, pub ContextKey);
+
+/// The raw `{key}` of the request's path.
+fn raw_key(req: &HttpRequest) -> Result<&str, ApiError> {
+    req.match_info()
+        .get(KEY_PARAM)
+        .ok_or_else(|| DomainError::Internal("the route has no {key} parameter".into()).into())
+}
+
+const KEY_PARAM: &str = "key";
+
+impl FromRequest for ContextKeyPath {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(read(req).and_then(|org| {
+            let key = ContextKey::parse(raw_key(req)?).map_err(|_| CONTEXT_ENTRY_NOT_FOUND)?;
+            Ok(Self(org, key))
+        }))
+    }
+}
+
+impl FromRequest for NewContextKeyPath {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(read(req).and_then(|org| {
+            Ok(Self(
+                org,
+                context_entries::parse_key_to_write(raw_key(req)?)?,
+            ))
+        }))
+    }
+}
+
+fn key_parameter() -> Parameter {
+    ParameterBuilder::new()
+        .name(KEY_PARAM)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(
+            "A context entry's key: 1 to 128 characters, a letter or digit, then letters, \
+             digits, `.`, `_`, `:` and `-` (case-sensitive)",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(context_entries::KEY_PATTERN)),
+        ))
+        .build()
+}
+
+impl IntoParams for ContextKeyPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![parameter::<OrganizationId>(), key_parameter()]
+    }
+}
+
+impl IntoResponses for ContextKeyPath {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let context = match CONTEXT_ENTRY_NOT_FOUND {
+            DomainError::NotFound { code, .. } => code,
+            _ => "NOT_FOUND",
+        };
+        not_found(&[code::<OrganizationId>(), context])
+    }
+}
+
+impl IntoParams for NewContextKeyPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![parameter::<OrganizationId>(), key_parameter()]
+    }
+}
+
+impl IntoResponses for NewContextKeyPath {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        not_found(&[code::<OrganizationId>()])
+    }
+}
+
 /// `/organizations/{orgId}/members/{memberId}`.
 pub type MemberPath = OrgItem<MemberId>;
 /// `/organizations/{orgId}/invitations/{invitationId}`.
@@ -190,6 +285,8 @@ pub type ApiKeyPath = OrgItem<ApiKeyId>;
 pub type JobPath = OrgItem<JobId>;
 /// `/organizations/{orgId}/jobs/{jobId}/tasks/{taskId}`.
 pub type TaskPath = OrgSubItem<JobId, TaskId>;
+/// `/organizations/{orgId}/endpoints/{endpointId}`.
+pub type EndpointPath = OrgItem<EndpointId>;
 /// `/admin/users/{userId}`.
 pub type UserPath = Item<UserId>;
 /// `/admin/organizations/{orgId}`.

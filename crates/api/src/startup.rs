@@ -7,8 +7,10 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
+use domain::endpoints::UrlPolicy;
 use domain::{Clock, SystemClock};
 use infra::delivery::{Sender, SenderSetupError, Worker};
+use infra::security::secrets::{Keyring, KeyringError};
 use infra::{Database, DbErr, PasswordHasher, Settings};
 use migration::Migrator;
 use tracing_actix_web::TracingLogger;
@@ -19,6 +21,7 @@ use crate::extract::{BodyTimeout, JsonLimit};
 use crate::middleware::headers::{self, Hsts};
 use crate::middleware::{cors, inputs, methods, panics};
 use crate::rate_limit::RateLimits;
+use crate::reaper::Reaper;
 use crate::state::AppState;
 use crate::{routes, telemetry};
 
@@ -34,6 +37,10 @@ pub enum StartupError {
     /// The password hasher could not be set up.
     #[error("cannot set up password hashing: {0}")]
     Auth(#[source] domain::DomainError),
+    /// The key ring of endpoint secrets could not be set up from `[secrets]`
+    /// (in production: no keys configured).
+    #[error("cannot set up the key ring of endpoint secrets: {0}")]
+    Secrets(#[source] KeyringError),
     /// The outbox's email sender could not be set up from `[smtp]`.
     #[error(transparent)]
     Outbox(#[from] SenderSetupError),
@@ -54,6 +61,7 @@ pub struct Application {
     server: Server,
     db: Database,
     outbox: Option<Worker>,
+    reaper: Option<(Arc<dyn Clock>, infra::config::JobsSettings)>,
 }
 
 impl Application {
@@ -88,7 +96,13 @@ impl Application {
             address: address.clone(),
             source,
         };
+        let keyring = Keyring::from_settings(&settings.secrets, settings.is_production())
+            .map_err(StartupError::Secrets)?;
         let outbox = outbox_worker(settings, &db, &clock)?;
+        let reaper = settings
+            .jobs
+            .reaper
+            .then(|| (clock.clone(), settings.jobs.clone()));
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
         let rate_limits = web::Data::new(RateLimits::new(
@@ -103,6 +117,8 @@ impl Application {
             sign_ins: settings.auth.sign_in_throttle(),
             sessions: settings.auth.session_policy(),
             plans: settings.plans.catalog(),
+            keyring: Arc::new(keyring),
+            url_policy: UrlPolicy::for_production(settings.is_production()),
         });
         let json_limit = web::Data::new(JsonLimit(settings.server.json_body_limit_bytes));
         let body_timeout = web::Data::new(BodyTimeout(settings.server.body_timeout()));
@@ -154,6 +170,7 @@ impl Application {
             server,
             db,
             outbox,
+            reaper,
         })
     }
 
@@ -167,14 +184,20 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves (and delivers the outbox) until stopped (SIGINT/SIGTERM or the
+    /// Serves (and delivers the outbox, and reaps expired leases) until stopped (SIGINT/SIGTERM or the
     /// handle): in-flight requests get `server.shutdown_timeout_secs` to finish,
     /// the outbox worker finishes its round, then the pool is closed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let outbox = self.outbox.map(Worker::spawn);
+        let reaper = self
+            .reaper
+            .map(|(clock, jobs)| Reaper::spawn(self.db.clone(), clock, jobs));
         let served = self.server.await;
         if let Some(worker) = outbox {
             worker.stop().await;
+        }
+        if let Some(reaper) = reaper {
+            reaper.stop().await;
         }
         served?;
         if let Err(e) = self.db.close().await {

@@ -1,14 +1,16 @@
 //! What every handler may need besides the request: the (sealed) pool, the
-//! clock, the password hasher, the sign-in limit, the session lifetimes and the
-//! plans' caps.
+//! clock, the password hasher, the sign-in limit, the session lifetimes, the
+//! plans' caps, the key ring of endpoint secrets and the URL policy.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use domain::Clock;
 use domain::auth::{SessionPolicy, SignInThrottle};
+use domain::endpoints::UrlPolicy;
 use domain::plans::PlanCatalog;
 use infra::PasswordHasher;
+use infra::security::secrets::Keyring;
 
 use crate::auth::Pool;
 
@@ -28,6 +30,10 @@ pub struct AppState {
     pub sessions: SessionPolicy,
     /// Each plan's caps.
     pub plans: PlanCatalog,
+    /// Seals and opens endpoint secrets (`[secrets]`).
+    pub keyring: Arc<Keyring>,
+    /// Whether endpoint URLs may be `http` (outside production only).
+    pub url_policy: UrlPolicy,
 }
 
 impl AppState {

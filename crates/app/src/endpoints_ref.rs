@@ -1,25 +1,33 @@
 //! The reference from a job to an endpoint: it must be one of the job's
 //! organization's endpoints.
 
+use chrono::{DateTime, Utc};
 use domain::{DomainError, EndpointId, OrganizationId};
+use infra::repositories::EndpointRepository;
 use sea_orm::ConnectionTrait;
 
-use crate::Context;
-
 /// `Ok` when `endpoint` is `None` or one of `organization`'s endpoints; 422
-/// `ENDPOINT_NOT_FOUND` (on `endpointId`) otherwise.
+/// `ENDPOINT_NOT_FOUND` (on `endpointId`) otherwise, another organization's
+/// included.
 pub(crate) async fn ensure_endpoint<C: ConnectionTrait>(
-    _conn: &C,
-    _ctx: &Context,
-    _organization: OrganizationId,
+    conn: &C,
+    now: DateTime<Utc>,
+    organization: OrganizationId,
     endpoint: Option<EndpointId>,
 ) -> Result<(), DomainError> {
-    match endpoint {
-        None => Ok(()),
-        Some(_) => Err(DomainError::invalid(
+    let Some(id) = endpoint else {
+        return Ok(());
+    };
+    let found = EndpointRepository::at(conn, now)
+        .find_many(organization, &[id])
+        .await?;
+    if found.is_empty() {
+        Err(DomainError::invalid(
             "endpointId",
             "ENDPOINT_NOT_FOUND",
             "no such endpoint in this organization",
-        )),
+        ))
+    } else {
+        Ok(())
     }
 }

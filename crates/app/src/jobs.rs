@@ -58,7 +58,8 @@ pub async fn create(
     if draft.status != JobStatus::Archived {
         ensure_job_room(uow.conn(), ctx, plans, &access).await?;
     }
-    crate::endpoints_ref::ensure_endpoint(uow.conn(), ctx, organization, draft.endpoint_id).await?;
+    crate::endpoints_ref::ensure_endpoint(uow.conn(), ctx.now, organization, draft.endpoint_id)
+        .await?;
     let job = JobRepository::at(uow.conn(), ctx.now)
         .insert(
             organization,
@@ -133,7 +134,7 @@ pub async fn update(
         ensure_job_room(uow.conn(), ctx, plans, &access).await?;
     }
     if after.endpoint_id != before.endpoint_id {
-        crate::endpoints_ref::ensure_endpoint(uow.conn(), ctx, organization, after.endpoint_id)
+        crate::endpoints_ref::ensure_endpoint(uow.conn(), ctx.now, organization, after.endpoint_id)
             .await?;
     }
     let job = jobs.update(&after).await?;

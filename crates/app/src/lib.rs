@@ -14,6 +14,8 @@ pub mod api_keys;
 pub mod audit_logs;
 pub mod auth;
 pub mod context;
+pub mod context_entries;
+pub mod endpoints;
 mod endpoints_ref;
 pub mod invitations;
 pub mod jobs;

@@ -13,16 +13,21 @@ use infra::Database;
 use infra::repositories::{JobRepository, OrganizationRepository, TaskRepository};
 use infra::security::jitter;
 
+use crate::endpoints::{RevealedEndpoint, reveal_many};
 use crate::{Context, access};
+use infra::security::secrets::Keyring;
 
 /// A job handed to a worker: the job, the task its run is recorded in, and
-/// its lease.
-#[derive(Clone, Debug)]
+/// the endpoint it calls with its secret opened.
+#[derive(Debug)]
 pub struct ClaimedRun {
     /// The job, under the worker's lease (`job.lease` is set).
     pub job: Job,
     /// The run's task, `running`.
     pub task: Task,
+    /// The job's endpoint, its secret in plain text: the claim is the only way
+    /// a secret leaves the server. `None` when the job has none.
+    pub endpoint: Option<RevealedEndpoint>,
 }
 
 /// Hands out up to `claim.limit` of the organization's due jobs (any member or
@@ -33,6 +38,7 @@ pub struct ClaimedRun {
 pub async fn claim(
     db: &Database,
     plans: &PlanCatalog,
+    keyring: &Keyring,
     ctx: &Context,
     organization: OrganizationId,
     claim: Claim,
@@ -54,10 +60,27 @@ pub async fn claim(
             ctx.now + claim.lease,
         )
         .await?;
+    let mut endpoint_ids: Vec<_> = claimed.iter().filter_map(|c| c.job.endpoint_id).collect();
+    endpoint_ids.sort_by_key(|id| id.as_uuid());
+    endpoint_ids.dedup();
+    let endpoints = if endpoint_ids.is_empty() {
+        Vec::new()
+    } else {
+        reveal_many(uow.conn(), keyring, ctx.now, organization, &endpoint_ids).await?
+    };
     uow.commit().await?;
     Ok(claimed
         .into_iter()
         .map(|c| {
+            let endpoint = c.job.endpoint_id.and_then(|id| {
+                endpoints
+                    .iter()
+                    .find(|e| e.endpoint.id == id)
+                    .map(|e| RevealedEndpoint {
+                        endpoint: e.endpoint.clone(),
+                        secret: e.secret.clone(),
+                    })
+            });
             let task = Task {
                 id: c.task_id,
                 job_id: c.job.id,
@@ -73,7 +96,11 @@ pub async fn claim(
                 tokens_used: 0,
                 created_at: ctx.now,
             };
-            ClaimedRun { job: c.job, task }
+            ClaimedRun {
+                job: c.job,
+                task,
+                endpoint,
+            }
         })
         .collect())
 }

@@ -59,6 +59,16 @@ impl Actor {
         }
     }
 
+    /// The public ID of who acts (`usr_...`, `key_...`); `None` for no one
+    /// or the system.
+    pub fn public_id(&self) -> Option<String> {
+        match self {
+            Self::User(id) => Some(id.to_string()),
+            Self::ApiKey(grant) => Some(grant.id.to_string()),
+            Self::Anonymous | Self::System => None,
+        }
+    }
+
     /// The user behind a session, or 403 `USER_REQUIRED` for a key (and 401 for
     /// no one): what creating keys, invitations or organizations needs.
     pub fn user(&self) -> Result<UserId, DomainError> {
@@ -228,11 +238,31 @@ pub enum Operation {
     ListMessages,
     /// Add a message to a job.
     CreateMessage,
+    /// Create an endpoint.
+    CreateEndpoint,
+    /// List endpoints.
+    ListEndpoints,
+    /// Read one endpoint.
+    ReadEndpoint,
+    /// Change an endpoint (its secret too).
+    UpdateEndpoint,
+    /// Delete an endpoint.
+    DeleteEndpoint,
+    /// List context entries.
+    ListContextEntries,
+    /// Read a context entry (or one of its versions).
+    ReadContextEntry,
+    /// List a context entry's versions.
+    ListContextVersions,
+    /// Write a context entry (a new version).
+    SetContextEntry,
+    /// Delete a context entry.
+    DeleteContextEntry,
 }
 
 impl Operation {
     /// Every row, in the README's order.
-    pub const ALL: [Operation; 28] = [
+    pub const ALL: [Operation; 38] = [
         Self::ReadOrganization,
         Self::UpdateOrganization,
         Self::DeleteOrganization,
@@ -261,6 +291,16 @@ impl Operation {
         Self::ReadTask,
         Self::ListMessages,
         Self::CreateMessage,
+        Self::CreateEndpoint,
+        Self::ListEndpoints,
+        Self::ReadEndpoint,
+        Self::UpdateEndpoint,
+        Self::DeleteEndpoint,
+        Self::ListContextEntries,
+        Self::ReadContextEntry,
+        Self::ListContextVersions,
+        Self::SetContextEntry,
+        Self::DeleteContextEntry,
     ];
 
     /// The route, as method and path under `/v1/organizations/{orgId}`.
@@ -294,6 +334,16 @@ impl Operation {
             Self::ReadTask => ("GET", "/jobs/{jobId}/tasks/{taskId}"),
             Self::ListMessages => ("GET", "/jobs/{jobId}/messages"),
             Self::CreateMessage => ("POST", "/jobs/{jobId}/messages"),
+            Self::CreateEndpoint => ("POST", "/endpoints"),
+            Self::ListEndpoints => ("GET", "/endpoints"),
+            Self::ReadEndpoint => ("GET", "/endpoints/{endpointId}"),
+            Self::UpdateEndpoint => ("PATCH", "/endpoints/{endpointId}"),
+            Self::DeleteEndpoint => ("DELETE", "/endpoints/{endpointId}"),
+            Self::ListContextEntries => ("GET", "/context"),
+            Self::ReadContextEntry => ("GET", "/context/{key}"),
+            Self::ListContextVersions => ("GET", "/context/{key}/versions"),
+            Self::SetContextEntry => ("PUT", "/context/{key}"),
+            Self::DeleteContextEntry => ("DELETE", "/context/{key}"),
         }
     }
 }
@@ -315,13 +365,18 @@ pub const fn permission(role: AccessRole, operation: Operation) -> Permission {
     use Operation::*;
     use Permission::*;
     match (operation, role) {
-        (ReadOrganization | ListMembers, _) => Allowed,
         // Any member reads the work; any member or key may be a worker.
         (
             ListJobs | ReadJob | ListTasks | ReadTask | ListMessages | ClaimJobs | HeartbeatJob
             | CompleteJob | CreateMessage,
             _,
         ) => Allowed,
+        // Members (and member keys) see the organization's endpoints, not
+        // their secrets: no route shows those.
+        (ReadOrganization | ListMembers | ListEndpoints | ReadEndpoint, _) => Allowed,
+        // Context is the organization's configuration: every member (and key)
+        // reads it, admins write it.
+        (ListContextEntries | ReadContextEntry | ListContextVersions, _) => Allowed,
         // Deleting and restoring are an owner's; a key never holds owner rights.
         (DeleteOrganization | RestoreOrganization, Owner) => Allowed,
         (DeleteOrganization | RestoreOrganization, _) => Denied,

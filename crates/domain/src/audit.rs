@@ -67,6 +67,16 @@ text_enum! {
         JobDeleted => "job.deleted",
         /// A job was restored.
         JobRestored => "job.restored",
+        /// An endpoint was created.
+        EndpointCreated => "endpoint.created",
+        /// An endpoint was changed (its secret's changes say only `[redacted]`).
+        EndpointUpdated => "endpoint.updated",
+        /// An endpoint was deleted.
+        EndpointDeleted => "endpoint.deleted",
+        /// A context entry got a new version (created, or written again).
+        ContextSet => "context.set",
+        /// A context entry was deleted.
+        ContextDeleted => "context.deleted",
     }
 }
 
@@ -87,6 +97,10 @@ text_enum! {
         ApiKey => "api_key",
         /// A job (`job_...`).
         Job => "job",
+        /// An endpoint (`ept_...`).
+        Endpoint => "endpoint",
+        /// A context entry (`ctx_...`).
+        ContextEntry => "context",
     }
 }
 
@@ -113,6 +127,32 @@ impl Changes {
     /// Records a field that came into being (`[null, value]`).
     pub fn created(self, field: &'static str, value: impl Serialize) -> Self {
         self.field(field, Value::Null, value)
+    }
+
+    /// Records that the secret `field` was written, never its value: old and
+    /// new are each `"[redacted]"` when there was (is) a secret, else `null`,
+    /// so a replaced secret reads `["[redacted]", "[redacted]"]`. Nothing when
+    /// there was none and is none.
+    pub fn secret(mut self, field: &'static str, had: bool, has: bool) -> Self {
+        let shown = |present: bool| {
+            if present {
+                Value::from(crate::endpoints::REDACTED)
+            } else {
+                Value::Null
+            }
+        };
+        if had || has {
+            self.0.insert(field, [shown(had), shown(has)]);
+        }
+        self
+    }
+
+    /// Records a field that did not change but tells which thing changed
+    /// (`[value, value]`): a context entry's key beside its new version.
+    pub fn unchanged(mut self, field: &'static str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).unwrap_or(Value::Null);
+        self.0.insert(field, [value.clone(), value]);
+        self
     }
 
     /// Whether nothing changed.
@@ -228,6 +268,27 @@ mod tests {
             Some(serde_json::json!({"name": ["Acme", "Acme Inc"], "role": [null, "member"]}))
         );
         assert_eq!(Changes::new().field("a", 1, 1).into_json(), None);
+        assert_eq!(
+            Changes::new().unchanged("key", "theme").into_json(),
+            Some(serde_json::json!({"key": ["theme", "theme"]}))
+        );
+    }
+
+    #[test]
+    fn a_secret_is_recorded_as_written_never_as_its_value() {
+        let changes = Changes::new()
+            .secret("replaced", true, true)
+            .secret("set", false, true)
+            .secret("cleared", true, false)
+            .secret("untouched", false, false);
+        assert_eq!(
+            changes.into_json(),
+            Some(serde_json::json!({
+                "replaced": ["[redacted]", "[redacted]"],
+                "set": [null, "[redacted]"],
+                "cleared": ["[redacted]", null],
+            }))
+        );
     }
 
     #[test]

@@ -225,6 +225,14 @@ pub enum DomainError {
         /// A sentence for people.
         message: String,
     },
+    /// A conditional request (`If-Match`, `If-None-Match`) whose precondition
+    /// does not hold for the resource's current version: nothing was written
+    /// (see [`crate::preconditions`]).
+    #[error("precondition failed: {message}")]
+    PreconditionFailed {
+        /// A sentence for people.
+        message: String,
+    },
     /// A single-use token that is unknown, expired, revoked or already used. One
     /// error for all four, so that a token's history is not revealed.
     #[error("the token is invalid or expired")]

@@ -223,6 +223,8 @@ typed_id! {
     EndpointId => "ept",
     /// Identifies a context entry (`ctx_`).
     ContextEntryId => "ctx",
+    /// Identifies one version of a context entry (`ctv_`; internal: clients name versions by number).
+    ContextVersionId => "ctv",
     /// Identifies an organization webhook (`whk_`).
     WebhookId => "whk",
     /// Identifies a webhook delivery (`dlv_`).

@@ -9,6 +9,8 @@
 // `*_NOT_FOUND` and rules.
 pub mod api_keys;
 pub mod audit;
+pub mod context_entries;
+pub mod endpoints;
 pub mod invitations;
 pub mod jobs;
 pub mod members;
@@ -28,6 +30,7 @@ pub mod error;
 pub mod id;
 pub mod pagination;
 pub mod plans;
+pub mod preconditions;
 pub mod validate;
 pub mod values;
 

@@ -100,6 +100,10 @@ pub struct CreateMessageRequest {
     pub metadata: Option<serde_json::Value>,
     /// `tsk_...` of a run of the same job.
     #[validate(custom(function = "crate::validate::task_id"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^tsk_[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+    )]
     pub task_id: Option<String>,
 }
 

@@ -21,17 +21,29 @@ use validator::{Validate, ValidationError, ValidationErrors, ValidationErrorsKin
 use crate::error::{FieldError, FieldErrorCode, Validation};
 use crate::values::{Email, Password, PersonName, Slug};
 
+/// The pattern of a name of 1 to `inner + 2` characters after trimming.
+macro_rules! name_pattern {
+    ($inner:literal) => {
+        concat!(
+            r"^[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*",
+            r"[^\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0000-\u001f\u007f-\u009f]",
+            r"(?:[^\u0000-\u001f\u007f-\u009f]{0,",
+            $inner,
+            r"}",
+            r"[^\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0000-\u001f\u007f-\u009f])?",
+            r"[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$",
+        )
+    };
+}
+
 /// The rule of [`name`] as a regular expression (ECMA-262, as JSON Schema uses),
 /// for the OpenAPI document: after trimming white space (Rust's `char::is_whitespace`
 /// set, spelled out since engines disagree on `\s`), 1 to 100 characters, none
 /// of them a control character.
-pub const NAME_PATTERN: &str = concat!(
-    r"^[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*",
-    r"[^\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0000-\u001f\u007f-\u009f]",
-    r"(?:[^\u0000-\u001f\u007f-\u009f]{0,98}",
-    r"[^\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\u0000-\u001f\u007f-\u009f])?",
-    r"[\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$",
-);
+pub const NAME_PATTERN: &str = name_pattern!("98");
+
+/// [`NAME_PATTERN`] for names of 1 to 200 characters (an endpoint's).
+pub const LONG_NAME_PATTERN: &str = name_pattern!("198");
 
 /// The OpenAPI schema of a name ([`NAME_PATTERN`]).
 #[cfg(feature = "openapi")]
@@ -49,6 +61,15 @@ pub fn nullable_name_schema() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
         .pattern(Some(NAME_PATTERN))
+        .build()
+}
+
+/// The OpenAPI schema of an endpoint's name ([`LONG_NAME_PATTERN`]).
+#[cfg(feature = "openapi")]
+pub fn long_name_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(LONG_NAME_PATTERN))
         .build()
 }
 
@@ -105,6 +126,43 @@ pub fn parse_timestamp(raw: &str) -> Result<DateTime<Utc>, TimestampError> {
 /// An RFC 3339 timestamp ([`parse_timestamp`]).
 pub fn timestamp(value: &str) -> Result<(), ValidationError> {
     rule(parse_timestamp(value))
+}
+
+/// An endpoint's name ([`EndpointName::parse`](crate::endpoints::EndpointName::parse)).
+pub fn endpoint_name(value: &str) -> Result<(), ValidationError> {
+    rule(crate::endpoints::EndpointName::parse(value))
+}
+
+/// An endpoint's URL as an HTTP client reads it
+/// ([`EndpointUrl::parse`](crate::endpoints::EndpointUrl::parse)); whether
+/// `http` is allowed depends on the server's environment, which the draft's
+/// conversion checks.
+pub fn endpoint_url(value: &str) -> Result<(), ValidationError> {
+    rule(crate::endpoints::EndpointUrl::parse(
+        value,
+        crate::endpoints::UrlPolicy::HttpAllowed,
+    ))
+}
+
+/// An endpoint's headers
+/// ([`EndpointHeaders::parse`](crate::endpoints::EndpointHeaders::parse)).
+pub fn endpoint_headers(
+    value: &std::collections::BTreeMap<String, String>,
+) -> Result<(), ValidationError> {
+    rule(crate::endpoints::EndpointHeaders::parse(value.clone()))
+}
+
+/// An endpoint's secret
+/// ([`EndpointSecret::parse`](crate::endpoints::EndpointSecret::parse)); the
+/// error never quotes it.
+pub fn endpoint_secret(value: &crate::endpoints::SecretText) -> Result<(), ValidationError> {
+    rule(crate::endpoints::EndpointSecret::parse(value.expose()))
+}
+
+/// A context entry's value: at most 64 KiB as compact JSON
+/// ([`ContextValue::check`](crate::context_entries::ContextValue::check)).
+pub fn context_value(value: &serde_json::Value) -> Result<(), ValidationError> {
+    rule(crate::context_entries::ContextValue::check(value))
 }
 
 /// A role an API key may have: not `owner` (`INVALID_VALUE`).

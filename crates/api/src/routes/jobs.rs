@@ -16,7 +16,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{Problem, Result};
-use crate::extract::{JsonBody, ListParams, ListQuery};
+use crate::extract::{JsonBody, LargeJsonBody, ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
 use crate::paths::{JobPath, Org, OrgItem};
 use crate::routes::tasks::TaskResponse;
@@ -40,7 +40,8 @@ use crate::state::AppState;
         ClaimedRunResponse,
         LeaseResponse,
         CompletedResponse,
-        HeartbeatResponse
+        HeartbeatResponse,
+        RunEndpointResponse
     ))
 )]
 pub struct Doc;
@@ -181,8 +182,55 @@ pub struct ClaimedRunResponse {
     pub lease: LeaseResponse,
     /// The job's endpoint, with its secret: the only way a secret leaves the
     /// server. `null` when the job has none.
-    #[schema(value_type = Option<Object>)]
-    pub endpoint: Option<serde_json::Value>,
+    pub endpoint: Option<RunEndpointResponse>,
+}
+
+/// The endpoint a run calls, as a claim hands it to the worker.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunEndpointResponse {
+    /// `ept_...`
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Where to call.
+    pub url: String,
+    /// How to call (`POST` by default).
+    pub method: String,
+    /// Headers to send.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// The secret in plain text, to send as `Authorization: Bearer`; `null`
+    /// when it has none or it could not be opened (then `secretError` says so).
+    pub secret: Option<String>,
+    /// Why the secret could not be opened (the server's keys; never the
+    /// worker's fault), else absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_error: Option<String>,
+}
+
+impl From<app::endpoints::RevealedEndpoint> for RunEndpointResponse {
+    fn from(revealed: app::endpoints::RevealedEndpoint) -> Self {
+        let e = revealed.endpoint;
+        let (secret, secret_error) = match revealed.secret {
+            Ok(secret) => (secret.map(|s| s.expose().to_owned()), None),
+            Err(_) => (
+                None,
+                Some(
+                    "the endpoint's secret could not be decrypted with the server's keys"
+                        .to_owned(),
+                ),
+            ),
+        };
+        Self {
+            id: e.id.to_string(),
+            name: e.name,
+            url: e.url,
+            method: e.method.as_str().to_owned(),
+            headers: e.headers.into_inner(),
+            secret,
+            secret_error,
+        }
+    }
 }
 
 /// A lease.
@@ -293,7 +341,7 @@ pub async fn list(
     security(("bearer" = [])),
     responses(JobPath, (status = 200, body = JobResponse), SessionProblems, DatabaseProblems)
 )]
-#[get("/organizations/{orgId}/jobs/{jobId}")]
+#[get("/organizations/{orgId}/jobs/{jobId:job_[^/]*}")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_one(
     Caller { ctx, db, .. }: Caller,
@@ -320,7 +368,7 @@ pub async fn get_one(
         JsonBodyProblems, SessionProblems, DatabaseProblems,
     )
 )]
-#[patch("/organizations/{orgId}/jobs/{jobId}")]
+#[patch("/organizations/{orgId}/jobs/{jobId:job_[^/]*}")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     state: web::Data<AppState>,
@@ -348,7 +396,7 @@ pub async fn update(
         SessionProblems, DatabaseProblems,
     )
 )]
-#[delete("/organizations/{orgId}/jobs/{jobId}")]
+#[delete("/organizations/{orgId}/jobs/{jobId:job_[^/]*}")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_one(
     Caller { ctx, db, .. }: Caller,
@@ -435,7 +483,7 @@ pub async fn claim(
     JsonBody(body): JsonBody<ClaimRequest>,
 ) -> Result<HttpResponse> {
     let order = domain::jobs::Claim::try_from(body)?;
-    let runs = runs::claim(&db, &state.plans, &ctx, org, order).await?;
+    let runs = runs::claim(&db, &state.plans, &state.keyring, &ctx, org, order).await?;
     let items = runs
         .into_iter()
         .filter_map(|run| {
@@ -447,7 +495,7 @@ pub async fn claim(
                 },
                 task: TaskResponse::from(run.task),
                 job: JobResponse::at(run.job, ctx.now),
-                endpoint: None,
+                endpoint: run.endpoint.map(RunEndpointResponse::from),
             })
         })
         .collect();
@@ -490,7 +538,8 @@ pub async fn heartbeat(
     Ok(HttpResponse::Ok().json(HeartbeatResponse { expires_at }))
 }
 
-/// Records a run (its lease's holder) and schedules the job's next one.
+/// Records a run (its lease's holder) and schedules the job's next one (a
+/// body of up to 1 MiB, or `server.json_body_limit_bytes` when larger).
 #[utoipa::path(
     post,
     path = "/v1/organizations/{orgId}/jobs/{jobId}/complete",
@@ -511,7 +560,7 @@ pub async fn heartbeat(
 pub async fn complete(
     Caller { ctx, db, .. }: Caller,
     OrgItem(org, id): JobPath,
-    JsonBody(body): JsonBody<CompleteRequest>,
+    LargeJsonBody(body): LargeJsonBody<CompleteRequest, 1024>,
 ) -> Result<HttpResponse> {
     let completion = domain::jobs::Completion::try_from(body)?;
     let (job, task) = runs::complete(&db, &ctx, org, id, completion).await?;

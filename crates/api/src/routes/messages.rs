@@ -11,7 +11,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{Problem, Result};
-use crate::extract::{JsonBody, ListParams, ListQuery};
+use crate::extract::{LargeJsonBody, ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
 use crate::paths::{JobPath, OrgItem};
 use crate::views::page_response;
@@ -70,7 +70,8 @@ page_response! {
     MessagePage: MessageResponse, from Message
 }
 
-/// Adds a message to a job.
+/// Adds a message to a job (a body of up to 1 MiB, or `server.json_body_limit_bytes`
+/// when larger).
 #[utoipa::path(
     post,
     path = "/v1/organizations/{orgId}/jobs/{jobId}/messages",
@@ -90,7 +91,7 @@ page_response! {
 pub async fn create(
     Caller { ctx, db, .. }: Caller,
     OrgItem(org, job): JobPath,
-    JsonBody(body): JsonBody<CreateMessageRequest>,
+    LargeJsonBody(body): LargeJsonBody<CreateMessageRequest, 1024>,
 ) -> Result<HttpResponse> {
     let draft = MessageDraft::try_from(body)?;
     let message = service::create(&db, &ctx, org, job, draft).await?;

@@ -5,7 +5,9 @@ pub mod admin;
 pub mod api_keys;
 pub mod audit_logs;
 pub mod auth;
+pub mod context_entries;
 pub mod docs;
+pub mod endpoints;
 pub mod health;
 pub mod invitations;
 pub mod jobs;
@@ -46,10 +48,12 @@ resources![
     members,
     invitations,
     api_keys,
+    endpoints,
     audit_logs,
     jobs,
     tasks,
     messages,
+    context_entries,
 ];
 
 /// Registers every route, then in each scope the fallback that answers 405 and

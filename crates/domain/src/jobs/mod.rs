@@ -258,7 +258,7 @@ fn schedule_of(
         (Some(_), Some(_)) => Err(both_schedules()),
         (Some(n), None) => Ok(Schedule::Interval(n)),
         (None, Some(expr)) => CronSchedule::parse(expr, timezone)
-            .map(Schedule::Cron)
+            .map(|c| Schedule::Cron(Box::new(c)))
             .map_err(|e| {
                 let field = if e == ScheduleError::Timezone {
                     "timezone"
@@ -362,7 +362,13 @@ pub struct CreateJobRequest {
     #[cfg_attr(feature = "openapi", schema(example = "0 9 * * MON"))]
     pub cron: Option<String>,
     /// An IANA time zone name (default `UTC`).
-    #[cfg_attr(feature = "openapi", schema(example = "Europe/Paris"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
+            example = "Europe/Paris"
+        )
+    )]
     pub timezone: Option<String>,
     /// The first run (RFC 3339); default now, or the cron's next occurrence.
     /// Without `intervalSeconds` or `cron` the job runs once, then.
@@ -502,6 +508,13 @@ pub struct UpdateJobRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, nullable = true))]
     pub cron: Option<Option<String>>,
     /// An IANA time zone name.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
+            example = "Europe/Paris"
+        )
+    )]
     pub timezone: Option<String>,
     /// The next run (RFC 3339).
     #[validate(custom(function = "crate::validate::timestamp"))]
@@ -519,7 +532,7 @@ pub struct UpdateJobRequest {
     /// `ept_...`; `null` detaches the endpoint.
     #[serde(default, deserialize_with = "crate::validate::present")]
     #[validate(custom(function = "crate::validate::endpoint_id"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, nullable = true))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, nullable = true, pattern = "^ept_[0-7][0-9A-HJKMNP-TV-Z]{25}$"))]
     pub endpoint_id: Option<Option<String>>,
 }
 

@@ -120,8 +120,8 @@ pub enum Schedule {
     Once,
     /// Every this many seconds, counted from the first scheduled time.
     Interval(i64),
-    /// On a cron expression.
-    Cron(CronSchedule),
+    /// On a cron expression (boxed: a parsed expression is large).
+    Cron(Box<CronSchedule>),
 }
 
 impl Schedule {
@@ -203,7 +203,7 @@ mod tests {
         );
         // 1 January: UTC+1.
         assert_eq!(
-            Schedule::Cron(nine_in_paris)
+            Schedule::Cron(Box::new(nine_in_paris))
                 .next_after(at("2025-12-31T00:00:00Z"), at("2026-01-01T00:00:00Z")),
             Some(at("2026-01-01T08:00:00Z"))
         );

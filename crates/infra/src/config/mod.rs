@@ -8,10 +8,12 @@
 
 mod auth;
 mod database;
+mod jobs;
 mod log;
 mod outbox;
 mod plans;
 mod rate_limits;
+mod secrets;
 mod server;
 mod smtp;
 #[cfg(test)]
@@ -27,10 +29,12 @@ use serde::{Deserialize, Serialize};
 
 pub use auth::AuthSettings;
 pub use database::DatabaseSettings;
+pub use jobs::JobsSettings;
 pub use log::LogSettings;
 pub use outbox::OutboxSettings;
 pub use plans::{PlanLimitSettings, PlansSettings};
 pub use rate_limits::RateLimitSettings;
+pub use secrets::SecretsSettings;
 pub use server::ServerSettings;
 pub use smtp::{SmtpSettings, SmtpTls};
 
@@ -57,12 +61,18 @@ pub struct Settings {
     /// The outbox delivery worker.
     #[serde(default)]
     pub outbox: OutboxSettings,
+    /// The job lease reaper.
+    #[serde(default)]
+    pub jobs: JobsSettings,
     /// The SMTP relay outbox emails go through (unset: emails are logged).
     #[serde(default)]
     pub smtp: SmtpSettings,
     /// Per-client-address rate limits.
     #[serde(default)]
     pub rate_limits: RateLimitSettings,
+    /// The key ring of endpoint secrets at rest.
+    #[serde(default)]
+    pub secrets: SecretsSettings,
 }
 
 fn default_environment() -> String {
@@ -189,9 +199,11 @@ impl Settings {
         self.server.check()?;
         self.auth.check()?;
         self.outbox.check()?;
+        self.jobs.check()?;
         self.smtp.check()?;
         self.plans.check()?;
         self.rate_limits.check()?;
+        self.secrets.check()?;
         if self.is_production() && self.database.auto_migrate {
             return rule(
                 "database.auto_migrate",

@@ -4,6 +4,9 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit_logs;
+pub mod context_entries;
+pub mod context_entry_versions;
+pub mod endpoints;
 pub mod invitations;
 pub mod jobs;
 pub mod messages;

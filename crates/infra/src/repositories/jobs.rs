@@ -48,9 +48,9 @@ impl SoftDeletable for Entity {
     fn to_domain(m: jobs::Model) -> Result<Job, DomainError> {
         let schedule = match (m.interval_seconds, &m.cron) {
             (Some(n), _) => Schedule::Interval(n),
-            (None, Some(expr)) => Schedule::Cron(
+            (None, Some(expr)) => Schedule::Cron(Box::new(
                 CronSchedule::parse(expr, &m.timezone).map_err(corrupt("job schedule"))?,
-            ),
+            )),
             (None, None) => Schedule::Once,
         };
         let lease = match (

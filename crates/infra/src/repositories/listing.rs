@@ -20,6 +20,8 @@ pub enum KeyKind {
     Timestamp,
     /// Text, written as is.
     Text,
+    /// An integer, written in decimal.
+    Integer,
 }
 
 /// A row's value of the sort column, as its cursor keeps it.
@@ -29,6 +31,8 @@ pub enum SortValue {
     At(DateTime<Utc>),
     /// A text column's value.
     Text(String),
+    /// An integer column's value.
+    Integer(i64),
 }
 
 /// A list, written once per list: the column each `sortBy` value orders by, the
@@ -127,6 +131,7 @@ pub fn cursor_after<S: SortField>(
     let value = match value {
         SortValue::At(at) => timestamp_key(at),
         SortValue::Text(text) => text,
+        SortValue::Integer(n) => n.to_string(),
     };
     Cursor::new(format!("{}{value}", key_prefix(request)), id)
 }
@@ -159,6 +164,10 @@ fn cursor_value<S: SortField>(
             .with_timezone(&Utc)
             .into(),
         KeyKind::Text => raw.to_owned().into(),
+        KeyKind::Integer => raw
+            .parse::<i64>()
+            .map_err(|_| invalid_cursor("the cursor's position is not an integer"))?
+            .into(),
     })
 }
 

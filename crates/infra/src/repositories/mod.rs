@@ -9,6 +9,8 @@
 pub mod accounts;
 mod api_keys;
 mod audit_logs;
+mod context_entries;
+mod endpoints;
 pub mod invitations;
 mod jobs;
 pub mod listing;
@@ -27,6 +29,8 @@ mod waitlist;
 
 pub use api_keys::ApiKeyRepository;
 pub use audit_logs::{Attribution, AuditLogRepository};
+pub use context_entries::{ContextEntryRepository, ContextVersionRepository};
+pub use endpoints::{EndpointList, EndpointRepository};
 pub use jobs::{ClaimedJob, JobList, JobRepository};
 pub use members::MemberRepository;
 pub use messages::MessageRepository;
