@@ -1,6 +1,7 @@
-//! `api worker`: its claim loop against the real server (a job without an
-//! endpoint fails with the reason, the stop signal ends it gracefully, a
-//! refused key stops it), one run's endpoint call against a fake endpoint
+//! `api worker`: its claim loop against the real server (a job with an
+//! endpoint runs end to end against a fake endpoint; a job without one fails
+//! with the reason; the stop signal ends it gracefully, abandoning what
+//! outlives the grace; a refused key stops it), one run's endpoint call
 //! (2xx, 5xx, timeout, headers and secret), and a run's lease kept by its
 //! heartbeats or lost (the call dropped, nothing reported).
 
@@ -41,6 +42,34 @@ async fn due_job(app: &TestApp, t: &Tenant, name: &str) -> String {
             &format!("/v1/organizations/{}/jobs", t.org),
             &t.owner,
             &json!({"name": name, "definition": "say hello", "status": "active"}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    res.body["id"].as_str().unwrap_or_default().to_owned()
+}
+
+/// An endpoint of the tenant calling `url` with `secret` and a header; its
+/// `ept_...` ID.
+async fn endpoint(app: &TestApp, t: &Tenant, url: &str, secret: &str) -> String {
+    let res = app
+        .post_as(
+            &format!("/v1/organizations/{}/endpoints", t.org),
+            &t.owner,
+            &json!({"name": "fake", "url": url, "headers": {"X-Tenant": "acme"}, "secret": secret}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    res.body["id"].as_str().unwrap_or_default().to_owned()
+}
+
+/// An active one-shot job due now that calls `endpoint`; its `job_...` ID.
+async fn due_job_calling(app: &TestApp, t: &Tenant, endpoint: &str) -> String {
+    let res = app
+        .post_as(
+            &format!("/v1/organizations/{}/jobs", t.org),
+            &t.owner,
+            &json!({"name": "calls", "definition": "say hello", "status": "active",
+                    "endpointId": endpoint}),
         )
         .await;
     assert_eq!(res.status, 201, "{}", res.text);
@@ -279,7 +308,86 @@ async fn a_lost_lease_drops_the_endpoint_call_and_reports_nothing(backend: Backe
     assert_eq!(task["status"], "running", "nothing recorded: {task}");
 }
 
+async fn a_job_with_an_endpoint_runs_from_claim_to_report(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let t = tenant(&app).await;
+    let fake = FakeEndpoint::start(200, r#"{"ok": true}"#, Duration::ZERO).await;
+    let endpoint = endpoint(&app, &t, &fake.url(), "s3cret-e2e").await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = actix_web::rt::spawn(api::worker::run(
+        config(&app, &t, Duration::from_millis(50)),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    let job = due_job_calling(&app, &t, &endpoint).await;
+    let task = finished_task(&app, &t, &job).await;
+    let _ = stop.send(());
+    let summary = tokio::time::timeout(Duration::from_secs(10), worker)
+        .await
+        .expect("the worker did not stop")
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(task["status"], "succeeded", "{task}");
+    assert_eq!(task["output"], json!({"status": 200, "body": {"ok": true}}));
+    assert_eq!(task["error"], Value::Null);
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 1);
+    let call = &calls[0];
+    assert_eq!(call.method, "POST");
+    assert_eq!(call.header("authorization"), Some("Bearer s3cret-e2e"));
+    assert_eq!(call.header("x-tenant"), Some("acme"));
+    assert_eq!(
+        call.body,
+        json!({"jobId": job, "taskId": task["id"], "definition": "say hello", "attempt": 1})
+    );
+    assert_eq!((summary.claimed, summary.succeeded), (1, 1), "{summary:?}");
+}
+
+async fn runs_still_going_after_the_grace_are_abandoned_to_their_leases(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let t = tenant(&app).await;
+    let fake = FakeEndpoint::start(200, "{}", Duration::from_secs(3600)).await;
+    let endpoint = endpoint(&app, &t, &fake.url(), "s3cret").await;
+    let job = due_job_calling(&app, &t, &endpoint).await;
+    let mut config = config(&app, &t, Duration::from_millis(50));
+    config.endpoint_timeout = Duration::from_secs(3600);
+    config.shutdown_grace = Duration::from_millis(300);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = actix_web::rt::spawn(api::worker::run(config, async {
+        let _ = stopped.await;
+    }));
+
+    // The run is in progress (the endpoint has its call) when the stop comes.
+    fake.wait_for_calls(1).await;
+    let _ = stop.send(());
+    let summary = tokio::time::timeout(Duration::from_secs(10), worker)
+        .await
+        .expect("the worker did not stop after its grace")
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(
+        summary,
+        Summary {
+            claimed: 1,
+            abandoned: 1,
+            ..Summary::default()
+        }
+    );
+    // Nothing was reported: the lease will run out on the server.
+    assert_eq!(tasks_of(&app, &t, &job).await[0]["status"], "running");
+    let job = app
+        .get_as(&format!("/v1/organizations/{}/jobs/{job}", t.org), &t.owner)
+        .await;
+    assert_eq!(job.body["locked"], true);
+}
+
 on_both_databases!(
+    a_job_with_an_endpoint_runs_from_claim_to_report,
+    runs_still_going_after_the_grace_are_abandoned_to_their_leases,
     a_job_without_an_endpoint_is_completed_failed_with_the_reason,
     on_the_stop_signal_the_worker_finishes_what_it_claimed_and_claims_no_more,
     an_idle_worker_stops_at_once_on_the_signal,

@@ -127,6 +127,7 @@ pub struct ClaimedLease {
 /// Every field is optional: the worker fails the run, not the claim, when
 /// one it needs is missing.
 #[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Endpoint {
     /// `ept_...`
     #[serde(default)]
@@ -147,6 +148,10 @@ pub struct Endpoint {
     /// Sent as `Authorization: Bearer <secret>` when set.
     #[serde(default)]
     pub secret: Option<Secret>,
+    /// Why the server could not open the secret (its keys): the run fails
+    /// rather than call the endpoint without it.
+    #[serde(default)]
+    pub secret_error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -318,7 +323,10 @@ mod tests {
             {"job": {"id": "job_2"}, "task": {"id": "tsk_2"}, "lease": {"token": "lease-tok-9f"},
              "endpoint": {"id": "ept_1", "name": "n", "url": "https://x.example/run",
                           "method": "PUT", "headers": {"X-A": "1"}, "secret": "s3cret",
-                          "hasSecret": true}}
+                          "hasSecret": true}},
+            {"job": {"id": "job_3"}, "task": {"id": "tsk_3"}, "lease": {"token": "ghi"},
+             "endpoint": {"url": "https://x.example/run", "secret": null,
+                          "secretError": "cannot be opened"}}
         ]}))
         .unwrap();
         assert!(answer.items[0].endpoint.is_none());
@@ -330,5 +338,7 @@ mod tests {
             !shown.contains("s3cret") && !shown.contains("lease-tok-9f"),
             "{shown}"
         );
+        let unopened = answer.items[2].endpoint.clone().unwrap();
+        assert_eq!(unopened.secret_error.as_deref(), Some("cannot be opened"));
     }
 }

@@ -52,6 +52,9 @@ impl EndpointCall {
             .clone()
             .filter(|u| !u.trim().is_empty())
             .ok_or_else(|| "the job's endpoint has no URL".to_owned())?;
+        if let Some(why) = &endpoint.secret_error {
+            return Err(format!("the endpoint's secret is not available: {why}"));
+        }
         Ok(Self {
             url,
             method: endpoint.method.clone().unwrap_or_else(|| "POST".to_owned()),
