@@ -158,8 +158,10 @@ base=http://127.0.0.1:$port
 log "starting the release server on $base (production settings, pool $pool)"
 # Rate limits off: wrk calls from one address, and the waitlist and sign-in
 # scenarios would measure 429s (rate_limits.enabled exists for such rigs).
+# Production refuses to start without a key for endpoint secrets: a throwaway one.
 APP_ENV=production DATABASE_URL=$PG_URL APP__SERVER__HOST=127.0.0.1 APP__SERVER__PORT=$port \
     APP__DATABASE__MAX_CONNECTIONS=$pool APP__RATE_LIMITS__ENABLED=false \
+    APP__SECRETS__KEYS__BENCH="$(head -c 32 /dev/urandom | base64)" \
     "$bin/api" serve >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
