@@ -6,6 +6,8 @@
 #   bench/run.sh [--duration 10s] [--connections 32] [--threads 2]
 #                [--flood-connections 32] [--pool 2*cores+1] [--repeat 1]
 #                [--only NAME,...] [--no-build] [--keep]
+#                [--claim-jobs 100000] [--claim-workers 16] [--claim-batch 50]
+#                [--claim-pgbench-clients 16]
 #
 # --pool is the server's database.max_connections. PostgreSQL shares this
 # machine's cores, so the default is the usual sizing rule for them, cores x 2 + 1
@@ -13,7 +15,11 @@
 # --repeat N runs each scenario's wrk and pgbench pair N times, back to back,
 # and reports the pair with the median ratio (all ratios go to the JSON).
 # --only runs just the named scenarios (members_first, members_cursor,
-# members_page, organization, waitlist, sign_in, flood) and writes no report.
+# members_page, organization, waitlist, sign_in, flood, claim) and writes no report.
+# claim: --claim-workers clients claim --claim-batch jobs at a time over HTTP and
+# complete each (`api bench-claim`), then pgbench runs the same statements
+# (bench/sql/claim/) with as many clients (--claim-pgbench-clients to change),
+# and again with --pool clients; --claim-jobs due jobs, reset before each side.
 #
 # Environment: BENCH_TARGET_DIR (release build directory; default target/bench,
 # apart from target/ so a release build never holds the debug build's lock), BENCH_OUT
@@ -30,6 +36,10 @@ repeat=1
 only=""
 build=1
 keep=0
+claim_jobs=100000
+claim_workers=16
+claim_batch=50
+claim_pgbench_clients=""
 while (($#)); do
     case $1 in
         --duration) duration=$2; shift 2 ;;
@@ -41,7 +51,11 @@ while (($#)); do
         --only) only=,$2,; shift 2 ;;
         --no-build) build=0; shift ;;
         --keep) keep=1; shift ;;
-        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+        --claim-jobs) claim_jobs=$2; shift 2 ;;
+        --claim-workers) claim_workers=$2; shift 2 ;;
+        --claim-batch) claim_batch=$2; shift 2 ;;
+        --claim-pgbench-clients) claim_pgbench_clients=$2; shift 2 ;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -142,8 +156,12 @@ bench/plans.sh "$PG_URL" "$manifest" "$work/plans.json" >&2 || plans_ok=false
 port=$(free_port)
 base=http://127.0.0.1:$port
 log "starting the release server on $base (production settings, pool $pool)"
+# Rate limits off: wrk calls from one address, and the waitlist and sign-in
+# scenarios would measure 429s (rate_limits.enabled exists for such rigs).
+# Production refuses to start without a key for endpoint secrets: a throwaway one.
 APP_ENV=production DATABASE_URL=$PG_URL APP__SERVER__HOST=127.0.0.1 APP__SERVER__PORT=$port \
-    APP__DATABASE__MAX_CONNECTIONS=$pool \
+    APP__DATABASE__MAX_CONNECTIONS=$pool APP__RATE_LIMITS__ENABLED=false \
+    APP__SECRETS__KEYS__BENCH="$(head -c 32 /dev/urandom | base64)" \
     "$bin/api" serve >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
@@ -308,6 +326,109 @@ run_flood() {
     jq -r '"   sign-in: \(.rps | floor) req/s  p50 \(.p50Us / 1000) ms  p99 \(.p99Us / 1000) ms"' "$work/flood_sign_in.json" >&2
 }
 wanted flood && run_flood
+
+# --- claim + complete: the job protocol --------------------------------------
+# HTTP: `api bench-claim`, claim_workers clients, each claiming claim_batch jobs
+# (lease 60 s) and completing each (`succeeded`), for $duration. pgbench: the
+# same statements (bench/sql/claim/claim.sql once, then complete.sql per job,
+# the script written below with one completion block per claimed job). jobs/s
+# on each side; the jobs are reset to due before each.
+org_uuid=$(sqlv organizationId)
+claim_ready=0
+claim_reset() {
+    psql -X -q -v ON_ERROR_STOP=1 -v org="$org_uuid" -f bench/sql/claim/reset.sql "$PG_URL" >/dev/null
+}
+succeeded_tasks() {
+    psql -X -A -t -v ON_ERROR_STOP=1 -c "SELECT count(*) FROM tasks WHERE organization_id = '$org_uuid' AND status = 'succeeded'" "$PG_URL"
+}
+claim_prepare() {
+    log "claim: $claim_jobs due jobs in the large organization (enterprise plan)"
+    psql -X -q -v ON_ERROR_STOP=1 -v org="$org_uuid" -v jobs="$claim_jobs" -f bench/sql/claim/setup.sql "$PG_URL" >/dev/null
+    # The claim's final SELECT hands pgbench the claimed ids and tokens as
+    # id_1..id_N, tok_1..tok_N (\gset); completion block i uses id_i, tok_i.
+    local picks="" i
+    for i in $(seq 1 "$claim_batch"); do
+        picks+="${picks:+, }(a.ids)[$i] AS id_$i, (a.toks)[$i] AS tok_$i"
+    done
+    {
+        sed "s/@PICKS@/$picks/" bench/sql/claim/claim.sql
+        for i in $(seq 1 "$claim_batch"); do
+            sed "s/:job_id\b/:id_$i/g; s/:lease_token\b/:tok_$i/g" bench/sql/claim/complete.sql
+        done
+    } >"$work/claim.pgbench.sql"
+    claim_ready=1
+}
+# claim_pgbench RUN TAG CLIENTS -> $work/pgbench_claim_TAG.RUN.json (jobs reset first)
+claim_pgbench() {
+    local run=$1 tag=$2 clients=$3 sampler tps db name=pgbench_claim_$2.$1
+    claim_reset
+    mkdir -p "$work/$name"
+    sample_cpu "$work/$name.cpu" pgbench - &
+    sampler=$!
+    (cd "$work/$name" && pgbench -n -M prepared -c "$clients" -j "$threads" -T "$seconds" \
+        -l --log-prefix=tx -f "$work/claim.pgbench.sql" \
+        -D organization_id="$org_uuid" -D api_key_prefix="$(sqlv apiKeyPrefix)" -D batch="$claim_batch" \
+        -D one=1 "$PG_URL" >"../$name.txt" 2>&1) || { cat "$work/$name.txt" >&2; exit 1; }
+    wait "$sampler"
+    tps=$(awk '/^tps = / {print $3}' "$work/$name.txt")
+    db=$(succeeded_tasks)
+    cat "$work/$name"/tx* | awk '{print $3}' | sort -n >"$work/$name.lat"
+    rm -rf "${work:?}/$name"
+    jq -n --argjson tps "$tps" --argjson batch "$claim_batch" --argjson db "$db" --argjson clients "$clients" \
+        --argjson p99 "$(sed -n "$(( ($(wc -l <"$work/$name.lat") * 99 + 99) / 100 ))p" "$work/$name.lat")" \
+        --slurpfile cpu "$work/$name.cpu" '
+        ($cpu[0]) as $c | ($tps * $batch) as $jps | ($jps * $c.seconds) as $n |
+        {clients: $clients, cyclesPerSecond: $tps, jobsPerSecond: $jps, cycleP99Ms: ($p99 / 1000), succeededInDatabase: $db,
+         cpuMsPerJob: {postgres: ($c.pgMs / $n), pgbench: ($c.clientMs / $n)}}' >"$work/$name.json"
+    jq -r '"   pgbench: \(.jobsPerSecond | floor) jobs/s at \(.clients) clients (\(.cyclesPerSecond | floor) claim + complete cycles/s, cycle p99 \(.cycleP99Ms) ms, \(.succeededInDatabase) succeeded in the database)  CPU ms/job PG \(.cpuMsPerJob.postgres * 1000 | round / 1000) + pgbench \(.cpuMsPerJob.pgbench * 1000 | round / 1000)"' \
+        "$work/$name.json" >&2
+}
+# The HTTP side against pgbench at the same concurrency (the ratio the
+# target is about), and against pgbench at the server's pool size (--pool): on
+# this machine 16 backends contending cost PostgreSQL twice the CPU per job
+# that 5 do, so the pool-sized run is the higher ceiling; both are reported.
+run_claim() {
+    ((claim_ready)) || claim_prepare
+    local run ratios=() sampler db median ratio pool_ratio
+    for run in $(seq 1 "$repeat"); do
+        claim_reset
+        log "claim: $claim_workers HTTP workers, batches of $claim_batch, $duration$( ((repeat > 1)) && echo ", run $run of $repeat")"
+        sample_cpu "$work/claim_http.$run.cpu" api "$server_pid" &
+        sampler=$!
+        GROUNDWORK_API_KEY=$(mf apiKey) "$bin/api" bench-claim --api-url "$base" --organization "$org" \
+            --workers "$claim_workers" --batch "$claim_batch" --duration-secs "$seconds" \
+            >"$work/claim_http.$run.raw" 2>"$work/claim_http.$run.log" || { cat "$work/claim_http.$run.log" >&2; exit 1; }
+        wait "$sampler"
+        db=$(succeeded_tasks)
+        jq -c --argjson db "$db" --slurpfile cpu "$work/claim_http.$run.cpu" '
+            ($cpu[0]) as $c | (.jobsPerSecond * $c.seconds) as $n |
+            . + {succeededInDatabase: $db,
+                 cpuMsPerJob: {server: ($c.serverMs / $n), postgres: ($c.pgMs / $n), driver: ($c.clientMs / $n)}}' \
+            "$work/claim_http.$run.raw" >"$work/claim_http.$run.json"
+        jq -r '"   http:    \(.jobsPerSecond | floor) jobs/s  claim p50 \(.claimP50Ms) ms  p99 \(.claimP99Ms) ms  complete p99 \(.completeP99Ms) ms  short claims \(.shortClaims)  errors \(.errors)  (\(.jobs) jobs, \(.succeededInDatabase) succeeded in the database)  CPU ms/job server \(.cpuMsPerJob.server * 1000 | round / 1000) + PG \(.cpuMsPerJob.postgres * 1000 | round / 1000) + driver \(.cpuMsPerJob.driver * 1000 | round / 1000)"' \
+            "$work/claim_http.$run.json" >&2
+        claim_pgbench "$run" same "${claim_pgbench_clients:-$claim_workers}"
+        claim_pgbench "$run" pool "$pool"
+        ratio=$(jq -n --slurpfile h "$work/claim_http.$run.json" --slurpfile p "$work/pgbench_claim_same.$run.json" \
+            '$h[0].jobsPerSecond / $p[0].jobsPerSecond')
+        pool_ratio=$(jq -n --slurpfile h "$work/claim_http.$run.json" --slurpfile p "$work/pgbench_claim_pool.$run.json" \
+            '$h[0].jobsPerSecond / $p[0].jobsPerSecond')
+        ratios+=("$ratio $run $pool_ratio")
+        log "claim: ratio $(jq -n "$ratio * 1000 | round / 1000") (to pgbench at $pool clients: $(jq -n "$pool_ratio * 1000 | round / 1000"))"
+    done
+    median=$(printf '%s\n' "${ratios[@]}" | sort -g | sed -n "$(( (repeat + 1) / 2 ))p" | cut -d' ' -f2)
+    printf '%s\n' "${ratios[@]}" | sort -g | cut -d' ' -f1 | jq -s 'map(. * 1000 | round / 1000)' >"$work/claim.ratios"
+    printf '%s\n' "${ratios[@]}" | cut -d' ' -f3 | sort -g | jq -s 'map(. * 1000 | round / 1000)' >"$work/claim.pool_ratios"
+    jq -n --slurpfile h "$work/claim_http.$median.json" --slurpfile p "$work/pgbench_claim_same.$median.json" \
+        --slurpfile pp "$work/pgbench_claim_pool.$median.json" \
+        --slurpfile r "$work/claim.ratios" --slurpfile rp "$work/claim.pool_ratios" --argjson jobs "$claim_jobs" '
+        {workers: $h[0].workers, batch: $h[0].batch, seededJobs: $jobs, http: $h[0], pgbench: $p[0], pgbenchAtPool: $pp[0],
+         ratio: (($h[0].jobsPerSecond / $p[0].jobsPerSecond * 1000 | round) / 1000), ratios: $r[0],
+         ratioAtPool: (($h[0].jobsPerSecond / $pp[0].jobsPerSecond * 1000 | round) / 1000), ratiosAtPool: $rp[0]}' >"$work/claim.json"
+    ((repeat > 1)) && log "claim: ratios $(jq -c . "$work/claim.ratios") (to pgbench at $pool clients: $(jq -c . "$work/claim.pool_ratios")), median from run $median"
+    return 0
+}
+wanted claim && run_claim
 if [[ -n $only ]]; then
     log "--only: no report written; server peak RSS $(vm_kib VmHWM) KiB"
     exit 0
@@ -348,6 +469,7 @@ printf '%s\n' "${rows[@]}" | jq -s \
     --argjson flood "$flood_connections" --argjson pool "$pool" --argjson repeat "$repeat" \
     --slurpfile seed "$manifest" --slurpfile plans "$work/plans.json" \
     --slurpfile fm "$work/flood_members.json" --slurpfile fs "$work/flood_sign_in.json" \
+    --slurpfile claim "$work/claim.json" \
     --argjson peak "$peak_kib" --argjson rss "$rss_kib" --argjson plansOk "$plans_ok" '
     (map({key: .name, value: .}) | from_entries) as $s |
     {generatedAt: $generated, commit: $commit,
@@ -361,6 +483,7 @@ printf '%s\n' "${rows[@]}" | jq -s \
      scenarios: .,
      flood: {members: {rps: ($fm[0].rps | round), p50Ms: ($fm[0].p50Us / 1000), p99Ms: ($fm[0].p99Us / 1000), non2xx: $fm[0].non2xx},
              signIn: {rps: ($fs[0].rps | round), p50Ms: ($fs[0].p50Us / 1000), p99Ms: ($fs[0].p99Us / 1000), non2xx: $fs[0].non2xx}},
+     claim: $claim[0],
      memory: {peakRssKiB: $peak, rssAtEndKiB: $rss},
      plans: {ok: $plansOk, checked: $plans[0]},
      targets: [
@@ -371,6 +494,8 @@ printf '%s\n' "${rows[@]}" | jq -s \
        {target: "server peak RSS < 64 MiB", value: (($peak / 1024 * 10 | round) / 10), met: ($peak < 65536)},
        {target: "a sign-in flood does not stall the member list: during it, at least half the quiet req/s (\($s.members_first.rps | round)) and p50 within 2x of the quiet p50 (\($s.members_first.p50Ms) ms); hashing itself takes a fifth to a quarter of the cores", value: "\($fm[0].rps | round) req/s, p50 \($fm[0].p50Us / 1000) ms", met: ($fm[0].rps >= 0.5 * $s.members_first.rps and $fm[0].p50Us / 1000 <= 2 * $s.members_first.p50Ms)},
        {target: "the member list p99 during the flood, against the quiet p99 (\($s.members_first.p99Ms) ms)", value: "\($fm[0].p99Us / 1000) ms, \(($fm[0].p99Us / 1000 / $s.members_first.p99Ms * 100 | round) / 100)x", met: "measured"},
+       {target: "claim + complete over HTTP (\($claim[0].workers) workers, batches of \($claim[0].batch)) >= 50% of pgbench jobs/s", value: $claim[0].ratio, met: ($claim[0].ratio >= 0.5)},
+       {target: "(the same against pgbench at the server'"'"'s pool size, \($claim[0].pgbenchAtPool.clients) clients)", value: $claim[0].ratioAtPool, met: ($claim[0].ratioAtPool >= 0.5)},
        {target: "every list and lookup plan uses an index", value: $plansOk, met: $plansOk},
        {target: "no error answers under load", value: ([.[] | .non2xx + .socketErrors] | add), met: (([.[] | .non2xx + .socketErrors] | add) == 0)}
      ]}' >"$out/latest.json"

@@ -36,3 +36,4 @@ mod shutdown;
 mod startup;
 mod transactions;
 mod waitlist;
+mod worker;

@@ -17,6 +17,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod views;
+pub mod worker;
 
 pub use error::{ApiError, Result};
 pub use startup::{Application, StartupError};

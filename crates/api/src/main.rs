@@ -9,9 +9,12 @@
 //! grants or takes away platform admin.
 //! `api seed` fills an empty database with the benchmarks' large dataset.
 //! `api secrets rewrap` moves every endpoint secret to the primary key.
+//! `api worker` runs an organization's jobs through the API (no database, no
+//! settings file: its options come from flags or the environment).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use api::Application;
 use clap::{Args, Parser, Subcommand};
@@ -64,6 +67,13 @@ enum Command {
         #[command(subcommand)]
         command: SecretsCommand,
     },
+    /// Run an organization's jobs: claim due jobs through the API, call each
+    /// job's endpoint, heartbeat, report; stop gracefully on SIGTERM/SIGINT.
+    Worker(WorkerArgs),
+    /// The claim benchmark's driver (bench/run.sh --only claim): prints one
+    /// line of JSON.
+    #[command(hide = true)]
+    BenchClaim(BenchClaimArgs),
 }
 
 /// What `api secrets` does.
@@ -79,6 +89,76 @@ enum SecretsCommand {
         #[arg(long, default_value_t = 500)]
         batch_size: u64,
     },
+}
+
+/// `api worker`'s options; each can come from the environment instead.
+#[derive(Args)]
+struct WorkerArgs {
+    /// The API's base URL.
+    #[arg(long, env = "GROUNDWORK_API_URL", default_value = "http://127.0.0.1:8080", value_parser = parse_api_url)]
+    api_url: String,
+    /// An API key (`gwk_...`) of the organization.
+    #[arg(long, env = "GROUNDWORK_API_KEY", hide_env_values = true)]
+    api_key: String,
+    /// The organization whose jobs it runs (`org_...`).
+    #[arg(long, env = "GROUNDWORK_ORGANIZATION", value_parser = parse_organization)]
+    organization: domain::OrganizationId,
+    /// The worker's name, recorded on its tasks (default: hostname-pid).
+    #[arg(long, env = "GROUNDWORK_WORKER_NAME")]
+    name: Option<String>,
+    /// Runs at once.
+    #[arg(long, env = "GROUNDWORK_WORKER_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    concurrency: u32,
+    /// Each lease's length, 5 to 3600 s; heartbeats every third of it.
+    #[arg(long, env = "GROUNDWORK_LEASE_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(5..=3600))]
+    lease_seconds: u32,
+    /// The wait after a claim that handed out nothing, in ms.
+    #[arg(long, env = "GROUNDWORK_POLL_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    poll_interval_ms: u64,
+    /// How long an endpoint may take to answer, body included, in s.
+    #[arg(long, env = "GROUNDWORK_ENDPOINT_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    endpoint_timeout_secs: u64,
+    /// After SIGTERM/SIGINT, how long runs in progress may still take, in s;
+    /// the rest are abandoned (their leases run out, the jobs come back).
+    #[arg(long, env = "GROUNDWORK_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    shutdown_grace_secs: u64,
+}
+
+/// `api bench-claim`'s options.
+#[derive(Args)]
+struct BenchClaimArgs {
+    /// The API's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080", value_parser = parse_api_url)]
+    api_url: String,
+    /// An API key of the organization.
+    #[arg(long, env = "GROUNDWORK_API_KEY", hide_env_values = true)]
+    api_key: String,
+    /// The organization (`org_...`).
+    #[arg(long, value_parser = parse_organization)]
+    organization: domain::OrganizationId,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    workers: u32,
+    /// Jobs per claim.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100))]
+    batch: u32,
+    /// Seconds to measure.
+    #[arg(long, default_value_t = 10)]
+    duration_secs: u64,
+}
+
+fn parse_organization(raw: &str) -> Result<domain::OrganizationId, String> {
+    domain::OrganizationId::parse(raw.trim())
+        .map_err(|_| format!("`{raw}` is not an organization ID (org_...)"))
+}
+
+fn parse_api_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim().trim_end_matches('/');
+    if (url.starts_with("http://") || url.starts_with("https://")) && url.len() > "https://".len() {
+        Ok(url.to_owned())
+    } else {
+        Err(format!("`{raw}` is not an http:// or https:// URL"))
+    }
 }
 
 /// What `api admin` does.
@@ -138,6 +218,13 @@ struct SeedArgs {
 #[actix_web::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The worker and the benchmark driver are API clients: no settings file,
+    // no database.
+    let command = match cli.command {
+        Some(Command::Worker(args)) => return worker(args).await,
+        Some(Command::BenchClaim(args)) => return bench_claim(args).await,
+        command => command,
+    };
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(e) => {
@@ -146,7 +233,7 @@ async fn main() -> ExitCode {
         }
     };
     api::telemetry::init(&settings.log.filter);
-    match cli.command.unwrap_or(Command::Serve) {
+    match command.unwrap_or(Command::Serve) {
         Command::Config => {
             println!("{settings:#?}");
             ExitCode::SUCCESS
@@ -171,6 +258,75 @@ async fn main() -> ExitCode {
         Command::Secrets {
             command: SecretsCommand::Rewrap { batch_size },
         } => rewrap(settings, batch_size).await,
+        Command::Worker(_) | Command::BenchClaim(_) => ExitCode::SUCCESS,
+    }
+}
+
+async fn worker(args: WorkerArgs) -> ExitCode {
+    api::telemetry::init("info");
+    let config = api::worker::WorkerConfig {
+        api_url: args.api_url,
+        api_key: api::worker::Secret::new(args.api_key),
+        organization: args.organization,
+        name: args.name.unwrap_or_else(api::worker::default_name),
+        concurrency: args.concurrency,
+        lease_seconds: args.lease_seconds,
+        poll_interval: Duration::from_millis(args.poll_interval_ms),
+        endpoint_timeout: Duration::from_secs(args.endpoint_timeout_secs),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+    };
+    match api::worker::run(config, stop_signal()).await {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn bench_claim(args: BenchClaimArgs) -> ExitCode {
+    api::telemetry::init("warn");
+    let plan = api::worker::bench::BenchPlan {
+        api_url: args.api_url,
+        api_key: api::worker::Secret::new(args.api_key),
+        organization: args.organization,
+        workers: args.workers,
+        batch: args.batch,
+        duration: Duration::from_secs(args.duration_secs),
+    };
+    let result = api::worker::bench::run(&plan).await;
+    match serde_json::to_string(&result) {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
