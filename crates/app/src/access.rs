@@ -1,7 +1,7 @@
 //! Resolving how the request's actor stands in an organization, and asking the
 //! permission matrix (`domain::access`) about it.
 
-use domain::access::{Operation, authorize};
+use domain::access::{AccessRole, Operation, authorize};
 use domain::organizations::ORGANIZATION_NOT_FOUND;
 use domain::{Actor, DomainError, OrganizationAccess, OrganizationId};
 use sea_orm::ConnectionTrait;
@@ -46,4 +46,61 @@ pub async fn require<C: ConnectionTrait>(
     let access = resolve(conn, ctx, id).await?;
     authorize(access.role, operation, false)?;
     Ok(access)
+}
+
+/// An API key acting in its own organization: the matrix alone decides, with
+/// no read, since this request's authentication has just read the key (not
+/// revoked, not expired) with its organization (live). `None` for any other
+/// actor, who needs [`require`].
+fn key_in_own_organization(
+    ctx: &Context,
+    id: OrganizationId,
+    operation: Operation,
+) -> Option<Result<AccessRole, DomainError>> {
+    match ctx.actor {
+        Actor::ApiKey(grant) if grant.organization_id == id => {
+            let role = AccessRole::of_key(grant.role);
+            Some(authorize(role, operation, false).map(|()| role))
+        }
+        _ => None,
+    }
+}
+
+/// [`require`] for an operation that needs only the verdict (a worker's
+/// heartbeat or completion): a key in its own organization costs no read.
+pub async fn permit<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Context,
+    id: OrganizationId,
+    operation: Operation,
+) -> Result<(), DomainError> {
+    match key_in_own_organization(ctx, id, operation) {
+        Some(verdict) => verdict.map(drop),
+        None => require(conn, ctx, id, operation).await.map(drop),
+    }
+}
+
+/// [`require`] under the organization's lock, with the organization read in
+/// the locking statement: a key in its own organization costs that one read;
+/// a person, the lock and then their membership.
+pub async fn require_locked<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Context,
+    id: OrganizationId,
+    operation: Operation,
+) -> Result<OrganizationAccess, DomainError> {
+    let orgs = OrganizationRepository::at(conn, ctx.now);
+    match (key_in_own_organization(ctx, id, operation), ctx.actor) {
+        (Some(verdict), Actor::ApiKey(grant)) => {
+            verdict?;
+            Ok(OrganizationAccess::of_key(
+                orgs.lock_and_read(id).await?,
+                grant,
+            ))
+        }
+        _ => {
+            orgs.lock(id).await?;
+            require(conn, ctx, id, operation).await
+        }
+    }
 }

@@ -10,7 +10,7 @@ use domain::plans::PlanCatalog;
 use domain::tasks::{Task, TaskStatus};
 use domain::{DomainError, JobId, OrganizationId};
 use infra::Database;
-use infra::repositories::{JobRepository, OrganizationRepository, TaskRepository};
+use infra::repositories::{JobRepository, TaskRepository};
 use infra::security::jitter;
 
 use crate::endpoints::{RevealedEndpoint, reveal_many};
@@ -44,10 +44,8 @@ pub async fn claim(
     claim: Claim,
 ) -> Result<Vec<ClaimedRun>, DomainError> {
     let uow = db.begin().await?;
-    OrganizationRepository::at(uow.conn(), ctx.now)
-        .lock(organization)
-        .await?;
-    let access = access::require(uow.conn(), ctx, organization, Operation::ClaimJobs).await?;
+    let access =
+        access::require_locked(uow.conn(), ctx, organization, Operation::ClaimJobs).await?;
     let jobs = JobRepository::at(uow.conn(), ctx.now);
     let cap = plans.limits(access.organization.plan).max_concurrent_tasks;
     let running = jobs.count_leased(organization).await?;
@@ -128,7 +126,7 @@ pub async fn heartbeat(
     id: JobId,
     heartbeat: Heartbeat,
 ) -> Result<chrono::DateTime<chrono::Utc>, DomainError> {
-    access::require(db.conn(), ctx, organization, Operation::HeartbeatJob).await?;
+    access::permit(db.conn(), ctx, organization, Operation::HeartbeatJob).await?;
     let jobs = JobRepository::at(db.conn(), ctx.now);
     let extended = match heartbeat.token {
         Some(token) => {
@@ -155,7 +153,7 @@ pub async fn complete(
     completion: Completion,
 ) -> Result<(Job, Task), DomainError> {
     let uow = db.begin().await?;
-    access::require(uow.conn(), ctx, organization, Operation::CompleteJob).await?;
+    access::permit(uow.conn(), ctx, organization, Operation::CompleteJob).await?;
     let jobs = JobRepository::at(uow.conn(), ctx.now);
     let leased = match completion.token {
         Some(token) => jobs.find_leased(organization, id, token).await?,

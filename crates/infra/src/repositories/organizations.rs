@@ -138,6 +138,21 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         }
     }
 
+    /// [`Self::lock`], returning the organization it locked: one statement where
+    /// a unit of work needs both (a claim reads the plan under the lock).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn lock_and_read(&self, id: OrganizationId) -> Result<Organization, DomainError> {
+        let mut query = Self::live().filter(Column::Id.eq(id.as_uuid()));
+        if self.conn.get_database_backend() == DbBackend::Postgres {
+            query = query.lock_exclusive();
+        }
+        match query.one(self.conn).await {
+            Ok(Some(row)) => Entity::to_domain(row),
+            Ok(None) => Err(ORGANIZATION_NOT_FOUND),
+            Err(e) => Err(to_domain(e)),
+        }
+    }
+
     /// Locks, as [`Self::lock`] does, every live organization `user` is a live
     /// member of, in ID order (so two callers locking overlapping sets cannot
     /// deadlock): for changes to a user that touch all their memberships at once.
