@@ -14,7 +14,7 @@ use domain::{DomainError, PageRequest, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, PinnedCaller};
 use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, LargeJsonBody, ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
@@ -478,9 +478,9 @@ pub async fn run_now(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn claim(
     state: web::Data<AppState>,
-    Caller { ctx, db, .. }: Caller,
     Org(org): Org,
     JsonBody(body): JsonBody<ClaimRequest>,
+    PinnedCaller(Caller { ctx, db, .. }): PinnedCaller,
 ) -> Result<HttpResponse> {
     let order = domain::jobs::Claim::try_from(body)?;
     let runs = runs::claim(&db, &state.plans, &state.keyring, &ctx, org, order).await?;
@@ -529,9 +529,9 @@ pub struct HeartbeatResponse {
 #[post("/organizations/{orgId}/jobs/{jobId}/heartbeat")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn heartbeat(
-    Caller { ctx, db, .. }: Caller,
     OrgItem(org, id): JobPath,
     JsonBody(body): JsonBody<HeartbeatRequest>,
+    PinnedCaller(Caller { ctx, db, .. }): PinnedCaller,
 ) -> Result<HttpResponse> {
     let beat = domain::jobs::Heartbeat::try_from(body)?;
     let expires_at = runs::heartbeat(&db, &ctx, org, id, beat).await?;
@@ -558,9 +558,9 @@ pub async fn heartbeat(
 #[post("/organizations/{orgId}/jobs/{jobId}/complete")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn complete(
-    Caller { ctx, db, .. }: Caller,
     OrgItem(org, id): JobPath,
     LargeJsonBody(body): LargeJsonBody<CompleteRequest, 1024>,
+    PinnedCaller(Caller { ctx, db, .. }): PinnedCaller,
 ) -> Result<HttpResponse> {
     let completion = domain::jobs::Completion::try_from(body)?;
     let (job, task) = runs::complete(&db, &ctx, org, id, completion).await?;
