@@ -425,32 +425,9 @@ impl RunResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::id::{JobId, OrganizationId};
 
     fn job(schedule: Schedule, attempt: i32, max: i32) -> Job {
-        let at: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
-        Job {
-            id: JobId::new(),
-            organization_id: OrganizationId::new(),
-            created_by: "usr_x".into(),
-            name: "n".into(),
-            definition: "d".into(),
-            status: JobStatus::Active,
-            schedule,
-            timezone: "UTC".into(),
-            next_run_at: Some(at),
-            scheduled_at: Some(at),
-            max_attempts: max,
-            attempt,
-            endpoint_id: None,
-            lease: None,
-            last_run_at: None,
-            last_error: None,
-            tokens_used: 0,
-            created_at: at,
-            updated_at: at,
-            deleted_at: None,
-        }
+        super::super::tests::job_at(schedule, at("2026-01-01T00:00:00Z"), attempt, max)
     }
 
     fn at(s: &str) -> DateTime<Utc> {

@@ -613,11 +613,12 @@ impl TryFrom<UpdateJobRequest> for JobChanges {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn job(schedule: Schedule) -> Job {
-        let now = Utc::now();
+    /// An active job due at `at`, on its `attempt`th attempt of `max`: the
+    /// fixture of this module's and `leases`' tests.
+    pub(crate) fn job_at(schedule: Schedule, at: DateTime<Utc>, attempt: i32, max: i32) -> Job {
         Job {
             id: JobId::new(),
             organization_id: OrganizationId::new(),
@@ -627,19 +628,23 @@ mod tests {
             status: JobStatus::Active,
             schedule,
             timezone: "UTC".into(),
-            next_run_at: Some(now),
-            scheduled_at: Some(now),
-            max_attempts: 3,
-            attempt: 0,
+            next_run_at: Some(at),
+            scheduled_at: Some(at),
+            max_attempts: max,
+            attempt,
             endpoint_id: None,
             lease: None,
             last_run_at: None,
             last_error: None,
             tokens_used: 0,
-            created_at: now,
-            updated_at: now,
+            created_at: at,
+            updated_at: at,
             deleted_at: None,
         }
+    }
+
+    fn job(schedule: Schedule) -> Job {
+        job_at(schedule, Utc::now(), 0, 3)
     }
 
     #[test]
