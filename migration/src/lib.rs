@@ -52,6 +52,7 @@ mod m20261130_000002_create_jobs;
 mod m20261130_000003_create_tasks;
 mod m20261130_000004_create_messages;
 mod m20261130_000005_create_context_entries;
+mod m20261130_000006_create_feature_flags;
 
 /// Every Groundwork migration, oldest first.
 pub struct Migrator;
@@ -79,6 +80,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000003_create_tasks::Migration),
             Box::new(m20261130_000004_create_messages::Migration),
             Box::new(m20261130_000005_create_context_entries::Migration),
+            Box::new(m20261130_000006_create_feature_flags::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ mod config;
 mod context;
 mod endpoint_secrets;
 mod endpoints;
+mod feature_flags;
 mod health;
 mod http_errors;
 mod invitations;

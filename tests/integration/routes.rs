@@ -171,6 +171,7 @@ pub(crate) const ROUTES: &[Route] = &[
     route(GET, "/v1/organizations/{orgId}/endpoints/{endpointId}", Bearer, Reads),
     route(PATCH, "/v1/organizations/{orgId}/endpoints/{endpointId}", Bearer, Records(&[A::EndpointUpdated])),
     route(DELETE, "/v1/organizations/{orgId}/endpoints/{endpointId}", Bearer, Records(&[A::EndpointDeleted])),
+    route(GET, "/v1/organizations/{orgId}/feature-flags", Bearer, Reads),
     route(GET, "/v1/organizations/{orgId}/context", Bearer, Reads),
     route(GET, "/v1/organizations/{orgId}/context/{key}", Bearer, Reads),
     route(GET, "/v1/organizations/{orgId}/context/{key}/versions", Bearer, Reads),
@@ -183,6 +184,11 @@ pub(crate) const ROUTES: &[Route] = &[
     route(PATCH, "/v1/admin/organizations/{orgId}", Bearer, Records(&[A::OrganizationUpdated])),
     route(GET, "/v1/admin/waitlist", Bearer, Reads),
     route(GET, "/v1/admin/audit-logs", Bearer, Reads),
+    route(POST, "/v1/admin/feature-flags", Bearer, Records(&[A::FeatureFlagCreated])),
+    route(GET, "/v1/admin/feature-flags", Bearer, Reads),
+    route(GET, "/v1/admin/feature-flags/{key}", Bearer, Reads),
+    route(PATCH, "/v1/admin/feature-flags/{key}", Bearer, Records(&[A::FeatureFlagUpdated])),
+    route(DELETE, "/v1/admin/feature-flags/{key}", Bearer, Records(&[A::FeatureFlagDeleted])),
 ];
 
 /// Audit actions something other than a route records, and what.

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use domain::context_entries::{self, CONTEXT_ENTRY_NOT_FOUND, ContextKey};
+use domain::feature_flags::{self, FEATURE_FLAG_NOT_FOUND, FlagKey};
 use domain::{
     ApiKeyId, DomainError, EndpointId, InvitationId, JobId, MemberId, OrganizationId, ResourceId,
     SessionId, TaskId, UserId,
@@ -272,6 +273,51 @@ impl IntoParams for NewContextKeyPath {
 impl IntoResponses for NewContextKeyPath {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         not_found(&[code::<OrganizationId>()])
+    }
+}
+
+/// `/admin/feature-flags/{key}`: a flag named by its key. A malformed key is
+/// `FEATURE_FLAG_NOT_FOUND`, as for any key with no flag.
+#[derive(Clone, Debug)]
+pub struct FlagKeyPath(pub FlagKey);
+
+impl FromRequest for FlagKeyPath {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(raw_key(req).and_then(|raw| {
+            let key = FlagKey::parse(raw).map_err(|_| FEATURE_FLAG_NOT_FOUND)?;
+            Ok(Self(key))
+        }))
+    }
+}
+
+impl IntoParams for FlagKeyPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            ParameterBuilder::new()
+                .name(KEY_PARAM)
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some("A feature flag's key"))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some(feature_flags::KEY_PATTERN)),
+                ))
+                .build(),
+        ]
+    }
+}
+
+impl IntoResponses for FlagKeyPath {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let code = match FEATURE_FLAG_NOT_FOUND {
+            DomainError::NotFound { code, .. } => code,
+            _ => "NOT_FOUND",
+        };
+        not_found(&[code])
     }
 }
 

@@ -17,6 +17,7 @@ pub mod context;
 pub mod context_entries;
 pub mod endpoints;
 mod endpoints_ref;
+pub mod feature_flags;
 pub mod invitations;
 pub mod jobs;
 pub mod me;

@@ -258,11 +258,13 @@ pub enum Operation {
     SetContextEntry,
     /// Delete a context entry.
     DeleteContextEntry,
+    /// Read the feature flags' values for the organization.
+    ReadFeatureFlags,
 }
 
 impl Operation {
     /// Every row, in the README's order.
-    pub const ALL: [Operation; 38] = [
+    pub const ALL: [Operation; 39] = [
         Self::ReadOrganization,
         Self::UpdateOrganization,
         Self::DeleteOrganization,
@@ -301,6 +303,7 @@ impl Operation {
         Self::ListContextVersions,
         Self::SetContextEntry,
         Self::DeleteContextEntry,
+        Self::ReadFeatureFlags,
     ];
 
     /// The route, as method and path under `/v1/organizations/{orgId}`.
@@ -344,6 +347,7 @@ impl Operation {
             Self::ListContextVersions => ("GET", "/context/{key}/versions"),
             Self::SetContextEntry => ("PUT", "/context/{key}"),
             Self::DeleteContextEntry => ("DELETE", "/context/{key}"),
+            Self::ReadFeatureFlags => ("GET", "/feature-flags"),
         }
     }
 }
@@ -377,6 +381,9 @@ pub const fn permission(role: AccessRole, operation: Operation) -> Permission {
         // Context is the organization's configuration: every member (and key)
         // reads it, admins write it.
         (ListContextEntries | ReadContextEntry | ListContextVersions, _) => Allowed,
+        // Flags decide what the organization's software shows: any member (and
+        // key) reads their values.
+        (ReadFeatureFlags, _) => Allowed,
         // Deleting and restoring are an owner's; a key never holds owner rights.
         (DeleteOrganization | RestoreOrganization, Owner) => Allowed,
         (DeleteOrganization | RestoreOrganization, _) => Denied,

@@ -77,6 +77,12 @@ text_enum! {
         ContextSet => "context.set",
         /// A context entry was deleted.
         ContextDeleted => "context.deleted",
+        /// A platform admin created a feature flag.
+        FeatureFlagCreated => "feature_flag.created",
+        /// A platform admin changed a feature flag.
+        FeatureFlagUpdated => "feature_flag.updated",
+        /// A platform admin deleted a feature flag.
+        FeatureFlagDeleted => "feature_flag.deleted",
     }
 }
 
@@ -101,6 +107,8 @@ text_enum! {
         Endpoint => "endpoint",
         /// A context entry (`ctx_...`).
         ContextEntry => "context",
+        /// A feature flag (`flg_...`).
+        FeatureFlag => "feature_flag",
     }
 }
 

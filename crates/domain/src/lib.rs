@@ -11,6 +11,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod context_entries;
 pub mod endpoints;
+pub mod feature_flags;
 pub mod invitations;
 pub mod jobs;
 pub mod members;

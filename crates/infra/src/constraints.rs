@@ -121,6 +121,13 @@ pub const CONSTRAINTS: &[Constraint] = &[
         "token",
         "TOKEN_COLLISION",
     ),
+    unique(
+        "idx_feature_flags_key",
+        "feature_flags",
+        &["key"],
+        "key",
+        domain::feature_flags::FLAG_KEY_TAKEN,
+    ),
     foreign(
         "fk_accounts_users",
         "accounts",

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod context_entries;
 pub mod docs;
 pub mod endpoints;
+pub mod feature_flags;
 pub mod health;
 pub mod invitations;
 pub mod jobs;
@@ -54,6 +55,7 @@ resources![
     tasks,
     messages,
     context_entries,
+    feature_flags,
 ];
 
 /// Registers every route, then in each scope the fallback that answers 405 and

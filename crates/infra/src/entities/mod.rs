@@ -7,6 +7,7 @@ pub mod audit_logs;
 pub mod context_entries;
 pub mod context_entry_versions;
 pub mod endpoints;
+pub mod feature_flags;
 pub mod invitations;
 pub mod jobs;
 pub mod messages;
