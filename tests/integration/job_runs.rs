@@ -72,6 +72,15 @@ async fn complete(app: &TestApp, o: &Org, job: &str, token: &str, body: Value) -
     .await
 }
 
+async fn heartbeat(app: &TestApp, o: &Org, job: &str, token: &str, lease: i64) -> TestResponse {
+    app.post_as(
+        &format!("/v1/organizations/{}/jobs/{job}/heartbeat", o.org),
+        &o.key,
+        &json!({"leaseToken": token, "leaseSeconds": lease}),
+    )
+    .await
+}
+
 async fn tasks(app: &TestApp, o: &Org, job: &str) -> Vec<Value> {
     let res = app
         .get_as(
@@ -197,13 +206,7 @@ async fn a_dead_workers_job_comes_back_after_its_lease_and_its_late_completion_i
     assert_ne!(second[0]["lease"]["token"].as_str().unwrap(), dead_token);
 
     // The dead worker wakes up: its heartbeat and completion are refused and record nothing.
-    let beat = app
-        .post_as(
-            &format!("/v1/organizations/{}/jobs/{id}/heartbeat", o.org),
-            &o.key,
-            &json!({"leaseToken": dead_token, "leaseSeconds": 60}),
-        )
-        .await;
+    let beat = heartbeat(&app, &o, &id, &dead_token, 60).await;
     assert_eq!(beat.status, 409);
     assert_eq!(beat.code(), "LEASE_LOST");
     let late = complete(
@@ -242,13 +245,7 @@ async fn an_expired_lease_is_lost_even_if_nobody_claimed_the_job_since(backend: 
     let run = items(&claim(&app, &o, "late", 1, 5).await);
     let token = run[0]["lease"]["token"].as_str().unwrap().to_owned();
     app.clock.advance(TimeDelta::seconds(6));
-    let beat = app
-        .post_as(
-            &format!("/v1/organizations/{}/jobs/{id}/heartbeat", o.org),
-            &o.key,
-            &json!({"leaseToken": token}),
-        )
-        .await;
+    let beat = heartbeat(&app, &o, &id, &token, 60).await;
     assert_eq!(beat.code(), "LEASE_LOST", "{}", beat.text);
     let late = complete(
         &app,
@@ -338,13 +335,7 @@ async fn heartbeats_keep_a_long_run_from_being_stolen(backend: Backend) {
     let token = run[0]["lease"]["token"].as_str().unwrap().to_owned();
     for _ in 0..6 {
         app.clock.advance(TimeDelta::seconds(8));
-        let beat = app
-            .post_as(
-                &format!("/v1/organizations/{}/jobs/{id}/heartbeat", o.org),
-                &o.key,
-                &json!({"leaseToken": token, "leaseSeconds": 10}),
-            )
-            .await;
+        let beat = heartbeat(&app, &o, &id, &token, 10).await;
         assert_eq!(beat.status, 200, "{}", beat.text);
         assert!(items(&claim(&app, &o, "thief", 1, 10).await).is_empty());
     }
