@@ -290,6 +290,18 @@ impl<S: SortField> IntoParams for ListParams<S> {
     }
 }
 
+/// An optional enum filter of a list's query (`status=...`): `None` when
+/// absent, 422 naming `field` for a value that is not one of `T`'s.
+pub fn enum_filter<T>(field: &str, raw: Option<String>) -> Result<Option<T>, domain::DomainError>
+where
+    T: std::str::FromStr,
+    T::Err: domain::error::FieldErrorCode,
+{
+    let mut v = domain::Validation::default();
+    let value = raw.map(|s| v.check(field, s.parse::<T>()));
+    v.finish(Some(value.flatten()))
+}
+
 /// A list request's query string, read as text so that every rule is checked
 /// (and reported) by [`domain::PageRequest::parse`]; 400 when the query string
 /// cannot be read at all (bad percent-encoding, a parameter given twice).

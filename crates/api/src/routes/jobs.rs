@@ -6,17 +6,17 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 use app::jobs as service;
 use app::runs;
 use chrono::{DateTime, Utc};
+use domain::PageRequest;
 use domain::jobs::{
     ClaimRequest, CompleteRequest, CreateJobRequest, HeartbeatRequest, Job, JobChanges, JobDraft,
     JobSort, JobStatus, Schedule, UpdateJobRequest,
 };
-use domain::{DomainError, PageRequest, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{Caller, PinnedCaller};
 use crate::error::{Problem, Result};
-use crate::extract::{JsonBody, LargeJsonBody, ListParams, ListQuery};
+use crate::extract::{JsonBody, LargeJsonBody, ListParams, ListQuery, enum_filter};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
 use crate::paths::{JobPath, Org, OrgItem};
 use crate::routes::tasks::TaskResponse;
@@ -162,12 +162,6 @@ pub struct JobFilterQuery {
     /// Only jobs with this status: `active`, `paused` or `archived`.
     #[param(pattern = "^(active|paused|archived)$")]
     pub status: Option<String>,
-}
-
-fn status_filter(raw: Option<String>) -> Result<Option<JobStatus>, DomainError> {
-    let mut v = Validation::default();
-    let status = raw.map(|s| v.check("status", s.parse::<JobStatus>()));
-    v.finish(Some(status.flatten()))
 }
 
 /// A run handed to a worker.
@@ -319,7 +313,7 @@ pub async fn list(
     filter: web::Query<JobFilterQuery>,
 ) -> Result<HttpResponse> {
     let request = PageRequest::<JobSort>::parse(&raw)?;
-    let status = status_filter(filter.into_inner().status)?;
+    let status = enum_filter::<JobStatus>("status", filter.into_inner().status)?;
     let page = service::list(&db, &ctx, org, status, &request).await?;
     Ok(HttpResponse::Ok().json(JobPage {
         items: page

@@ -4,14 +4,14 @@
 use actix_web::{HttpResponse, get, web};
 use app::tasks as service;
 use chrono::{DateTime, Utc};
+use domain::PageRequest;
 use domain::tasks::{Task, TaskSort, TaskStatus};
-use domain::{DomainError, PageRequest, Validation};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{Problem, Result};
-use crate::extract::{ListParams, ListQuery};
+use crate::extract::{ListParams, ListQuery, enum_filter};
 use crate::openapi::{DatabaseProblems, QueryProblems, SessionProblems};
 use crate::paths::{JobPath, OrgItem, OrgSubItem, TaskPath};
 use crate::views::page_response;
@@ -89,12 +89,6 @@ pub struct TaskFilterQuery {
     pub status: Option<String>,
 }
 
-fn status_filter(raw: Option<String>) -> Result<Option<TaskStatus>, DomainError> {
-    let mut v = Validation::default();
-    let status = raw.map(|s| v.check("status", s.parse::<TaskStatus>()));
-    v.finish(Some(status.flatten()))
-}
-
 /// A job's tasks, newest first by default; `status` filters; `searchQuery`
 /// matches the worker's name.
 #[utoipa::path(
@@ -119,7 +113,7 @@ pub async fn list(
     filter: web::Query<TaskFilterQuery>,
 ) -> Result<HttpResponse> {
     let request = PageRequest::<TaskSort>::parse(&raw)?;
-    let status = status_filter(filter.into_inner().status)?;
+    let status = enum_filter::<TaskStatus>("status", filter.into_inner().status)?;
     let page = service::list(&db, &ctx, org, job, status, &request).await?;
     Ok(HttpResponse::Ok().json(TaskPage::from(page)))
 }

@@ -18,7 +18,7 @@ use domain::{DomainError, EndpointId, JobId, OrganizationId, Page, PageRequest, 
 use sea_orm::sea_query::{Expr, ExprTrait, Value};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, UpdateMany,
 };
 use uuid::Uuid;
 
@@ -278,14 +278,7 @@ impl<'c, C: ConnectionTrait> SoftDeleteRepository<'c, C, Entity> {
             .soft_delete_where(Column::OrganizationId.eq(organization.as_uuid()))
             .await?;
         if !leased.is_empty() {
-            Entity::update_many()
-                .col_expr(Column::LeaseToken, Expr::value(Option::<Uuid>::None))
-                .col_expr(Column::LeaseOwner, Expr::value(Option::<String>::None))
-                .col_expr(
-                    Column::LeaseExpiresAt,
-                    Expr::value(Option::<DateTime<Utc>>::None),
-                )
-                .col_expr(Column::CurrentTaskId, Expr::value(Option::<Uuid>::None))
+            without_lease(Entity::update_many())
                 .filter(Column::OrganizationId.eq(organization.as_uuid()))
                 .filter(Column::CurrentTaskId.is_not_null())
                 .exec(self.conn)
@@ -524,7 +517,7 @@ impl<'c, C: ConnectionTrait> SoftDeleteRepository<'c, C, Entity> {
         result: &RunResult,
         tokens: i64,
     ) -> Result<Job, DomainError> {
-        let rows = Entity::update_many()
+        let rows = without_lease(Entity::update_many())
             .col_expr(Column::Status, Expr::value(result.status.as_str()))
             .col_expr(Column::NextRunAt, Expr::value(result.next_run_at))
             .col_expr(Column::ScheduledAt, Expr::value(result.scheduled_at))
@@ -534,13 +527,6 @@ impl<'c, C: ConnectionTrait> SoftDeleteRepository<'c, C, Entity> {
                 Column::TokensUsed,
                 Expr::col(Column::TokensUsed).add(tokens),
             )
-            .col_expr(Column::LeaseToken, Expr::value(Option::<Uuid>::None))
-            .col_expr(Column::LeaseOwner, Expr::value(Option::<String>::None))
-            .col_expr(
-                Column::LeaseExpiresAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(Column::CurrentTaskId, Expr::value(Option::<Uuid>::None))
             .col_expr(Column::UpdatedAt, Expr::value(self.now))
             .filter(Column::Id.eq(job.id.as_uuid()))
             .exec_with_returning(self.conn)
@@ -574,20 +560,25 @@ impl<'c, C: ConnectionTrait> SoftDeleteRepository<'c, C, Entity> {
 
     /// Drops job `id`'s lease, whatever it is.
     async fn release(&self, id: JobId) -> Result<(), DomainError> {
-        Entity::update_many()
-            .col_expr(Column::LeaseToken, Expr::value(Option::<Uuid>::None))
-            .col_expr(Column::LeaseOwner, Expr::value(Option::<String>::None))
-            .col_expr(
-                Column::LeaseExpiresAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .col_expr(Column::CurrentTaskId, Expr::value(Option::<Uuid>::None))
+        without_lease(Entity::update_many())
             .filter(Column::Id.eq(id.as_uuid()))
             .exec(self.conn)
             .await
             .map_err(to_domain)?;
         Ok(())
     }
+}
+
+/// `update` dropping the lease: token, owner, expiry and task, together.
+fn without_lease(update: UpdateMany<Entity>) -> UpdateMany<Entity> {
+    update
+        .col_expr(Column::LeaseToken, Expr::value(Option::<Uuid>::None))
+        .col_expr(Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(
+            Column::LeaseExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(Column::CurrentTaskId, Expr::value(Option::<Uuid>::None))
 }
 
 /// Rows whose lease `token` is live at `now`.
