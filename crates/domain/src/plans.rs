@@ -18,6 +18,9 @@ pub struct PlanLimits {
     pub max_jobs: u64,
     /// Runs in progress at once (jobs under a live lease).
     pub max_concurrent_tasks: u64,
+    /// Tokens (usage metric `tokens`) per calendar month (UTC); a claim once
+    /// the month's tokens reach it hands out nothing.
+    pub monthly_token_quota: u64,
 }
 
 /// The caps of every plan.

@@ -31,20 +31,26 @@ pub struct PlanLimitSettings {
     /// Runs in progress at once (jobs under a live lease): a claim hands out
     /// at most the room left.
     pub max_concurrent_tasks: u64,
+    /// Tokens per calendar month (UTC): a claim once the month's `tokens`
+    /// usage reaches it is 403 `QUOTA_EXCEEDED`.
+    pub monthly_token_quota: u64,
 }
 
 impl Default for PlansSettings {
     fn default() -> Self {
-        let caps = |max_members, max_api_keys, max_jobs, max_concurrent_tasks| PlanLimitSettings {
-            max_members,
-            max_api_keys,
-            max_jobs,
-            max_concurrent_tasks,
+        let caps = |max_members, max_api_keys, max_jobs, max_concurrent_tasks, monthly_token_quota| {
+            PlanLimitSettings {
+                max_members,
+                max_api_keys,
+                max_jobs,
+                max_concurrent_tasks,
+                monthly_token_quota,
+            }
         };
         Self {
-            free: caps(5, 2, 10, 2),
-            pro: caps(100, 25, 1_000, 50),
-            enterprise: caps(10_000, 1_000, 100_000, 1_000),
+            free: caps(5, 2, 10, 2, 1_000_000),
+            pro: caps(100, 25, 1_000, 50, 100_000_000),
+            enterprise: caps(10_000, 1_000, 100_000, 1_000, 10_000_000_000),
         }
     }
 }
@@ -57,6 +63,7 @@ impl PlansSettings {
             max_api_keys: p.max_api_keys,
             max_jobs: p.max_jobs,
             max_concurrent_tasks: p.max_concurrent_tasks,
+            monthly_token_quota: p.monthly_token_quota,
         };
         PlanCatalog {
             free: limits(self.free),
