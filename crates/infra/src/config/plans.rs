@@ -38,15 +38,16 @@ pub struct PlanLimitSettings {
 
 impl Default for PlansSettings {
     fn default() -> Self {
-        let caps = |max_members, max_api_keys, max_jobs, max_concurrent_tasks, monthly_token_quota| {
-            PlanLimitSettings {
-                max_members,
-                max_api_keys,
-                max_jobs,
-                max_concurrent_tasks,
-                monthly_token_quota,
-            }
-        };
+        let caps =
+            |max_members, max_api_keys, max_jobs, max_concurrent_tasks, monthly_token_quota| {
+                PlanLimitSettings {
+                    max_members,
+                    max_api_keys,
+                    max_jobs,
+                    max_concurrent_tasks,
+                    monthly_token_quota,
+                }
+            };
         Self {
             free: caps(5, 2, 10, 2, 1_000_000),
             pro: caps(100, 25, 1_000, 50, 100_000_000),
