@@ -463,6 +463,80 @@ async fn summaries_by_day_and_month_equal_a_brute_force_sum(backend: Backend) {
     }
 }
 
+// The work side: jobs, claims, completions.
+
+async fn active_job(app: &TestApp, o: &Org) -> String {
+    let res = app
+        .post_as(
+            &format!("/v1/organizations/{}/jobs", o.org),
+            &o.owner,
+            &json!({"name": "n", "definition": "d", "status": "active", "intervalSeconds": 60}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    res.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn claim(app: &TestApp, o: &Org) -> TestResponse {
+    app.post_as(
+        &format!("/v1/organizations/{}/jobs/claim", o.org),
+        &o.key,
+        &json!({"worker": "w1", "limit": 1, "leaseSeconds": 60}),
+    )
+    .await
+}
+
+async fn complete(app: &TestApp, o: &Org, claimed: &TestResponse, tokens: i64) -> TestResponse {
+    let run = &claimed.body["items"][0];
+    let job = run["job"]["id"].as_str().unwrap();
+    app.post_as(
+        &format!("/v1/organizations/{}/jobs/{job}/complete", o.org),
+        &o.key,
+        &json!({"leaseToken": run["lease"]["token"], "outcome": "succeeded", "tokensUsed": tokens}),
+    )
+    .await
+}
+
+async fn tokens_this_month(app: &TestApp, o: &Org) -> Value {
+    let res = summary(app, o, "metric=tokens&groupBy=month").await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    res.body["buckets"].clone()
+}
+
+async fn a_finished_task_records_its_tokens_once(backend: Backend) {
+    // Arrange
+    let app = spawn_app(backend).await;
+    let o = org(&app).await;
+    active_job(&app, &o).await;
+    let claimed = claim(&app, &o).await;
+    assert_eq!(claimed.status, 200, "{}", claimed.text);
+    let task = claimed.body["items"][0]["task"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Act
+    let done = complete(&app, &o, &claimed, 1234).await;
+    let again = complete(&app, &o, &claimed, 1234).await;
+    // The task's key, reported by hand, is the same record: not a second.
+    let by_hand = report(
+        &app,
+        &o,
+        &json!({"metric": "tokens", "quantity": 1234, "idempotencyKey": format!("task:{task}")}),
+    )
+    .await;
+
+    // Assert
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(again.status, 409, "{}", again.text);
+    assert_eq!(by_hand.status, 200, "{}", by_hand.text);
+    assert_eq!(by_hand.body["duplicate"], true);
+    let buckets = tokens_this_month(&app, &o).await;
+    assert_eq!(buckets[0]["sum"], 1234, "{buckets}");
+    assert_eq!(buckets[0]["count"], 1, "{buckets}");
+    assert_eq!(stored_records(&app).await, 1);
+}
+
 on_both_databases!(
     owners_and_keys_report_and_members_only_read,
     the_same_record_100_times_10_at_once_is_stored_once,
@@ -470,4 +544,5 @@ on_both_databases!(
     timestamps_outside_35_days_back_and_5_minutes_ahead_are_422,
     malformed_reports_and_summaries_are_422_naming_the_field,
     summaries_by_day_and_month_equal_a_brute_force_sum,
+    a_finished_task_records_its_tokens_once,
 );

@@ -144,6 +144,8 @@ pub async fn heartbeat(
 /// Records the run the lease holds and schedules the job's next run (see
 /// `RunResult::after`); 409 `LEASE_LOST`, with nothing recorded, when the
 /// token is not the job's live lease.
+///
+/// The run's `tokensUsed` is recorded as usage `tokens` in the same transaction.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn complete(
     db: &Database,
@@ -180,6 +182,8 @@ pub async fn complete(
             completion.error,
             completion.tokens_used,
         )
+        .await?;
+    crate::usage::record_task_tokens(uow.conn(), ctx.now, organization, task.id, task.tokens_used)
         .await?;
     uow.commit().await?;
     Ok((job, task))

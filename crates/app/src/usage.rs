@@ -3,11 +3,15 @@
 //! and the monthly token quota a claim checks. Records are not audited: they
 //! are high-volume facts, each one its own record already.
 
+use chrono::{DateTime, Utc};
 use domain::access::Operation;
-use domain::usage::{IDEMPOTENCY_KEY_REUSED, SummaryRequest, UsageBucket, UsageDraft, UsageRecord};
-use domain::{DomainError, OrganizationId};
+use domain::usage::{
+    IDEMPOTENCY_KEY_REUSED, NewUsageRecord, SummaryRequest, UsageBucket, UsageDraft, UsageRecord,
+};
+use domain::{DomainError, OrganizationId, TaskId};
 use infra::Database;
 use infra::repositories::{Recorded, UsageRepository};
+use sea_orm::ConnectionTrait;
 
 use crate::{Context, access};
 
@@ -64,4 +68,23 @@ pub async fn summary(
     UsageRepository::at(db.conn(), ctx.now)
         .summary(organization, request)
         .await
+}
+
+/// Records a finished task's tokens (none when 0) on `conn`, the completion's
+/// transaction, under a key derived from the task: a repeated completion
+/// cannot count them twice.
+pub(crate) async fn record_task_tokens<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+    organization: OrganizationId,
+    task: TaskId,
+    tokens: i64,
+) -> Result<(), DomainError> {
+    if tokens <= 0 {
+        return Ok(());
+    }
+    UsageRepository::at(conn, now)
+        .record(organization, &NewUsageRecord::for_task(task, tokens, now))
+        .await
+        .map(drop)
 }
