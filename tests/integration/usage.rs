@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::join_all;
 use groundwork_tests::Backend;
-use groundwork_tests::app::{TestApp, TestResponse, spawn_app};
+use groundwork_tests::app::{TestApp, TestResponse, spawn_app, spawn_app_with};
 use groundwork_tests::on_both_databases;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
@@ -537,6 +537,64 @@ async fn a_finished_task_records_its_tokens_once(backend: Backend) {
     assert_eq!(stored_records(&app).await, 1);
 }
 
+/// A free plan of 1,000 tokens a month.
+const SMALL_QUOTA: &[(&str, &str)] = &[("APP__PLANS__FREE__MONTHLY_TOKEN_QUOTA", "1000")];
+
+async fn claims_stop_at_the_monthly_token_quota_and_resume_next_month(backend: Backend) {
+    // Arrange: mid-month, a job due, 999 tokens used.
+    let app = spawn_app_with(backend, SMALL_QUOTA).await;
+    set_clock(&app, "2026-12-15T12:00:00Z");
+    let o = org(&app).await;
+    active_job(&app, &o).await;
+    let used = report(
+        &app,
+        &o,
+        &json!({"metric": "tokens", "quantity": 999, "idempotencyKey": "a"}),
+    )
+    .await;
+    assert_eq!(used.status, 201, "{}", used.text);
+
+    // Act and assert: just under the quota a claim goes through, and its run
+    // reports the last token.
+    let under = claim(&app, &o).await;
+    assert_eq!(under.status, 200, "{}", under.text);
+    assert_eq!(under.body["items"].as_array().unwrap().len(), 1);
+    let done = complete(&app, &o, &under, 1).await;
+    assert_eq!(done.status, 200, "{}", done.text);
+
+    // At the quota: 403 and nothing claimed, though the job is due again.
+    app.clock.advance(TimeDelta::minutes(2));
+    let at_quota = claim(&app, &o).await;
+    assert_eq!(at_quota.status, 403, "{}", at_quota.text);
+    assert_eq!(at_quota.code(), "QUOTA_EXCEEDED");
+    let job = app
+        .get_as(
+            &format!(
+                "/v1/organizations/{}/jobs/{}",
+                o.org,
+                under.body["items"][0]["job"]["id"].as_str().unwrap()
+            ),
+            &o.owner,
+        )
+        .await;
+    assert_eq!(job.body["locked"], false, "{}", job.text);
+    // Other metrics do not count.
+    let other = report(
+        &app,
+        &o,
+        &json!({"metric": "api_calls", "quantity": 5, "idempotencyKey": "b"}),
+    )
+    .await;
+    assert_eq!(other.status, 201);
+    assert_eq!(claim(&app, &o).await.status, 403);
+
+    // A new month: claims again.
+    set_clock(&app, "2027-01-01T00:00:01Z");
+    let next_month = claim(&app, &o).await;
+    assert_eq!(next_month.status, 200, "{}", next_month.text);
+    assert_eq!(next_month.body["items"].as_array().unwrap().len(), 1);
+}
+
 on_both_databases!(
     owners_and_keys_report_and_members_only_read,
     the_same_record_100_times_10_at_once_is_stored_once,
@@ -545,4 +603,5 @@ on_both_databases!(
     malformed_reports_and_summaries_are_422_naming_the_field,
     summaries_by_day_and_month_equal_a_brute_force_sum,
     a_finished_task_records_its_tokens_once,
+    claims_stop_at_the_monthly_token_quota_and_resume_next_month,
 );
