@@ -142,8 +142,9 @@ async fn the_same_record_100_times_10_at_once_is_stored_once(backend: Backend) {
         "{:?}",
         responses
             .iter()
-            .filter(|r| r.status != 200)
+            .filter(|r| r.status != 200 && r.status != 201)
             .map(|r| &r.text)
+            .take(3)
             .collect::<Vec<_>>()
     );
     let first = &created[0].body;
