@@ -168,6 +168,10 @@ impl Fixture {
             .replace("{taskId}", &self.task)
             .replace("{endpointId}", &self.endpoint)
             .replace("{key}", &self.context_key);
+        let path = match operation {
+            Operation::ReadUsageSummary => format!("{path}?metric=tokens"),
+            _ => path,
+        };
         let body = match operation {
             Operation::UpdateOrganization => Some(json!({"name": "Renamed"})),
             Operation::UpdateMember => Some(json!({"role": "admin"})),
@@ -191,6 +195,9 @@ impl Fixture {
             }
             Operation::UpdateEndpoint => Some(json!({"name": "Renamed hook"})),
             Operation::SetContextEntry => Some(json!({"value": {"theme": "light"}})),
+            Operation::RecordUsage => {
+                Some(json!({"metric": "api_calls", "quantity": 1, "idempotencyKey": "k1"}))
+            }
             _ => None,
         };
         (method, path, body)
@@ -222,7 +229,8 @@ fn success(operation: Operation) -> u16 {
         | Operation::CreateApiKey
         | Operation::CreateJob
         | Operation::CreateMessage
-        | Operation::CreateEndpoint => 201,
+        | Operation::CreateEndpoint
+        | Operation::RecordUsage => 201,
         _ => 200,
     }
 }

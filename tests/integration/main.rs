@@ -36,5 +36,6 @@ mod sessions;
 mod shutdown;
 mod startup;
 mod transactions;
+mod usage;
 mod waitlist;
 mod worker;

@@ -189,6 +189,9 @@ pub(crate) const ROUTES: &[Route] = &[
     route(GET, "/v1/admin/feature-flags/{key}", Bearer, Reads),
     route(PATCH, "/v1/admin/feature-flags/{key}", Bearer, Records(&[A::FeatureFlagUpdated])),
     route(DELETE, "/v1/admin/feature-flags/{key}", Bearer, Records(&[A::FeatureFlagDeleted])),
+    // Usage (an organization's).
+    route(POST, "/v1/organizations/{orgId}/usage", Bearer, Unrecorded("usage records are high-volume facts, each its own record")),
+    route(GET, "/v1/organizations/{orgId}/usage/summary", Bearer, Reads),
 ];
 
 /// Audit actions something other than a route records, and what.

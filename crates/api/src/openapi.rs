@@ -30,6 +30,7 @@ use crate::views::UserResponse;
         (name = "invitations", description = "Invitations to join an organization"),
         (name = "endpoints", description = "The external services an organization's jobs call; their secrets are write-only"),
         (name = "context", description = "An organization's versioned configuration documents"),
+        (name = "usage", description = "Usage records, idempotent by key, and their sums by day or month"),
     )
 )]
 pub struct ApiDoc;

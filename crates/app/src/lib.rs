@@ -27,6 +27,7 @@ pub mod organizations;
 pub mod runs;
 pub mod sessions;
 pub mod tasks;
+pub mod usage;
 pub mod waitlist;
 
 pub use context::{Context, Standing};

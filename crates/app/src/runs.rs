@@ -33,7 +33,9 @@ pub struct ClaimedRun {
 /// Hands out up to `claim.limit` of the organization's due jobs (any member or
 /// key), oldest due first, never more than the room the plan's
 /// `max_concurrent_tasks` leaves: that is checked under the organization's
-/// lock, so concurrent claims cannot overshoot it.
+/// lock, so concurrent claims cannot overshoot it. Once the organization's
+/// `tokens` of the current UTC month reach the plan's `monthly_token_quota`,
+/// 403 `QUOTA_EXCEEDED` and nothing is claimed.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn claim(
     db: &Database,
@@ -47,6 +49,8 @@ pub async fn claim(
     let access =
         access::require_locked(uow.conn(), ctx, organization, Operation::ClaimJobs).await?;
     let jobs = JobRepository::at(uow.conn(), ctx.now);
+    let quota = plans.limits(access.organization.plan).monthly_token_quota;
+    crate::usage::ensure_token_quota(uow.conn(), ctx.now, organization, quota).await?;
     let cap = plans.limits(access.organization.plan).max_concurrent_tasks;
     let running = jobs.count_leased(organization).await?;
     let room = cap.saturating_sub(running).min(u64::from(claim.limit));
@@ -144,6 +148,8 @@ pub async fn heartbeat(
 /// Records the run the lease holds and schedules the job's next run (see
 /// `RunResult::after`); 409 `LEASE_LOST`, with nothing recorded, when the
 /// token is not the job's live lease.
+///
+/// The run's `tokensUsed` is recorded as usage `tokens` in the same transaction.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn complete(
     db: &Database,
@@ -180,6 +186,8 @@ pub async fn complete(
             completion.error,
             completion.tokens_used,
         )
+        .await?;
+    crate::usage::record_task_tokens(uow.conn(), ctx.now, organization, task.id, task.tokens_used)
         .await?;
     uow.commit().await?;
     Ok((job, task))

@@ -260,11 +260,15 @@ pub enum Operation {
     DeleteContextEntry,
     /// Read the feature flags' values for the organization.
     ReadFeatureFlags,
+    /// Report a usage record (admins, owners and any key: a metering client).
+    RecordUsage,
+    /// Read the usage summary.
+    ReadUsageSummary,
 }
 
 impl Operation {
     /// Every row, in the README's order.
-    pub const ALL: [Operation; 39] = [
+    pub const ALL: [Operation; 41] = [
         Self::ReadOrganization,
         Self::UpdateOrganization,
         Self::DeleteOrganization,
@@ -304,6 +308,8 @@ impl Operation {
         Self::SetContextEntry,
         Self::DeleteContextEntry,
         Self::ReadFeatureFlags,
+        Self::RecordUsage,
+        Self::ReadUsageSummary,
     ];
 
     /// The route, as method and path under `/v1/organizations/{orgId}`.
@@ -348,6 +354,8 @@ impl Operation {
             Self::SetContextEntry => ("PUT", "/context/{key}"),
             Self::DeleteContextEntry => ("DELETE", "/context/{key}"),
             Self::ReadFeatureFlags => ("GET", "/feature-flags"),
+            Self::RecordUsage => ("POST", "/usage"),
+            Self::ReadUsageSummary => ("GET", "/usage/summary"),
         }
     }
 }
@@ -384,6 +392,10 @@ pub const fn permission(role: AccessRole, operation: Operation) -> Permission {
         // Flags decide what the organization's software shows: any member (and
         // key) reads their values.
         (ReadFeatureFlags, _) => Allowed,
+        // Usage is reported by the organization's metering clients (any key)
+        // or its admins; every member reads the summary.
+        (RecordUsage, Owner | Admin | AdminKey | MemberKey) => Allowed,
+        (ReadUsageSummary, _) => Allowed,
         // Deleting and restoring are an owner's; a key never holds owner rights.
         (DeleteOrganization | RestoreOrganization, Owner) => Allowed,
         (DeleteOrganization | RestoreOrganization, _) => Denied,

@@ -235,6 +235,8 @@ typed_id! {
     FeatureFlagId => "flg",
     /// Identifies an outbox message (`obx_`).
     OutboxMessageId => "obx",
+    /// Identifies a usage record (`use_`).
+    UsageRecordId => "use",
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod members;
 pub mod messages;
 pub mod organizations;
 pub mod tasks;
+pub mod usage;
 pub mod users;
 pub mod waitlist;
 

@@ -464,6 +464,7 @@ pub async fn run_now(
     responses(
         Org,
         (status = 200, body = ClaimResponse),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "QUOTA_EXCEEDED: the month's tokens reached the plan's monthly_token_quota; nothing claimed"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED"),
         JsonBodyProblems, SessionProblems, DatabaseProblems,
     )

@@ -18,6 +18,7 @@ pub mod messages;
 pub mod organizations;
 pub mod sessions;
 pub mod tasks;
+pub mod usage;
 pub mod waitlist;
 
 use actix_web::web;
@@ -56,6 +57,7 @@ resources![
     messages,
     context_entries,
     feature_flags,
+    usage,
 ];
 
 /// Registers every route, then in each scope the fallback that answers 405 and

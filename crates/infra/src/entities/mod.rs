@@ -18,6 +18,8 @@ pub mod positional;
 pub mod sessions;
 pub mod sign_in_failures;
 pub mod tasks;
+pub mod usage_counters;
+pub mod usage_records;
 pub mod users;
 pub mod verification_tokens;
 pub mod waitlist_entries;

@@ -24,6 +24,7 @@ mod sessions;
 mod sign_in_failures;
 mod soft_delete;
 mod tasks;
+mod usage;
 mod users;
 pub mod verification_tokens;
 mod waitlist;
@@ -42,6 +43,7 @@ pub use sessions::{ClientInfo, SessionRepository};
 pub use sign_in_failures::SignInFailureRepository;
 pub use soft_delete::{SoftDeletable, SoftDeleteRepository};
 pub use tasks::TaskRepository;
+pub use usage::{Recorded, UsageRepository};
 pub use users::UserRepository;
 pub use waitlist::WaitlistRepository;
 
