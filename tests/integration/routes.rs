@@ -189,6 +189,10 @@ pub(crate) const ROUTES: &[Route] = &[
     route(GET, "/v1/admin/feature-flags/{key}", Bearer, Reads),
     route(PATCH, "/v1/admin/feature-flags/{key}", Bearer, Records(&[A::FeatureFlagUpdated])),
     route(DELETE, "/v1/admin/feature-flags/{key}", Bearer, Records(&[A::FeatureFlagDeleted])),
+    // Metrics: /metrics at the root (off by default; a bearer token only when
+    // metrics.bearer_token is set), the snapshots for platform admins.
+    route(GET, "/metrics", Public, Reads),
+    route(GET, "/v1/admin/metrics", Bearer, Reads),
 ];
 
 /// Audit actions something other than a route records, and what.
