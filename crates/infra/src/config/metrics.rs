@@ -89,7 +89,6 @@ impl fmt::Debug for MetricsSettings {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::config::testing::load;
 
     #[test]
