@@ -15,8 +15,9 @@
 //! handles it finds there: label strings are allocated once per series, when it
 //! is first seen. The route is the matched pattern
 //! (`/v1/organizations/{orgId}/members`), never the raw path, so the series
-//! stay few; a path no route serves is `route="unmatched"`. The one cost per
-//! request is actix re-matching the path to name the pattern.
+//! stay few; a path no route serves is `route="unmatched"`. The pattern is
+//! read after routing, from the resources actix recorded on the way (no
+//! second match of the path against every route, but for 404 and 405).
 //!
 //! **Database gauges are read at scrape time** (the pool's counters from
 //! memory; due jobs and the outbox backlog with two indexed queries), bounded
@@ -34,7 +35,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{Error, web};
+use actix_web::{Error, HttpRequest, web};
 use chrono::{DateTime, Utc};
 use domain::DomainError;
 use infra::Database;
@@ -392,12 +393,26 @@ pub async fn track(
     };
     let started = Instant::now();
     let method = method_label(req.method());
-    let route = req.match_pattern();
     let res = next.call(req).await;
-    let status = match &res {
-        Ok(res) => res.status().as_u16(),
-        Err(e) => e.as_response_error().status_code().as_u16(),
+    let (route, status) = match &res {
+        Ok(res) => (route_of(res.request()), res.status().as_u16()),
+        Err(e) => (None, e.as_response_error().status_code().as_u16()),
     };
     metrics.observe(method, route, status, started.elapsed());
     res
+}
+
+/// The pattern of the route that served `req`, read after routing: actix
+/// then walks the path of resources it recorded instead of matching the path
+/// against every route again (which costs regex matches per request). A
+/// request the fallback resource answered (405, 404) is matched again, so a
+/// 405 still names the route its path belongs to; a path no route serves
+/// keeps the fallback's pattern, which [`Metrics::observe`] labels `unmatched`.
+fn route_of(req: &HttpRequest) -> Option<String> {
+    match req.match_pattern() {
+        Some(pattern) if pattern.ends_with(ANY_PATH) => {
+            req.resource_map().match_pattern(req.path())
+        }
+        routed => routed,
+    }
 }
