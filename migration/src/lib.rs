@@ -54,6 +54,8 @@ mod m20261130_000004_create_messages;
 mod m20261130_000005_create_context_entries;
 mod m20261130_000006_create_feature_flags;
 mod m20261202_000001_create_usage_records;
+mod m20261203_000001_create_system_metrics;
+mod m20261203_000002_add_jobs_due_index;
 
 /// Every Groundwork migration, oldest first.
 pub struct Migrator;
@@ -83,6 +85,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_create_context_entries::Migration),
             Box::new(m20261130_000006_create_feature_flags::Migration),
             Box::new(m20261202_000001_create_usage_records::Migration),
+            Box::new(m20261203_000001_create_system_metrics::Migration),
+            Box::new(m20261203_000002_add_jobs_due_index::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ mod jobs;
 mod layering;
 mod me;
 mod members;
+mod metrics;
 mod migrations;
 mod openapi;
 mod organizations;

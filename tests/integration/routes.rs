@@ -192,6 +192,10 @@ pub(crate) const ROUTES: &[Route] = &[
     // Usage (an organization's).
     route(POST, "/v1/organizations/{orgId}/usage", Bearer, Unrecorded("usage records are high-volume facts, each its own record")),
     route(GET, "/v1/organizations/{orgId}/usage/summary", Bearer, Reads),
+    // Metrics: /metrics at the root (off by default; a bearer token only when
+    // metrics.bearer_token is set), the snapshots for platform admins.
+    route(GET, "/metrics", Public, Reads),
+    route(GET, "/v1/admin/metrics", Bearer, Reads),
 ];
 
 /// Audit actions something other than a route records, and what.

@@ -66,6 +66,9 @@ pub struct TestApp {
     pub database: Database,
     /// The application's clock: `clock.advance(TimeDelta::days(8))` moves "now".
     pub clock: Arc<ShiftedClock>,
+    /// The application's own metrics: `metrics.snapshot(&app.database, now)`
+    /// takes a snapshot at the moment a test chooses.
+    pub metrics: api::metrics::Metrics,
     handle: ServerHandle,
     client: awc::Client,
     /// Kept so the database lives as long as the app; `None` when the caller owns it.
@@ -132,6 +135,7 @@ pub async fn spawn_app_on(database_url: &str, overrides: &[(&str, &str)]) -> Tes
         .unwrap_or_else(|e| panic!("cannot build the application: {e}"));
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
+    let metrics = app.metrics();
     actix_web::rt::spawn(app.run_until_stopped());
     let client = awc::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -141,6 +145,7 @@ pub async fn spawn_app_on(database_url: &str, overrides: &[(&str, &str)]) -> Tes
         address,
         database,
         clock,
+        metrics,
         handle,
         client,
         _db: None,

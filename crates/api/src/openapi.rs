@@ -5,7 +5,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{Problem, ProblemFieldError};
-use crate::routes::{self, health};
+use crate::routes::{self, health, metrics};
 use crate::views::UserResponse;
 
 /// The shared part of the document: info, tags, security scheme, common schemas.
@@ -17,11 +17,11 @@ use crate::views::UserResponse;
                        Errors are application/problem+json (RFC 9457) with a machine `code`. \
                        Authenticated routes take `Authorization: Bearer <session token>`."
     ),
-    paths(health::health, health::ready),
+    paths(health::health, health::ready, metrics::scrape),
     components(schemas(Problem, ProblemFieldError, UserResponse)),
     modifiers(&BearerAuth),
     tags(
-        (name = "health", description = "Liveness and readiness"),
+        (name = "health", description = "Liveness, readiness and metrics"),
         (name = "waitlist", description = "Early-access sign-ups"),
         (name = "auth", description = "Sign-up, sign-in, sessions, email verification and password reset"),
         (name = "me", description = "The signed-in user"),

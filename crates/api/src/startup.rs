@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use domain::endpoints::UrlPolicy;
 use domain::{Clock, SystemClock};
@@ -18,6 +18,7 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::Pool;
 use crate::error::ApiError;
 use crate::extract::{BodyTimeout, JsonLimit};
+use crate::metrics::{self, Metrics, Snapshotter};
 use crate::middleware::headers::{self, Hsts};
 use crate::middleware::{cors, inputs, methods, panics};
 use crate::rate_limit::RateLimits;
@@ -62,6 +63,9 @@ pub struct Application {
     db: Database,
     outbox: Option<Worker>,
     reaper: Option<(Arc<dyn Clock>, infra::config::JobsSettings)>,
+    metrics: Metrics,
+    /// The clock and interval of the metrics snapshot, when metrics are on.
+    snapshots: Option<(Arc<dyn Clock>, Duration)>,
 }
 
 impl Application {
@@ -103,6 +107,11 @@ impl Application {
             .jobs
             .reaper
             .then(|| (clock.clone(), settings.jobs.clone()));
+        let metrics = Metrics::new(&settings.metrics);
+        let snapshots = settings
+            .metrics
+            .enabled
+            .then(|| (clock.clone(), settings.metrics.snapshot_interval()));
         let listener = TcpListener::bind(&address).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
         let rate_limits = web::Data::new(RateLimits::new(
@@ -124,6 +133,8 @@ impl Application {
         let body_timeout = web::Data::new(BodyTimeout(settings.server.body_timeout()));
         let cors_origins = settings.server.cors_allowed_origins.clone();
         let hsts = web::Data::new(Hsts(settings.server.hsts));
+        let metrics_data = web::Data::new(metrics.clone());
+        let metrics_on = settings.metrics.enabled;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -131,6 +142,7 @@ impl Application {
                 .app_data(body_timeout.clone())
                 .app_data(hsts.clone())
                 .app_data(rate_limits.clone())
+                .app_data(metrics_data.clone())
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     ApiError::BadRequest(format!("cannot read the query string: {err}")).into()
                 }))
@@ -149,6 +161,8 @@ impl Application {
                 .wrap(from_fn(headers::security))
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(TracingLogger::<telemetry::RequestSpan>::new())
+                // Outermost: counts every answer, whatever produced it.
+                .wrap(Condition::new(metrics_on, from_fn(metrics::track)))
         })
         .shutdown_timeout(settings.server.shutdown_timeout_secs)
         .client_request_timeout(Duration::from_secs(10))
@@ -171,7 +185,14 @@ impl Application {
             db,
             outbox,
             reaper,
+            metrics,
+            snapshots,
         })
+    }
+
+    /// The application's metrics (tests take snapshots with it).
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
     }
 
     /// The bound port (useful when configured as 0).
@@ -184,7 +205,8 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves (and delivers the outbox, and reaps expired leases) until stopped (SIGINT/SIGTERM or the
+    /// Serves (and delivers the outbox, reaps expired leases, takes metric
+    /// snapshots) until stopped (SIGINT/SIGTERM or the
     /// handle): in-flight requests get `server.shutdown_timeout_secs` to finish,
     /// the outbox worker finishes its round, then the pool is closed.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -192,12 +214,18 @@ impl Application {
         let reaper = self
             .reaper
             .map(|(clock, jobs)| Reaper::spawn(self.db.clone(), clock, jobs));
+        let snapshots = self.snapshots.map(|(clock, interval)| {
+            Snapshotter::spawn(self.metrics.clone(), self.db.clone(), clock, interval)
+        });
         let served = self.server.await;
         if let Some(worker) = outbox {
             worker.stop().await;
         }
         if let Some(reaper) = reaper {
             reaper.stop().await;
+        }
+        if let Some(snapshots) = snapshots {
+            snapshots.stop().await;
         }
         served?;
         if let Err(e) = self.db.close().await {

@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod me;
 pub mod members;
 pub mod messages;
+pub mod metrics;
 pub mod organizations;
 pub mod runs;
 pub mod sessions;

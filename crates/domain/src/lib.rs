@@ -16,6 +16,7 @@ pub mod invitations;
 pub mod jobs;
 pub mod members;
 pub mod messages;
+pub mod metrics;
 pub mod organizations;
 pub mod tasks;
 pub mod usage;

@@ -13,6 +13,6 @@ pub mod repositories;
 pub mod security;
 
 pub use config::{ConfigError, Settings};
-pub use database::{Database, UnitOfWork};
+pub use database::{Database, PoolStats, UnitOfWork};
 pub use sea_orm::{DatabaseConnection, DbErr};
 pub use security::PasswordHasher;

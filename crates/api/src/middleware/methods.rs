@@ -26,7 +26,7 @@ use crate::error::ApiError;
 
 /// Matches any path below the scope it is registered in. A constant, not a
 /// literal: it is no route (`tests/integration/routes.rs` reads literals).
-const ANY_PATH: &str = "/{tail:.*}";
+pub(crate) const ANY_PATH: &str = "/{tail:.*}";
 
 /// Registers the fallback resource; call it after every route of a scope.
 pub fn fallback(cfg: &mut web::ServiceConfig) {

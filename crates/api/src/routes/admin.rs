@@ -1,7 +1,7 @@
 //! `/v1/admin/...`: platform administration, for platform admins only (see
 //! [`AdminUser`](crate::admin_auth::AdminUser)): users (list, deactivate,
-//! reactivate), organizations' plans, the waitlist, and the account-level audit
-//! trail.
+//! reactivate), organizations' plans, the waitlist, the account-level audit
+//! trail, and the metric snapshots.
 
 use actix_web::web;
 use domain::DomainError;
@@ -9,10 +9,12 @@ use domain::organizations::SetPlanRequest;
 use utoipa::OpenApi;
 
 mod audit;
+mod metrics;
 mod organizations;
 mod users;
 mod waitlist;
 
+pub use metrics::{SystemMetricPage, SystemMetricResponse};
 pub use organizations::AdminOrganizationResponse;
 pub use users::{AdminUserPage, AdminUserResponse};
 pub use waitlist::{WaitlistEntryPage, WaitlistFilterQuery};
@@ -26,7 +28,8 @@ pub use waitlist::{WaitlistEntryPage, WaitlistFilterQuery};
         users::reactivate,
         organizations::set_plan,
         waitlist::list,
-        audit::list
+        audit::list,
+        metrics::list
     ),
     components(schemas(
         AdminUserResponse,
@@ -34,6 +37,8 @@ pub use waitlist::{WaitlistEntryPage, WaitlistFilterQuery};
         AdminOrganizationResponse,
         SetPlanRequest,
         WaitlistEntryPage,
+        SystemMetricResponse,
+        SystemMetricPage,
     )),
     tags((name = "admin", description = "Platform administration: platform admins only"))
 )]
@@ -46,7 +51,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(users::reactivate)
         .service(organizations::set_plan)
         .service(waitlist::list)
-        .service(audit::list);
+        .service(audit::list)
+        .service(metrics::list);
 }
 
 /// Both values, or every field error of both: a list's paging parameters and its

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod me;
 pub mod members;
 pub mod messages;
+pub mod metrics;
 pub mod organizations;
 pub mod sessions;
 pub mod tasks;
@@ -65,6 +66,7 @@ resources![
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(health::health)
         .service(health::ready)
+        .service(metrics::scrape)
         .service(docs::openapi_json)
         .service(docs::docs_page)
         .service(

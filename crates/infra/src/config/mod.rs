@@ -10,6 +10,7 @@ mod auth;
 mod database;
 mod jobs;
 mod log;
+mod metrics;
 mod outbox;
 mod plans;
 mod rate_limits;
@@ -31,6 +32,7 @@ pub use auth::AuthSettings;
 pub use database::DatabaseSettings;
 pub use jobs::JobsSettings;
 pub use log::LogSettings;
+pub use metrics::MetricsSettings;
 pub use outbox::OutboxSettings;
 pub use plans::{PlanLimitSettings, PlansSettings};
 pub use rate_limits::RateLimitSettings;
@@ -73,6 +75,9 @@ pub struct Settings {
     /// The key ring of endpoint secrets at rest.
     #[serde(default)]
     pub secrets: SecretsSettings,
+    /// `GET /metrics` and the periodic snapshot.
+    #[serde(default)]
+    pub metrics: MetricsSettings,
 }
 
 fn default_environment() -> String {
@@ -204,6 +209,7 @@ impl Settings {
         self.plans.check()?;
         self.rate_limits.check()?;
         self.secrets.check()?;
+        self.metrics.check()?;
         if self.is_production() && self.database.auto_migrate {
             return rule(
                 "database.auto_migrate",

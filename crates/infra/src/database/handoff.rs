@@ -85,6 +85,15 @@ impl Handoff {
         }
     }
 
+    /// The requests waiting now (a waiter that got its connection from the
+    /// pool leaves a closed sender behind until the next release: not counted).
+    pub(super) fn waiting(&self) -> usize {
+        self.lock()
+            .iter()
+            .filter(|sender| !sender.is_closed())
+            .count()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<oneshot::Sender<Lease>>> {
         // Nothing panics while holding it, but a poisoned queue is still a queue.
         self.waiters

@@ -39,6 +39,19 @@ pub struct Database {
     handoff: Arc<Handoff>,
 }
 
+/// The pool's connections at one instant ([`Database::pool_stats`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections, idle or in use.
+    pub size: u32,
+    /// Open connections nobody uses.
+    pub idle: usize,
+    /// `database.max_connections`.
+    pub max: u32,
+    /// Requests waiting for a pinned connection (PostgreSQL).
+    pub waiting: usize,
+}
+
 /// What statements run on: the pool (a connection per statement), a transaction,
 /// or a pinned connection. Repositories take any [`ConnectionTrait`]; this is the
 /// one [`Database::conn`] and [`UnitOfWork::conn`] hand them.
@@ -122,6 +135,33 @@ impl Database {
                 })
             }
             _ => Ok(self.clone()),
+        }
+    }
+
+    /// The pool's connections now: open, idle, the configured maximum, and the
+    /// requests waiting for a pinned connection (sqlx does not expose the
+    /// waiters of its own acquire, so those on SQLite and those opening a
+    /// transaction on PostgreSQL are not counted).
+    pub fn pool_stats(&self) -> PoolStats {
+        match self.pool.get_database_backend() {
+            DbBackend::Postgres => {
+                let pool = self.pool.get_postgres_connection_pool();
+                PoolStats {
+                    size: pool.size(),
+                    idle: pool.num_idle(),
+                    max: pool.options().get_max_connections(),
+                    waiting: self.handoff.waiting(),
+                }
+            }
+            _ => {
+                let pool = self.pool.get_sqlite_connection_pool();
+                PoolStats {
+                    size: pool.size(),
+                    idle: pool.num_idle(),
+                    max: pool.options().get_max_connections(),
+                    waiting: 0,
+                }
+            }
         }
     }
 

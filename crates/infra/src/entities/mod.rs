@@ -17,6 +17,7 @@ pub mod outbox_messages;
 pub mod positional;
 pub mod sessions;
 pub mod sign_in_failures;
+pub mod system_metrics;
 pub mod tasks;
 pub mod usage_counters;
 pub mod usage_records;
