@@ -260,11 +260,19 @@ pub enum Operation {
     DeleteContextEntry,
     /// Read the feature flags' values for the organization.
     ReadFeatureFlags,
+    /// Create a GitHub App install link (a signed state bound to the person).
+    CreateGithubInstallLink,
+    /// List the linked GitHub installations.
+    ListGithubInstallations,
+    /// List a linked installation's repositories.
+    ListGithubRepositories,
+    /// Unlink a GitHub installation.
+    UnlinkGithubInstallation,
 }
 
 impl Operation {
     /// Every row, in the README's order.
-    pub const ALL: [Operation; 39] = [
+    pub const ALL: [Operation; 43] = [
         Self::ReadOrganization,
         Self::UpdateOrganization,
         Self::DeleteOrganization,
@@ -304,6 +312,10 @@ impl Operation {
         Self::SetContextEntry,
         Self::DeleteContextEntry,
         Self::ReadFeatureFlags,
+        Self::CreateGithubInstallLink,
+        Self::ListGithubInstallations,
+        Self::ListGithubRepositories,
+        Self::UnlinkGithubInstallation,
     ];
 
     /// The route, as method and path under `/v1/organizations/{orgId}`.
@@ -348,6 +360,12 @@ impl Operation {
             Self::SetContextEntry => ("PUT", "/context/{key}"),
             Self::DeleteContextEntry => ("DELETE", "/context/{key}"),
             Self::ReadFeatureFlags => ("GET", "/feature-flags"),
+            Self::CreateGithubInstallLink => ("POST", "/github/install-links"),
+            Self::ListGithubInstallations => ("GET", "/github/installations"),
+            Self::ListGithubRepositories => {
+                ("GET", "/github/installations/{installationId}/repositories")
+            }
+            Self::UnlinkGithubInstallation => ("DELETE", "/github/installations/{installationId}"),
         }
     }
 }
@@ -384,6 +402,11 @@ pub const fn permission(role: AccessRole, operation: Operation) -> Permission {
         // Flags decide what the organization's software shows: any member (and
         // key) reads their values.
         (ReadFeatureFlags, _) => Allowed,
+        // Any member (and key) sees which GitHub installations are linked.
+        (ListGithubInstallations | ListGithubRepositories, _) => Allowed,
+        // The install link's state names the person who links: a key cannot.
+        (CreateGithubInstallLink, Owner | Admin) => Allowed,
+        (CreateGithubInstallLink, _) => Denied,
         // Deleting and restoring are an owner's; a key never holds owner rights.
         (DeleteOrganization | RestoreOrganization, Owner) => Allowed,
         (DeleteOrganization | RestoreOrganization, _) => Denied,

@@ -235,6 +235,8 @@ typed_id! {
     FeatureFlagId => "flg",
     /// Identifies an outbox message (`obx_`).
     OutboxMessageId => "obx",
+    /// Identifies a recorded GitHub webhook delivery (`ghd_`).
+    GithubDeliveryId => "ghd",
 }
 
 #[cfg(test)]

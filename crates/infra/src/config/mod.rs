@@ -8,6 +8,7 @@
 
 mod auth;
 mod database;
+mod github;
 mod jobs;
 mod log;
 mod outbox;
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use auth::AuthSettings;
 pub use database::DatabaseSettings;
+pub use github::GithubSettings;
 pub use jobs::JobsSettings;
 pub use log::LogSettings;
 pub use outbox::OutboxSettings;
@@ -73,6 +75,9 @@ pub struct Settings {
     /// The key ring of endpoint secrets at rest.
     #[serde(default)]
     pub secrets: SecretsSettings,
+    /// The GitHub App integration.
+    #[serde(default)]
+    pub github: GithubSettings,
 }
 
 fn default_environment() -> String {
@@ -204,6 +209,7 @@ impl Settings {
         self.plans.check()?;
         self.rate_limits.check()?;
         self.secrets.check()?;
+        self.github.check()?;
         if self.is_production() && self.database.auto_migrate {
             return rule(
                 "database.auto_migrate",
