@@ -565,6 +565,21 @@ async fn the_sequence_in_reverse_order_ends_in_the_same_state(backend: Backend) 
     let res = setup(&app, 5003, &state).await;
     assert_eq!(res.status, 409, "{}", res.text);
     assert_eq!(res.code(), "GITHUB_INSTALLATION_DELETED");
+    let audit = app
+        .get_as(
+            &format!(
+                "/v1/organizations/{}/audit-logs?action=github_installation.linked",
+                org.id
+            ),
+            &org.owner,
+        )
+        .await;
+    assert_eq!(
+        audit.body["items"].as_array().unwrap().len(),
+        2,
+        "an uninstalled installation is not linked: {}",
+        audit.text
+    );
 }
 
 async fn ten_concurrent_redeliveries_of_one_delivery_apply_once(backend: Backend) {
@@ -707,7 +722,7 @@ async fn an_install_link_links_through_the_setup_callback_and_a_bad_state_is_ref
     let audit = app
         .get_as(
             &format!(
-                "/v1/organizations/{}/audit-logs?action=github.installation_linked",
+                "/v1/organizations/{}/audit-logs?action=github_installation.linked",
                 org.id
             ),
             &org.owner,
@@ -824,7 +839,7 @@ async fn members_read_installations_admins_unlink_and_outsiders_see_nothing(back
     let audit = app
         .get_as(
             &format!(
-                "/v1/organizations/{}/audit-logs?action=github.installation_unlinked",
+                "/v1/organizations/{}/audit-logs?action=github_installation.unlinked",
                 org.id
             ),
             &org.owner,

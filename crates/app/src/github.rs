@@ -305,7 +305,8 @@ pub async fn link(
         Some(other) if other != organization => return Err(linked_elsewhere()),
         Some(_) => {}
         None => {
-            installations.link(installation, organization).await?;
+            // The kept events first: an installation they uninstall is not
+            // linked (409, and the unit of work rolls back: nothing written).
             let deliveries = GithubDeliveryRepository::at(uow.conn(), ctx.now);
             for kept in deliveries.kept_for(installation).await? {
                 let action = kept.action.as_deref().unwrap_or_default();
@@ -316,6 +317,15 @@ pub async fn link(
                 }
                 deliveries.mark_applied(kept.id).await?;
             }
+            if installations
+                .ensure_locked(installation)
+                .await?
+                .deleted_at
+                .is_some()
+            {
+                return Err(installation_deleted());
+            }
+            installations.link(installation, organization).await?;
             let linked = installations.ensure_locked(installation).await?;
             AuditLogRepository::new(uow.conn())
                 .record(
@@ -334,10 +344,11 @@ pub async fn link(
                 .await?;
         }
     }
-    let linked = installations.find_linked(organization, installation).await;
+    let linked = installations
+        .find_linked(organization, installation)
+        .await?;
     uow.commit().await?;
-    // Uninstalled by a kept event: linked, but nothing to show.
-    linked.map_err(|_| installation_deleted())
+    Ok(linked)
 }
 
 /// One page of the installations linked to the organization (any member).

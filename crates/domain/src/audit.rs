@@ -84,9 +84,9 @@ text_enum! {
         /// A platform admin deleted a feature flag.
         FeatureFlagDeleted => "feature_flag.deleted",
         /// A GitHub App installation was linked to the organization (setup callback).
-        GithubInstallationLinked => "github.installation_linked",
+        GithubInstallationLinked => "github_installation.linked",
         /// A GitHub App installation was unlinked from the organization.
-        GithubInstallationUnlinked => "github.installation_unlinked",
+        GithubInstallationUnlinked => "github_installation.unlinked",
     }
 }
 
