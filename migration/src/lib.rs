@@ -56,6 +56,7 @@ mod m20261130_000006_create_feature_flags;
 mod m20261202_000001_create_usage_records;
 mod m20261203_000001_create_system_metrics;
 mod m20261203_000002_add_jobs_due_index;
+mod m20261205_000001_create_github;
 
 /// Every Groundwork migration, oldest first.
 pub struct Migrator;
@@ -87,6 +88,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_create_usage_records::Migration),
             Box::new(m20261203_000001_create_system_metrics::Migration),
             Box::new(m20261203_000002_add_jobs_due_index::Migration),
+            Box::new(m20261205_000001_create_github::Migration),
         ]
     }
 }

@@ -41,6 +41,8 @@ struct Fixture {
     endpoint: String,
     /// A context entry's key, to read, write and delete.
     context_key: String,
+    /// A GitHub installation linked to the organization (GitHub's numeric id).
+    installation: String,
 }
 
 async fn fixture(app: &TestApp, n: usize) -> Fixture {
@@ -119,7 +121,26 @@ async fn fixture(app: &TestApp, n: usize) -> Fixture {
         )
         .await;
     assert_eq!(context.status, 201, "{}", context.text);
+    // GitHub ids are global: one installation per fixture.
+    let installation = (7_000_000_000_u64 + n as u64).to_string();
+    let link = app
+        .post_as(
+            &format!("/v1/organizations/{org}/github/install-links"),
+            &owner.token,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(link.status, 200, "{}", link.text);
+    let url = link.body["url"].as_str().unwrap();
+    let state = url.split_once("state=").unwrap().1;
+    let linked = app
+        .get(&format!(
+            "/v1/integrations/github/setup?installation_id={installation}&state={state}"
+        ))
+        .await;
+    assert_eq!(linked.status, 200, "{}", linked.text);
     Fixture {
+        installation,
         job: job.body["id"].as_str().unwrap().to_owned(),
         lease: run["lease"]["token"].as_str().unwrap().to_owned(),
         task: run["task"]["id"].as_str().unwrap().to_owned(),
@@ -167,7 +188,8 @@ impl Fixture {
             )
             .replace("{taskId}", &self.task)
             .replace("{endpointId}", &self.endpoint)
-            .replace("{key}", &self.context_key);
+            .replace("{key}", &self.context_key)
+            .replace("{installationId}", &self.installation);
         let path = match operation {
             Operation::ReadUsageSummary => format!("{path}?metric=tokens"),
             _ => path,
@@ -224,7 +246,8 @@ fn success(operation: Operation) -> u16 {
         | Operation::RevokeApiKey
         | Operation::DeleteJob
         | Operation::DeleteEndpoint
-        | Operation::DeleteContextEntry => 204,
+        | Operation::DeleteContextEntry
+        | Operation::UnlinkGithubInstallation => 204,
         Operation::CreateInvitation
         | Operation::CreateApiKey
         | Operation::CreateJob
@@ -369,7 +392,8 @@ async fn an_id_of_the_wrong_kind_in_a_path_is_404(backend: Backend) {
                     .replace(&f.job, wrong)
                     .replace(&f.deleted_job, wrong)
                     .replace(&f.task, wrong)
-                    .replace(&f.endpoint, wrong);
+                    .replace(&f.endpoint, wrong)
+                    .replace(&f.installation, wrong);
                 if path == with_id {
                     continue;
                 }

@@ -13,6 +13,7 @@ mod context;
 mod endpoint_secrets;
 mod endpoints;
 mod feature_flags;
+mod github;
 mod health;
 mod http_errors;
 mod invitations;

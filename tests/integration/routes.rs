@@ -196,6 +196,13 @@ pub(crate) const ROUTES: &[Route] = &[
     // metrics.bearer_token is set), the snapshots for platform admins.
     route(GET, "/metrics", Public, Reads),
     route(GET, "/v1/admin/metrics", Bearer, Reads),
+    // The GitHub App: GitHub's signed deliveries, its setup callback (the state is the proof), the organization's routes.
+    route(POST, "/v1/integrations/github/webhook", Public, Unrecorded("GitHub's deliveries are kept in github_deliveries, not the audit trail: GitHub, not a person of ours, acts")),
+    route(GET, "/v1/integrations/github/setup", Public, Records(&[A::GithubInstallationLinked])),
+    route(POST, "/v1/organizations/{orgId}/github/install-links", Bearer, Unrecorded("a link only signs a state; what it leads to is recorded as github_installation.linked")),
+    route(GET, "/v1/organizations/{orgId}/github/installations", Bearer, Reads),
+    route(GET, "/v1/organizations/{orgId}/github/installations/{installationId}/repositories", Bearer, Reads),
+    route(DELETE, "/v1/organizations/{orgId}/github/installations/{installationId}", Bearer, Records(&[A::GithubInstallationUnlinked])),
 ];
 
 /// Audit actions something other than a route records, and what.

@@ -76,12 +76,40 @@ impl<T: DeserializeOwned + 'static, const KIB: usize> FromRequest for LargeJsonB
     }
 }
 
+/// The bytes of a JSON body as received, unparsed, up to `KIB` KiB (or the
+/// configured limit when larger): for a signature computed over the exact
+/// bytes (GitHub's `X-Hub-Signature-256`). 415, 413 and 408 as [`JsonBody`];
+/// parsing is the handler's, after it has checked the signature.
+#[derive(Debug)]
+pub struct RawJsonBody<const KIB: usize>(pub actix_web::web::Bytes);
+
+impl<const KIB: usize> FromRequest for RawJsonBody<KIB> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let configured = req.app_data::<Data<JsonLimit>>().map_or(64 * 1024, |l| l.0);
+        let read = read_bytes(req, payload, configured.max(KIB * 1024));
+        Box::pin(async move { read.await.map(|body| RawJsonBody(body.freeze())) })
+    }
+}
+
 /// Reads and parses a JSON body of at most `limit` bytes (see [`JsonBody`]).
 fn read_json<T: DeserializeOwned + 'static>(
     req: &HttpRequest,
     payload: &mut Payload,
     limit: usize,
 ) -> impl Future<Output = Result<T, ApiError>> + 'static {
+    let read = read_bytes(req, payload, limit);
+    async move { parse(&read.await?) }
+}
+
+/// Reads a JSON body's bytes, at most `limit` of them, within [`BodyTimeout`].
+fn read_bytes(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    limit: usize,
+) -> impl Future<Output = Result<BytesMut, ApiError>> + 'static {
     let timeout = req
         .app_data::<Data<BodyTimeout>>()
         .map_or(DEFAULT_BODY_TIMEOUT, |t| t.0);
@@ -101,12 +129,11 @@ fn read_json<T: DeserializeOwned + 'static>(
             }
             Ok(body)
         };
-        let body = actix_web::rt::time::timeout(timeout, read)
+        actix_web::rt::time::timeout(timeout, read)
             .await
             .map_err(|_| ApiError::RequestTimeout {
                 secs: timeout.as_secs(),
-            })??;
-        parse(&body)
+            })?
     }
 }
 

@@ -19,6 +19,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use domain::context_entries::{self, CONTEXT_ENTRY_NOT_FOUND, ContextKey};
 use domain::feature_flags::{self, FEATURE_FLAG_NOT_FOUND, FlagKey};
+use domain::github::GITHUB_INSTALLATION_NOT_FOUND;
 use domain::{
     ApiKeyId, DomainError, EndpointId, InvitationId, JobId, MemberId, OrganizationId, ResourceId,
     SessionId, TaskId, UserId,
@@ -339,6 +340,62 @@ pub type UserPath = Item<UserId>;
 pub type OrganizationPath = Item<OrganizationId>;
 /// `/me/sessions/{sessionId}`.
 pub type SessionPath = Item<SessionId>;
+
+/// `/organizations/{orgId}/github/installations/{installationId}`: an
+/// installation named by GitHub's numeric id. Anything but a positive integer
+/// is 404 `GITHUB_INSTALLATION_NOT_FOUND`, as for an id not linked to the
+/// organization.
+#[derive(Clone, Copy, Debug)]
+pub struct InstallationPath(pub OrganizationId, pub i64);
+
+const INSTALLATION_PARAM: &str = "installationId";
+
+impl FromRequest for InstallationPath {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(read(req).and_then(|org| {
+            let id = req
+                .match_info()
+                .get(INSTALLATION_PARAM)
+                .and_then(|raw| raw.parse::<i64>().ok())
+                .filter(|id| *id > 0)
+                .ok_or(GITHUB_INSTALLATION_NOT_FOUND)?;
+            Ok(Self(org, id))
+        }))
+    }
+}
+
+impl IntoParams for InstallationPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let installation = ParameterBuilder::new()
+            .name(INSTALLATION_PARAM)
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some("GitHub's installation id"))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                        utoipa::openapi::KnownFormat::Int64,
+                    )))
+                    .minimum(Some(1)),
+            ))
+            .build();
+        vec![parameter::<OrganizationId>(), installation]
+    }
+}
+
+impl IntoResponses for InstallationPath {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let installation = match GITHUB_INSTALLATION_NOT_FOUND {
+            DomainError::NotFound { code, .. } => code,
+            _ => "NOT_FOUND",
+        };
+        not_found(&[code::<OrganizationId>(), installation])
+    }
+}
 
 #[cfg(test)]
 mod tests {

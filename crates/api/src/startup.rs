@@ -128,6 +128,7 @@ impl Application {
             plans: settings.plans.catalog(),
             keyring: Arc::new(keyring),
             url_policy: UrlPolicy::for_production(settings.is_production()),
+            github: Arc::new(app::github::GithubApp::new(&settings.github)),
         });
         let json_limit = web::Data::new(JsonLimit(settings.server.json_body_limit_bytes));
         let body_timeout = web::Data::new(BodyTimeout(settings.server.body_timeout()));

@@ -34,6 +34,8 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     /// Whether endpoint URLs may be `http` (outside production only).
     pub url_policy: UrlPolicy,
+    /// The GitHub App (`[github]`): its secrets and install links.
+    pub github: Arc<app::github::GithubApp>,
 }
 
 impl AppState {

@@ -18,6 +18,7 @@ pub mod context_entries;
 pub mod endpoints;
 mod endpoints_ref;
 pub mod feature_flags;
+pub mod github;
 pub mod invitations;
 pub mod jobs;
 pub mod me;

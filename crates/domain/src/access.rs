@@ -264,11 +264,19 @@ pub enum Operation {
     RecordUsage,
     /// Read the usage summary.
     ReadUsageSummary,
+    /// Create a GitHub App install link (a signed state bound to the person).
+    CreateGithubInstallLink,
+    /// List the linked GitHub installations.
+    ListGithubInstallations,
+    /// List a linked installation's repositories.
+    ListGithubRepositories,
+    /// Unlink a GitHub installation.
+    UnlinkGithubInstallation,
 }
 
 impl Operation {
     /// Every row, in the README's order.
-    pub const ALL: [Operation; 41] = [
+    pub const ALL: [Operation; 45] = [
         Self::ReadOrganization,
         Self::UpdateOrganization,
         Self::DeleteOrganization,
@@ -310,6 +318,10 @@ impl Operation {
         Self::ReadFeatureFlags,
         Self::RecordUsage,
         Self::ReadUsageSummary,
+        Self::CreateGithubInstallLink,
+        Self::ListGithubInstallations,
+        Self::ListGithubRepositories,
+        Self::UnlinkGithubInstallation,
     ];
 
     /// The route, as method and path under `/v1/organizations/{orgId}`.
@@ -356,6 +368,12 @@ impl Operation {
             Self::ReadFeatureFlags => ("GET", "/feature-flags"),
             Self::RecordUsage => ("POST", "/usage"),
             Self::ReadUsageSummary => ("GET", "/usage/summary"),
+            Self::CreateGithubInstallLink => ("POST", "/github/install-links"),
+            Self::ListGithubInstallations => ("GET", "/github/installations"),
+            Self::ListGithubRepositories => {
+                ("GET", "/github/installations/{installationId}/repositories")
+            }
+            Self::UnlinkGithubInstallation => ("DELETE", "/github/installations/{installationId}"),
         }
     }
 }
@@ -396,6 +414,11 @@ pub const fn permission(role: AccessRole, operation: Operation) -> Permission {
         // or its admins; every member reads the summary.
         (RecordUsage, Owner | Admin | AdminKey | MemberKey) => Allowed,
         (ReadUsageSummary, _) => Allowed,
+        // Any member (and key) sees which GitHub installations are linked.
+        (ListGithubInstallations | ListGithubRepositories, _) => Allowed,
+        // The install link's state names the person who links: a key cannot.
+        (CreateGithubInstallLink, Owner | Admin) => Allowed,
+        (CreateGithubInstallLink, _) => Denied,
         // Deleting and restoring are an owner's; a key never holds owner rights.
         (DeleteOrganization | RestoreOrganization, Owner) => Allowed,
         (DeleteOrganization | RestoreOrganization, _) => Denied,

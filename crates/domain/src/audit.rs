@@ -83,6 +83,10 @@ text_enum! {
         FeatureFlagUpdated => "feature_flag.updated",
         /// A platform admin deleted a feature flag.
         FeatureFlagDeleted => "feature_flag.deleted",
+        /// A GitHub App installation was linked to the organization (setup callback).
+        GithubInstallationLinked => "github_installation.linked",
+        /// A GitHub App installation was unlinked from the organization.
+        GithubInstallationUnlinked => "github_installation.unlinked",
     }
 }
 
@@ -109,6 +113,8 @@ text_enum! {
         ContextEntry => "context",
         /// A feature flag (`flg_...`).
         FeatureFlag => "feature_flag",
+        /// A GitHub App installation (GitHub's numeric id).
+        GithubInstallation => "github_installation",
     }
 }
 

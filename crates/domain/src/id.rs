@@ -237,6 +237,8 @@ typed_id! {
     OutboxMessageId => "obx",
     /// Identifies a usage record (`use_`).
     UsageRecordId => "use",
+    /// Identifies a recorded GitHub webhook delivery (`ghd_`).
+    GithubDeliveryId => "ghd",
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod context_entries;
 pub mod endpoints;
 pub mod feature_flags;
+pub mod github;
 pub mod invitations;
 pub mod jobs;
 pub mod members;

@@ -176,6 +176,13 @@ pub const CONSTRAINTS: &[Constraint] = &[
         "invitedBy",
         "USER_NOT_FOUND",
     ),
+    unique(
+        "idx_github_deliveries_delivery_id",
+        "github_deliveries",
+        &["delivery_id"],
+        "deliveryId",
+        domain::github::GITHUB_DELIVERY_SEEN,
+    ),
 ];
 
 /// The constraint with this name.

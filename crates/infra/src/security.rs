@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::config::AuthSettings;
 
 mod api_keys;
+pub mod github;
 pub mod secrets;
 
 pub use api_keys::{API_KEY_PREFIX, IssuedApiKey, PresentedApiKey, issue_api_key, parse_api_key};

@@ -9,6 +9,7 @@ pub mod context_entries;
 pub mod docs;
 pub mod endpoints;
 pub mod feature_flags;
+pub mod github;
 pub mod health;
 pub mod invitations;
 pub mod jobs;
@@ -59,6 +60,7 @@ resources![
     context_entries,
     feature_flags,
     usage,
+    github,
 ];
 
 /// Registers every route, then in each scope the fallback that answers 405 and

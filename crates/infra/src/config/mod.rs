@@ -8,6 +8,7 @@
 
 mod auth;
 mod database;
+mod github;
 mod jobs;
 mod log;
 mod metrics;
@@ -30,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 pub use auth::AuthSettings;
 pub use database::DatabaseSettings;
+pub use github::GithubSettings;
 pub use jobs::JobsSettings;
 pub use log::LogSettings;
 pub use metrics::MetricsSettings;
@@ -78,6 +80,9 @@ pub struct Settings {
     /// `GET /metrics` and the periodic snapshot.
     #[serde(default)]
     pub metrics: MetricsSettings,
+    /// The GitHub App integration.
+    #[serde(default)]
+    pub github: GithubSettings,
 }
 
 fn default_environment() -> String {
@@ -210,6 +215,7 @@ impl Settings {
         self.rate_limits.check()?;
         self.secrets.check()?;
         self.metrics.check()?;
+        self.github.check()?;
         if self.is_production() && self.database.auto_migrate {
             return rule(
                 "database.auto_migrate",

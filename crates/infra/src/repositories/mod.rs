@@ -12,6 +12,7 @@ mod audit_logs;
 mod context_entries;
 mod endpoints;
 mod feature_flags;
+mod github;
 pub mod invitations;
 mod jobs;
 pub mod listing;
@@ -35,6 +36,10 @@ pub use audit_logs::{Attribution, AuditLogRepository};
 pub use context_entries::{ContextEntryRepository, ContextVersionRepository};
 pub use endpoints::{EndpointList, EndpointRepository};
 pub use feature_flags::{FeatureFlagList, FeatureFlagRepository};
+pub use github::{
+    GithubDeliveryRepository, GithubInstallationList, GithubInstallationRepository,
+    GithubRepositoryList, KeptDelivery, NewDelivery,
+};
 pub use jobs::{ClaimedJob, JobList, JobRepository};
 pub use members::MemberRepository;
 pub use messages::MessageRepository;
