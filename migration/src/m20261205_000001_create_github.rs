@@ -1,4 +1,4 @@
-//! The GitHub App's data: `github_installations` and `github_repositories`
+//! The GitHub App's data: `github_installations` and `github_installation_repositories`
 //! keyed by GitHub's own numeric ids (`bigint`; GitHub never reuses them), and
 //! `github_deliveries`, every webhook delivery recorded once by its
 //! `X-GitHub-Delivery` GUID (a redelivery is a unique violation of
@@ -30,7 +30,7 @@ enum GithubInstallations {
 }
 
 #[derive(DeriveIden)]
-enum GithubRepositories {
+enum GithubInstallationRepositories {
     Table,
     InstallationId,
     Id,
@@ -135,28 +135,28 @@ async fn create_installations(manager: &SchemaManager<'_>) -> Result<(), DbErr> 
 async fn create_repositories(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     let mut table = Table::create();
     table
-        .table(GithubRepositories::Table)
-        .col(big(GithubRepositories::InstallationId))
-        .col(big(GithubRepositories::Id))
-        .col(text(GithubRepositories::Name))
-        .col(text(GithubRepositories::FullName))
-        .col(boolean_default(GithubRepositories::Private, false))
-        .col(timestamptz_null(GithubRepositories::RemovedAt))
+        .table(GithubInstallationRepositories::Table)
+        .col(big(GithubInstallationRepositories::InstallationId))
+        .col(big(GithubInstallationRepositories::Id))
+        .col(text(GithubInstallationRepositories::Name))
+        .col(text(GithubInstallationRepositories::FullName))
+        .col(boolean_default(GithubInstallationRepositories::Private, false))
+        .col(timestamptz_null(GithubInstallationRepositories::RemovedAt))
         // The payload time of the last add or removal applied: an older one
         // never undoes a newer one (an `added` cannot resurrect a later removal).
-        .col(timestamptz(GithubRepositories::ChangedAt));
+        .col(timestamptz(GithubInstallationRepositories::ChangedAt));
     timestamps(&mut table)
         .primary_key(
             Index::create()
-                .col(GithubRepositories::InstallationId)
-                .col(GithubRepositories::Id),
+                .col(GithubInstallationRepositories::InstallationId)
+                .col(GithubInstallationRepositories::Id),
         )
         .foreign_key(
             ForeignKey::create()
-                .name("fk_github_repositories_github_installations")
+                .name("fk_github_installation_repositories_github_installations")
                 .from(
-                    GithubRepositories::Table,
-                    GithubRepositories::InstallationId,
+                    GithubInstallationRepositories::Table,
+                    GithubInstallationRepositories::InstallationId,
                 )
                 .to(GithubInstallations::Table, GithubInstallations::Id)
                 .on_delete(ForeignKeyAction::Cascade)
@@ -167,13 +167,13 @@ async fn create_repositories(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         table,
         vec![
             index(
-                "idx_github_repositories_installation_id_created_at",
-                GithubRepositories::Table,
+                "idx_github_installation_repositories_installation_id_created_at",
+                GithubInstallationRepositories::Table,
                 [Alias::new("installation_id"), Alias::new("created_at")],
             ),
             index(
-                "idx_github_repositories_installation_id_full_name",
-                GithubRepositories::Table,
+                "idx_github_installation_repositories_installation_id_full_name",
+                GithubInstallationRepositories::Table,
                 [Alias::new("installation_id"), Alias::new("full_name")],
             ),
         ],
@@ -230,7 +230,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         drop_table(manager, GithubDeliveries::Table).await?;
-        drop_table(manager, GithubRepositories::Table).await?;
+        drop_table(manager, GithubInstallationRepositories::Table).await?;
         drop_table(manager, GithubInstallations::Table).await
     }
 

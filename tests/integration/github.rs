@@ -386,7 +386,7 @@ async fn a_bad_or_missing_signature_is_401_and_nothing_is_written(backend: Backe
     assert_eq!(res.status, 401, "{}", res.text);
     assert_eq!(count(&app, "github_deliveries").await, "0");
     assert_eq!(count(&app, "github_installations").await, "0");
-    assert_eq!(count(&app, "github_repositories").await, "0");
+    assert_eq!(count(&app, "github_installation_repositories").await, "0");
 }
 
 async fn a_linked_installation_follows_every_installation_and_repository_action(backend: Backend) {

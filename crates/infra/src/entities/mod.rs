@@ -10,7 +10,7 @@ pub mod endpoints;
 pub mod feature_flags;
 pub mod github_deliveries;
 pub mod github_installations;
-pub mod github_repositories;
+pub mod github_installation_repositories;
 pub mod invitations;
 pub mod jobs;
 pub mod messages;

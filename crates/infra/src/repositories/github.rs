@@ -17,7 +17,7 @@ use sea_orm::{
 
 use super::listing::{self, KeyKind, Listing, SortValue};
 use crate::db_error::to_domain;
-use crate::entities::{github_deliveries, github_installations, github_repositories};
+use crate::entities::{github_deliveries, github_installations, github_installation_repositories};
 
 /// Installations and their repositories over a connection or transaction.
 #[derive(Debug)]
@@ -51,7 +51,7 @@ fn to_installation(m: github_installations::Model) -> GithubInstallation {
     }
 }
 
-fn to_repository(m: github_repositories::Model) -> GithubRepository {
+fn to_repository(m: github_installation_repositories::Model) -> GithubRepository {
     GithubRepository {
         id: m.id,
         installation_id: m.installation_id,
@@ -251,7 +251,7 @@ impl<'c, C: ConnectionTrait> GithubInstallationRepository<'c, C> {
         installation: i64,
         id: i64,
     ) -> Result<Option<GithubRepository>, DomainError> {
-        Ok(github_repositories::Entity::find_by_id((installation, id))
+        Ok(github_installation_repositories::Entity::find_by_id((installation, id))
             .one(self.conn)
             .await
             .map_err(to_domain)?
@@ -268,9 +268,9 @@ impl<'c, C: ConnectionTrait> GithubInstallationRepository<'c, C> {
         changed_at: DateTime<Utc>,
         exists: bool,
     ) -> Result<(), DomainError> {
-        use github_repositories::Column;
+        use github_installation_repositories::Column;
         if exists {
-            github_repositories::Entity::update_many()
+            github_installation_repositories::Entity::update_many()
                 .col_expr(Column::Name, Expr::value(repo.name.clone()))
                 .col_expr(Column::FullName, Expr::value(repo.full_name.clone()))
                 .col_expr(Column::Private, Expr::value(repo.private))
@@ -283,7 +283,7 @@ impl<'c, C: ConnectionTrait> GithubInstallationRepository<'c, C> {
                 .await
                 .map_err(to_domain)?;
         } else {
-            github_repositories::Entity::insert(github_repositories::ActiveModel {
+            github_installation_repositories::Entity::insert(github_installation_repositories::ActiveModel {
                 installation_id: Set(installation),
                 id: Set(repo.id),
                 name: Set(repo.name.clone()),
@@ -308,9 +308,9 @@ impl<'c, C: ConnectionTrait> GithubInstallationRepository<'c, C> {
         installation: i64,
         request: &PageRequest<GithubRepositorySort>,
     ) -> Result<Page<GithubRepository>, DomainError> {
-        use github_repositories::Column;
+        use github_installation_repositories::Column;
         let query =
-            github_repositories::Entity::find().filter(Column::InstallationId.eq(installation));
+            github_installation_repositories::Entity::find().filter(Column::InstallationId.eq(installation));
         listing::page::<GithubRepositoryList, _, _, _>(query, request, |query| async move {
             Ok(query
                 .all(self.conn)
@@ -483,7 +483,7 @@ impl Listing for GithubRepositoryList {
     type Row = GithubRepository;
 
     fn column(sort: GithubRepositorySort) -> (Expr, KeyKind) {
-        use github_repositories::{Column, Entity};
+        use github_installation_repositories::{Column, Entity};
         match sort {
             GithubRepositorySort::CreatedAt => {
                 (Expr::col((Entity, Column::CreatedAt)), KeyKind::Timestamp)
@@ -495,7 +495,7 @@ impl Listing for GithubRepositoryList {
     }
 
     fn id_column() -> Expr {
-        Expr::col((github_repositories::Entity, github_repositories::Column::Id))
+        Expr::col((github_installation_repositories::Entity, github_installation_repositories::Column::Id))
     }
 
     fn parse_id(raw: &str) -> Option<Value> {
@@ -504,8 +504,8 @@ impl Listing for GithubRepositoryList {
 
     fn search_columns() -> Vec<Expr> {
         vec![Expr::col((
-            github_repositories::Entity,
-            github_repositories::Column::FullName,
+            github_installation_repositories::Entity,
+            github_installation_repositories::Column::FullName,
         ))]
     }
 

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "github_repositories")]
+#[sea_orm(table_name = "github_installation_repositories")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub installation_id: i64,
