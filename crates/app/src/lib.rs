@@ -28,5 +28,7 @@ pub mod runs;
 pub mod sessions;
 pub mod tasks;
 pub mod waitlist;
+pub mod webhook_delivery;
+pub mod webhooks;
 
 pub use context::{Context, Standing};

@@ -181,6 +181,7 @@ pub async fn complete(
             completion.tokens_used,
         )
         .await?;
+    crate::webhooks::task_finished(uow.conn(), ctx.now, &task).await?;
     uow.commit().await?;
     Ok((job, task))
 }

@@ -260,11 +260,29 @@ pub enum Operation {
     DeleteContextEntry,
     /// Read the feature flags' values for the organization.
     ReadFeatureFlags,
+    /// Create a webhook.
+    CreateWebhook,
+    /// List webhooks.
+    ListWebhooks,
+    /// Read one webhook.
+    ReadWebhook,
+    /// Change a webhook.
+    UpdateWebhook,
+    /// Delete a webhook.
+    DeleteWebhook,
+    /// Rotate a webhook's signing secret.
+    RotateWebhookSecret,
+    /// Read a webhook's delivery log.
+    ListWebhookDeliveries,
+    /// Send a logged delivery again.
+    ReplayWebhookDelivery,
+    /// Send a `webhook.test` event.
+    TestWebhook,
 }
 
 impl Operation {
     /// Every row, in the README's order.
-    pub const ALL: [Operation; 39] = [
+    pub const ALL: [Operation; 48] = [
         Self::ReadOrganization,
         Self::UpdateOrganization,
         Self::DeleteOrganization,
@@ -304,6 +322,15 @@ impl Operation {
         Self::SetContextEntry,
         Self::DeleteContextEntry,
         Self::ReadFeatureFlags,
+        Self::CreateWebhook,
+        Self::ListWebhooks,
+        Self::ReadWebhook,
+        Self::UpdateWebhook,
+        Self::DeleteWebhook,
+        Self::RotateWebhookSecret,
+        Self::ListWebhookDeliveries,
+        Self::ReplayWebhookDelivery,
+        Self::TestWebhook,
     ];
 
     /// The route, as method and path under `/v1/organizations/{orgId}`.
@@ -348,6 +375,18 @@ impl Operation {
             Self::SetContextEntry => ("PUT", "/context/{key}"),
             Self::DeleteContextEntry => ("DELETE", "/context/{key}"),
             Self::ReadFeatureFlags => ("GET", "/feature-flags"),
+            Self::CreateWebhook => ("POST", "/webhooks"),
+            Self::ListWebhooks => ("GET", "/webhooks"),
+            Self::ReadWebhook => ("GET", "/webhooks/{webhookId}"),
+            Self::UpdateWebhook => ("PATCH", "/webhooks/{webhookId}"),
+            Self::DeleteWebhook => ("DELETE", "/webhooks/{webhookId}"),
+            Self::RotateWebhookSecret => ("POST", "/webhooks/{webhookId}/rotate-secret"),
+            Self::ListWebhookDeliveries => ("GET", "/webhooks/{webhookId}/deliveries"),
+            Self::ReplayWebhookDelivery => (
+                "POST",
+                "/webhooks/{webhookId}/deliveries/{deliveryId}/replay",
+            ),
+            Self::TestWebhook => ("POST", "/webhooks/{webhookId}/test"),
         }
     }
 }

@@ -83,6 +83,17 @@ text_enum! {
         FeatureFlagUpdated => "feature_flag.updated",
         /// A platform admin deleted a feature flag.
         FeatureFlagDeleted => "feature_flag.deleted",
+        /// A webhook was created.
+        WebhookCreated => "webhook.created",
+        /// A webhook was changed.
+        WebhookUpdated => "webhook.updated",
+        /// A webhook was deleted.
+        WebhookDeleted => "webhook.deleted",
+        /// A webhook's signing secret was rotated.
+        WebhookSecretRotated => "webhook.secret_rotated",
+        /// The server disabled a webhook (its receiver answered 410, or failed
+        /// every attempt for `webhooks.disable_after_days`).
+        WebhookDisabled => "webhook.disabled",
     }
 }
 
@@ -109,6 +120,8 @@ text_enum! {
         ContextEntry => "context",
         /// A feature flag (`flg_...`).
         FeatureFlag => "feature_flag",
+        /// A webhook (`whk_...`).
+        Webhook => "webhook",
     }
 }
 

@@ -235,6 +235,8 @@ typed_id! {
     FeatureFlagId => "flg",
     /// Identifies an outbox message (`obx_`).
     OutboxMessageId => "obx",
+    /// Identifies a webhook event (`evt_`): the `webhook-id` of its every delivery attempt.
+    EventId => "evt",
 }
 
 #[cfg(test)]

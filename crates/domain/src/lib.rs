@@ -20,6 +20,7 @@ pub mod organizations;
 pub mod tasks;
 pub mod users;
 pub mod waitlist;
+pub mod webhooks;
 
 // Shared by every resource.
 pub mod access;

@@ -19,6 +19,7 @@ pub mod organizations;
 pub mod sessions;
 pub mod tasks;
 pub mod waitlist;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -56,6 +57,7 @@ resources![
     messages,
     context_entries,
     feature_flags,
+    webhooks,
 ];
 
 /// Registers every route, then in each scope the fallback that answers 405 and

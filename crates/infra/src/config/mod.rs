@@ -16,6 +16,7 @@ mod rate_limits;
 mod secrets;
 mod server;
 mod smtp;
+mod webhooks;
 #[cfg(test)]
 mod testing;
 
@@ -37,6 +38,7 @@ pub use rate_limits::RateLimitSettings;
 pub use secrets::SecretsSettings;
 pub use server::ServerSettings;
 pub use smtp::{SmtpSettings, SmtpTls};
+pub use webhooks::WebhooksSettings;
 
 /// Every setting of the server.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -73,6 +75,9 @@ pub struct Settings {
     /// The key ring of endpoint secrets at rest.
     #[serde(default)]
     pub secrets: SecretsSettings,
+    /// Outgoing webhooks.
+    #[serde(default)]
+    pub webhooks: WebhooksSettings,
 }
 
 fn default_environment() -> String {
@@ -204,6 +209,7 @@ impl Settings {
         self.plans.check()?;
         self.rate_limits.check()?;
         self.secrets.check()?;
+        self.webhooks.check()?;
         if self.is_production() && self.database.auto_migrate {
             return rule(
                 "database.auto_migrate",

@@ -21,3 +21,5 @@ pub mod tasks;
 pub mod users;
 pub mod verification_tokens;
 pub mod waitlist_entries;
+pub mod webhook_deliveries;
+pub mod webhooks;

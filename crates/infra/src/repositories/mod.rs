@@ -27,6 +27,7 @@ mod tasks;
 mod users;
 pub mod verification_tokens;
 mod waitlist;
+mod webhooks;
 
 pub use api_keys::ApiKeyRepository;
 pub use audit_logs::{Attribution, AuditLogRepository};
@@ -44,6 +45,9 @@ pub use soft_delete::{SoftDeletable, SoftDeleteRepository};
 pub use tasks::TaskRepository;
 pub use users::UserRepository;
 pub use waitlist::WaitlistRepository;
+pub use webhooks::{
+    DeliveryList, QueuedEvent, WebhookDeliveryRepository, WebhookList, WebhookRepository, emit_event,
+};
 
 use domain::DomainError;
 
