@@ -37,4 +37,5 @@ mod shutdown;
 mod startup;
 mod transactions;
 mod waitlist;
+mod webhooks;
 mod worker;
