@@ -92,7 +92,14 @@ impl MigrationTrait for Migration {
             .check(check_one_of(
                 "chk_webhook_deliveries_error_class",
                 WebhookDeliveries::ErrorClass,
-                &["timeout", "connect", "tls", "ssrf", "http_status", "redirect"],
+                &[
+                    "timeout",
+                    "connect",
+                    "tls",
+                    "ssrf",
+                    "http_status",
+                    "redirect",
+                ],
             ));
 
         create_table(

@@ -236,9 +236,9 @@ impl Fixture {
             }
             Operation::UpdateEndpoint => Some(json!({"name": "Renamed hook"})),
             Operation::SetContextEntry => Some(json!({"value": {"theme": "light"}})),
-            Operation::CreateWebhook => Some(
-                json!({"url": "https://example.com/new-events", "events": ["organization.*"]}),
-            ),
+            Operation::CreateWebhook => {
+                Some(json!({"url": "https://example.com/new-events", "events": ["organization.*"]}))
+            }
             Operation::UpdateWebhook => Some(json!({"description": "Renamed"})),
             Operation::RotateWebhookSecret
             | Operation::ReplayWebhookDelivery

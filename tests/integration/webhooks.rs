@@ -74,8 +74,20 @@ fn the_verifier_accepts_the_specifications_published_example() {
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let body = br#"{"test": 2432232314}"#;
     let signature = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
-    assert!(verify(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", body, signature));
-    assert!(!verify(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265331", body, signature));
+    assert!(verify(
+        secret,
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "1614265330",
+        body,
+        signature
+    ));
+    assert!(!verify(
+        secret,
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "1614265331",
+        body,
+        signature
+    ));
     assert!(!verify(secret, "msg_other", "1614265330", body, signature));
 }
 
@@ -138,7 +150,8 @@ async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) 
     match answer {
         None => HttpResponse::Ok().body("thanks"),
         Some(s) => {
-            let mut res = HttpResponse::build(actix_web::http::StatusCode::from_u16(s.status).unwrap());
+            let mut res =
+                HttpResponse::build(actix_web::http::StatusCode::from_u16(s.status).unwrap());
             for (name, value) in s.headers {
                 res.insert_header((name, value));
             }
@@ -205,7 +218,10 @@ where
 {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -242,7 +258,11 @@ async fn webhook(app: &TestApp, org: &Org, url: &str, events: Value) -> (String,
 
 async fn rename(app: &TestApp, org: &Org, name: &str) {
     let res = app
-        .patch_as(&format!("/v1/organizations/{}", org.id), &org.token, &json!({"name": name}))
+        .patch_as(
+            &format!("/v1/organizations/{}", org.id),
+            &org.token,
+            &json!({"name": name}),
+        )
         .await;
     assert_eq!(res.status, 200, "{}", res.text);
 }
@@ -267,7 +287,10 @@ async fn log(app: &TestApp) -> Vec<webhook_deliveries::Model> {
 
 async fn get_webhook(app: &TestApp, org: &Org, id: &str) -> Value {
     let res = app
-        .get_as(&format!("/v1/organizations/{}/webhooks/{id}", org.id), &org.token)
+        .get_as(
+            &format!("/v1/organizations/{}/webhooks/{id}", org.id),
+            &org.token,
+        )
         .await;
     assert_eq!(res.status, 200, "{}", res.text);
     res.body
@@ -284,11 +307,17 @@ async fn a_renamed_organization_reaches_its_webhook_signed_per_the_specification
     assert!(secret.starts_with("whsec_"));
     assert_eq!(STANDARD.decode(&secret[6..]).unwrap().len(), 32);
     let shown = get_webhook(&app, &org, &id).await;
-    assert!(shown.get("secret").is_none(), "the secret is shown once: {shown}");
+    assert!(
+        shown.get("secret").is_none(),
+        "the secret is shown once: {shown}"
+    );
 
     rename(&app, &org, "Acme Renamed").await;
 
-    eventually("the event arrives", || async { !receiver.received().is_empty() }).await;
+    eventually("the event arrives", || async {
+        !receiver.received().is_empty()
+    })
+    .await;
     let got = receiver.received()[0].clone();
     assert_eq!(got.path, "/hook");
     assert!(got.id.starts_with("evt_"), "{got:?}");
@@ -303,12 +332,21 @@ async fn a_renamed_organization_reaches_its_webhook_signed_per_the_specification
     assert_eq!(body["type"], "organization.updated");
     assert!(body["timestamp"].is_string());
     assert_eq!(body["data"]["entityId"], org.id.as_str());
-    assert_eq!(body["data"]["changes"]["name"], json!(["Acme", "Acme Renamed"]));
+    assert_eq!(
+        body["data"]["changes"]["name"],
+        json!(["Acme", "Acme Renamed"])
+    );
     // Only subscribed events: creating the webhook (webhook.created) sent nothing.
     assert_eq!(receiver.received().len(), 1);
-    eventually("the attempt is logged", || async { !log(&app).await.is_empty() }).await;
+    eventually("the attempt is logged", || async {
+        !log(&app).await.is_empty()
+    })
+    .await;
     let res = app
-        .get_as(&format!("/v1/organizations/{}/webhooks/{id}/deliveries", org.id), &org.token)
+        .get_as(
+            &format!("/v1/organizations/{}/webhooks/{id}/deliveries", org.id),
+            &org.token,
+        )
         .await;
     assert_eq!(res.status, 200, "{}", res.text);
     let item = &res.body["items"][0];
@@ -322,15 +360,29 @@ async fn a_renamed_organization_reaches_its_webhook_signed_per_the_specification
 async fn a_rolled_back_change_sends_nothing(backend: Backend) {
     let app = spawn_app_with(backend, &[]).await;
     let org = organization(&app).await;
-    webhook(&app, &org, "https://example.com/hook", json!(["organization.*"])).await;
+    webhook(
+        &app,
+        &org,
+        "https://example.com/hook",
+        json!(["organization.*"]),
+    )
+    .await;
     let before = webhook_rows(&app).await.len();
     // The event is written, then the audit row fails: the request rolls back.
     fail_inserts_into(&app.database, "audit_logs").await;
     let res = app
-        .patch_as(&format!("/v1/organizations/{}", org.id), &org.token, &json!({"name": "Nope"}))
+        .patch_as(
+            &format!("/v1/organizations/{}", org.id),
+            &org.token,
+            &json!({"name": "Nope"}),
+        )
         .await;
     assert_eq!(res.status, 500, "{}", res.text);
-    assert_eq!(webhook_rows(&app).await.len(), before, "a rolled-back event was kept");
+    assert_eq!(
+        webhook_rows(&app).await.len(),
+        before,
+        "a rolled-back event was kept"
+    );
 
     allow_writes(&app.database, "audit_logs").await;
     rename(&app, &org, "Yes").await;
@@ -356,10 +408,14 @@ async fn a_failing_receiver_is_retried_on_the_schedule_and_a_410_disables(backen
     let row = webhook_rows(&app).await.pop().unwrap();
     let wait = row.next_attempt_at - start;
     assert!(
-        wait >= TimeDelta::milliseconds(4_500) && wait <= TimeDelta::milliseconds(5_500) + (app.clock.now() - start),
+        wait >= TimeDelta::milliseconds(4_500)
+            && wait <= TimeDelta::milliseconds(5_500) + (app.clock.now() - start),
         "{wait:?}"
     );
-    assert_eq!(log(&app).await[0].error_class.as_deref(), Some("http_status"));
+    assert_eq!(
+        log(&app).await[0].error_class.as_deref(),
+        Some("http_status")
+    );
     assert!(get_webhook(&app, &org, &id).await["failingSince"].is_string());
 
     // 2nd: 503 with Retry-After: 120 s, longer than the schedule's 5 min? No:
@@ -369,13 +425,19 @@ async fn a_failing_receiver_is_retried_on_the_schedule_and_a_410_disables(backen
     eventually("attempt 2", || async { log(&app).await.len() == 2 }).await;
     let row = webhook_rows(&app).await.pop().unwrap();
     let wait = row.next_attempt_at - t2;
-    assert!(wait >= TimeDelta::seconds(270) && wait <= TimeDelta::seconds(331), "{wait:?}");
+    assert!(
+        wait >= TimeDelta::seconds(270) && wait <= TimeDelta::seconds(331),
+        "{wait:?}"
+    );
 
     // 3rd: a redirect is a failure and is not followed.
     app.clock.advance(TimeDelta::seconds(331));
     eventually("attempt 3", || async { log(&app).await.len() == 3 }).await;
     assert_eq!(log(&app).await[2].error_class.as_deref(), Some("redirect"));
-    assert!(receiver.received().iter().all(|r| r.path == "/hook"), "a redirect was followed");
+    assert!(
+        receiver.received().iter().all(|r| r.path == "/hook"),
+        "a redirect was followed"
+    );
 
     // 4th: 410 disables the webhook (audited) and ends the retries.
     app.clock.advance(TimeDelta::seconds(1_981));
@@ -386,16 +448,27 @@ async fn a_failing_receiver_is_retried_on_the_schedule_and_a_410_disables(backen
     let row = webhook_rows(&app).await.pop().unwrap();
     assert!(row.failed_at.is_some(), "{row:?}");
     let ids: Vec<String> = receiver.received().iter().map(|r| r.id.clone()).collect();
-    assert!(ids.iter().all(|i| i == &ids[0]), "webhook-id changed between attempts: {ids:?}");
+    assert!(
+        ids.iter().all(|i| i == &ids[0]),
+        "webhook-id changed between attempts: {ids:?}"
+    );
     let attempts: Vec<i32> = log(&app).await.iter().map(|d| d.attempt).collect();
     assert_eq!(attempts, [1, 2, 3, 4]);
     let audit = app
         .get_as(
-            &format!("/v1/organizations/{}/audit-logs?action=webhook.disabled", org.id),
+            &format!(
+                "/v1/organizations/{}/audit-logs?action=webhook.disabled",
+                org.id
+            ),
             &org.token,
         )
         .await;
-    assert_eq!(audit.body["items"][0]["entityId"], id.as_str(), "{}", audit.text);
+    assert_eq!(
+        audit.body["items"][0]["entityId"],
+        id.as_str(),
+        "{}",
+        audit.text
+    );
     assert_eq!(audit.body["items"][0]["actorType"], "system");
     // Disabled: new events are not written for it.
     rename(&app, &org, "Two").await;
@@ -407,14 +480,19 @@ async fn retry_after_lengthens_the_wait(backend: Backend) {
     let app = spawn_app_with(backend, WORKER_ON).await;
     let org = organization(&app).await;
     webhook(&app, &org, &receiver.url(), json!(["organization.updated"])).await;
-    let at = (Utc::now() + TimeDelta::seconds(600)).to_rfc2822().replace("+0000", "GMT");
+    let at = (Utc::now() + TimeDelta::seconds(600))
+        .to_rfc2822()
+        .replace("+0000", "GMT");
     receiver.answer(429, &[("retry-after", &at)], "slow down");
     let start = app.clock.now();
     rename(&app, &org, "One").await;
     eventually("attempt 1", || async { log(&app).await.len() == 1 }).await;
     let row = webhook_rows(&app).await.pop().unwrap();
     let wait = row.next_attempt_at - start;
-    assert!(wait >= TimeDelta::seconds(590) && wait <= TimeDelta::seconds(610), "{wait:?}");
+    assert!(
+        wait >= TimeDelta::seconds(590) && wait <= TimeDelta::seconds(610),
+        "{wait:?}"
+    );
 }
 
 async fn a_webhook_failing_for_five_days_is_disabled_and_its_owners_told(backend: Backend) {
@@ -427,7 +505,8 @@ async fn a_webhook_failing_for_five_days_is_disabled_and_its_owners_told(backend
     eventually("the first failure", || async { log(&app).await.len() == 1 }).await;
     assert_eq!(get_webhook(&app, &org, &id).await["enabled"], true);
 
-    app.clock.advance(TimeDelta::days(5) + TimeDelta::minutes(1));
+    app.clock
+        .advance(TimeDelta::days(5) + TimeDelta::minutes(1));
     let attempts = log(&app).await.len();
     rename(&app, &org, "Two").await;
     eventually("the webhook is disabled", || async {
@@ -435,7 +514,10 @@ async fn a_webhook_failing_for_five_days_is_disabled_and_its_owners_told(backend
     })
     .await;
     assert!(log(&app).await.len() > attempts);
-    assert_eq!(get_webhook(&app, &org, &id).await["disabledReason"], "failing");
+    assert_eq!(
+        get_webhook(&app, &org, &id).await["disabledReason"],
+        "failing"
+    );
     let mail: Vec<Value> = outbox_messages::Entity::find()
         .filter(outbox_messages::Column::Kind.eq("email"))
         .all(app.database.conn())
@@ -493,15 +575,30 @@ async fn every_private_address_is_refused_at_save_and_at_delivery(backend: Backe
         "https://mixed.test/hook".to_owned(),
     ] {
         let res = app
-            .post_as(&path, &org.token, &json!({"url": url, "events": ["organization.*"]}))
+            .post_as(
+                &path,
+                &org.token,
+                &json!({"url": url, "events": ["organization.*"]}),
+            )
             .await;
         assert_eq!(res.status, 422, "{url}: {}", res.text);
-        assert_eq!(res.body["errors"][0]["code"], "WEBHOOK_URL_FORBIDDEN", "{url}");
+        assert_eq!(
+            res.body["errors"][0]["code"], "WEBHOOK_URL_FORBIDDEN",
+            "{url}"
+        );
     }
     let res = app
-        .post_as(&path, &org.token, &json!({"url": "http://public.test/hook", "events": ["organization.*"]}))
+        .post_as(
+            &path,
+            &org.token,
+            &json!({"url": "http://public.test/hook", "events": ["organization.*"]}),
+        )
         .await;
-    assert_eq!(res.body["errors"][0]["code"], "HTTPS_REQUIRED", "{}", res.text);
+    assert_eq!(
+        res.body["errors"][0]["code"], "HTTPS_REQUIRED",
+        "{}",
+        res.text
+    );
 
     // Saved while the name resolved publicly; it now resolves to loopback.
     let (id, _) = webhook(
@@ -512,17 +609,31 @@ async fn every_private_address_is_refused_at_save_and_at_delivery(backend: Backe
     )
     .await;
     let res = app
-        .patch_as(&format!("{path}/{id}"), &org.token, &json!({"url": format!("https://internal.test:{port}/hook")}))
+        .patch_as(
+            &format!("{path}/{id}"),
+            &org.token,
+            &json!({"url": format!("https://internal.test:{port}/hook")}),
+        )
         .await;
-    assert_eq!(res.body["errors"][0]["code"], "WEBHOOK_URL_FORBIDDEN", "{}", res.text);
+    assert_eq!(
+        res.body["errors"][0]["code"], "WEBHOOK_URL_FORBIDDEN",
+        "{}",
+        res.text
+    );
     resolver.set("public.test", &["127.0.0.1".parse().unwrap()]);
     rename(&app, &org, "Probe").await;
 
-    eventually("the attempt is logged", || async { !log(&app).await.is_empty() }).await;
+    eventually("the attempt is logged", || async {
+        !log(&app).await.is_empty()
+    })
+    .await;
     let attempt = &log(&app).await[0];
     assert_eq!(attempt.error_class.as_deref(), Some("ssrf"), "{attempt:?}");
     assert_eq!(attempt.status, "failed");
-    assert!(receiver.received().is_empty(), "the request reached the internal address");
+    assert!(
+        receiver.received().is_empty(),
+        "the request reached the internal address"
+    );
 }
 
 async fn a_rotated_secret_signs_beside_the_old_one_for_a_day(backend: Backend) {
@@ -542,19 +653,50 @@ async fn a_rotated_secret_signs_beside_the_old_one_for_a_day(backend: Backend) {
     assert_ne!(new, old);
 
     rename(&app, &org, "One").await;
-    eventually("the first event", || async { receiver.received().len() == 1 }).await;
+    eventually("the first event", || async {
+        receiver.received().len() == 1
+    })
+    .await;
     let got = receiver.received()[0].clone();
     assert_eq!(got.signature.split(' ').count(), 2, "{}", got.signature);
-    assert!(verify(&new, &got.id, &got.timestamp, &got.body, &got.signature));
-    assert!(verify(&old, &got.id, &got.timestamp, &got.body, &got.signature));
+    assert!(verify(
+        &new,
+        &got.id,
+        &got.timestamp,
+        &got.body,
+        &got.signature
+    ));
+    assert!(verify(
+        &old,
+        &got.id,
+        &got.timestamp,
+        &got.body,
+        &got.signature
+    ));
 
-    app.clock.advance(TimeDelta::hours(24) + TimeDelta::minutes(1));
+    app.clock
+        .advance(TimeDelta::hours(24) + TimeDelta::minutes(1));
     rename(&app, &org, "Two").await;
-    eventually("the second event", || async { receiver.received().len() == 2 }).await;
+    eventually("the second event", || async {
+        receiver.received().len() == 2
+    })
+    .await;
     let got = receiver.received()[1].clone();
     assert_eq!(got.signature.split(' ').count(), 1, "{}", got.signature);
-    assert!(verify(&new, &got.id, &got.timestamp, &got.body, &got.signature));
-    assert!(!verify(&old, &got.id, &got.timestamp, &got.body, &got.signature));
+    assert!(verify(
+        &new,
+        &got.id,
+        &got.timestamp,
+        &got.body,
+        &got.signature
+    ));
+    assert!(!verify(
+        &old,
+        &got.id,
+        &got.timestamp,
+        &got.body,
+        &got.signature
+    ));
 }
 
 async fn the_log_filters_replays_and_test_pings(backend: Backend) {
@@ -567,35 +709,62 @@ async fn the_log_filters_replays_and_test_pings(backend: Backend) {
     rename(&app, &org, "One").await;
     eventually("the failure", || async { log(&app).await.len() == 1 }).await;
 
-    let failed = app.get_as(&format!("{base}/deliveries?status=failed"), &org.token).await;
+    let failed = app
+        .get_as(&format!("{base}/deliveries?status=failed"), &org.token)
+        .await;
     assert_eq!(failed.status, 200, "{}", failed.text);
     assert_eq!(failed.body["items"].as_array().unwrap().len(), 1);
     let dlv = failed.body["items"][0]["id"].as_str().unwrap().to_owned();
     assert!(dlv.starts_with("dlv_"));
-    let none = app.get_as(&format!("{base}/deliveries?status=succeeded"), &org.token).await;
+    let none = app
+        .get_as(&format!("{base}/deliveries?status=succeeded"), &org.token)
+        .await;
     assert_eq!(none.body["items"], json!([]));
-    let bad = app.get_as(&format!("{base}/deliveries?status=maybe"), &org.token).await;
+    let bad = app
+        .get_as(&format!("{base}/deliveries?status=maybe"), &org.token)
+        .await;
     assert_eq!(bad.status, 422);
 
     // Replay: one more attempt now, same event id, a new log row.
-    let res = app.post_as(&format!("{base}/deliveries/{dlv}/replay"), &org.token, &json!({})).await;
+    let res = app
+        .post_as(
+            &format!("{base}/deliveries/{dlv}/replay"),
+            &org.token,
+            &json!({}),
+        )
+        .await;
     assert_eq!(res.status, 202, "{}", res.text);
     eventually("the replay", || async { receiver.received().len() == 2 }).await;
     let got = receiver.received();
     assert_eq!(got[1].id, got[0].id);
-    assert!(verify(&secret, &got[1].id, &got[1].timestamp, &got[1].body, &got[1].signature));
-    eventually("the replay is logged", || async { log(&app).await.len() == 2 }).await;
+    assert!(verify(
+        &secret,
+        &got[1].id,
+        &got[1].timestamp,
+        &got[1].body,
+        &got[1].signature
+    ));
+    eventually("the replay is logged", || async {
+        log(&app).await.len() == 2
+    })
+    .await;
     let replayed = &log(&app).await[1];
     assert_eq!(replayed.status, "succeeded");
     assert_eq!(replayed.attempt, 2);
     let unknown = app
-        .post_as(&format!("{base}/deliveries/dlv_01JD6Z3Q9V7X2M4N8P0R5T1W3Y/replay"), &org.token, &json!({}))
+        .post_as(
+            &format!("{base}/deliveries/dlv_01JD6Z3Q9V7X2M4N8P0R5T1W3Y/replay"),
+            &org.token,
+            &json!({}),
+        )
         .await;
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.code(), "DELIVERY_NOT_FOUND");
 
     // A test ping.
-    let res = app.post_as(&format!("{base}/test"), &org.token, &json!({})).await;
+    let res = app
+        .post_as(&format!("{base}/test"), &org.token, &json!({}))
+        .await;
     assert_eq!(res.status, 202, "{}", res.text);
     eventually("the ping", || async { receiver.received().len() == 3 }).await;
     let ping = receiver.received()[2].json();
@@ -632,11 +801,17 @@ async fn old_log_rows_are_purged(backend: Backend) {
         .await
         .unwrap();
     }
-    eventually("the old row is purged", || async { log(&app).await.len() == 1 }).await;
+    eventually("the old row is purged", || async {
+        log(&app).await.len() == 1
+    })
+    .await;
     assert_eq!(log(&app).await[0].attempt, 2, "the recent row stays");
     // Two more days: the other one goes too.
     app.clock.advance(TimeDelta::days(2));
-    eventually("the second row is purged", || async { log(&app).await.is_empty() }).await;
+    eventually("the second row is purged", || async {
+        log(&app).await.is_empty()
+    })
+    .await;
 }
 
 async fn two_servers_deliver_each_event_exactly_once_and_an_abandoned_claim_is_taken_over(
@@ -657,12 +832,22 @@ async fn two_servers_deliver_each_event_exactly_once_and_an_abandoned_claim_is_t
     // no live worker sees it unclaimed), never finished.
     let now = first.clock.now();
     let uow = first.database.begin().await.unwrap();
-    let orphan = infra::repositories::emit_event(uow.conn(), now, org_id, "task.succeeded", json!({"n": "orphan"}))
-        .await
-        .unwrap()
-        .unwrap();
+    let orphan = infra::repositories::emit_event(
+        uow.conn(),
+        now,
+        org_id,
+        "task.succeeded",
+        json!({"n": "orphan"}),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let claimed = infra::repositories::OutboxRepository::at(uow.conn(), now)
-        .claim_due(domain::OutboxKind::Webhook, 10, now + TimeDelta::seconds(60))
+        .claim_due(
+            domain::OutboxKind::Webhook,
+            10,
+            now + TimeDelta::seconds(60),
+        )
         .await
         .unwrap();
     uow.commit().await.unwrap();
@@ -677,20 +862,29 @@ async fn two_servers_deliver_each_event_exactly_once_and_an_abandoned_claim_is_t
     }
     uow.commit().await.unwrap();
 
-    eventually("every event is delivered", || async { receiver.received().len() >= EVENTS }).await;
+    eventually("every event is delivered", || async {
+        receiver.received().len() >= EVENTS
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut ids: Vec<String> = receiver.received().iter().map(|r| r.id.clone()).collect();
     assert_eq!(ids.len(), EVENTS, "some event was sent twice");
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), EVENTS);
-    assert!(!ids.contains(&orphan.to_string()), "delivered while still claimed");
+    assert!(
+        !ids.contains(&orphan.to_string()),
+        "delivered while still claimed"
+    );
 
     // The lease runs out on both servers' clocks: the event is delivered.
     first.clock.advance(TimeDelta::seconds(61));
     second.clock.advance(TimeDelta::seconds(61));
     eventually("the orphan is delivered", || async {
-        receiver.received().iter().any(|r| r.id == orphan.to_string())
+        receiver
+            .received()
+            .iter()
+            .any(|r| r.id == orphan.to_string())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -710,33 +904,67 @@ async fn webhooks_are_validated_listed_changed_and_deleted(backend: Backend) {
     let org = organization(&app).await;
     let path = format!("/v1/organizations/{}/webhooks", org.id);
     let res = app
-        .post_as(&path, &org.token, &json!({"url": "ftp://x", "events": ["org.updated", "task.*", "task.*"]}))
+        .post_as(
+            &path,
+            &org.token,
+            &json!({"url": "ftp://x", "events": ["org.updated", "task.*", "task.*"]}),
+        )
         .await;
     assert_eq!(res.status, 422, "{}", res.text);
     assert_eq!(res.error_fields(), ["url", "events"]);
-    let res = app.post_as(&path, &org.token, &json!({"url": "https://example.com/a", "events": []})).await;
+    let res = app
+        .post_as(
+            &path,
+            &org.token,
+            &json!({"url": "https://example.com/a", "events": []}),
+        )
+        .await;
     assert_eq!(res.body["errors"][0]["code"], "REQUIRED", "{}", res.text);
-    let res = app.post_as(&path, &org.token, &json!({"url": "https://example.com/a", "events": ["task.*", "task.*"]})).await;
-    assert_eq!(res.body["errors"][0]["code"], "DUPLICATE_EVENT", "{}", res.text);
+    let res = app
+        .post_as(
+            &path,
+            &org.token,
+            &json!({"url": "https://example.com/a", "events": ["task.*", "task.*"]}),
+        )
+        .await;
+    assert_eq!(
+        res.body["errors"][0]["code"], "DUPLICATE_EVENT",
+        "{}",
+        res.text
+    );
 
     let (a, _) = webhook(&app, &org, "https://example.com/a", json!(["member.*"])).await;
-    let (b, _) = webhook(&app, &org, "https://example.com/b", json!(["task.failed", "webhook.test"])).await;
+    let (b, _) = webhook(
+        &app,
+        &org,
+        "https://example.com/b",
+        json!(["task.failed", "webhook.test"]),
+    )
+    .await;
     let list = app.get_as(&format!("{path}?pageSize=1"), &org.token).await;
     assert_eq!(list.status, 200, "{}", list.text);
     assert_eq!(list.body["items"][0]["id"], b.as_str());
     let next = list.body["nextCursor"].as_str().unwrap();
-    let rest = app.get_as(&format!("{path}?pageSize=1&cursor={next}"), &org.token).await;
+    let rest = app
+        .get_as(&format!("{path}?pageSize=1&cursor={next}"), &org.token)
+        .await;
     assert_eq!(rest.body["items"][0]["id"], a.as_str(), "{}", rest.text);
     assert!(!list.text.contains("whsec_"), "{}", list.text);
 
     let res = app
-        .patch_as(&format!("{path}/{a}"), &org.token, &json!({"events": ["organization.updated"], "description": "CRM", "enabled": false}))
+        .patch_as(
+            &format!("{path}/{a}"),
+            &org.token,
+            &json!({"events": ["organization.updated"], "description": "CRM", "enabled": false}),
+        )
         .await;
     assert_eq!(res.status, 200, "{}", res.text);
     assert_eq!(res.body["events"], json!(["organization.updated"]));
     assert_eq!(res.body["description"], "CRM");
     assert_eq!(res.body["enabled"], false);
-    let res = app.patch_as(&format!("{path}/{a}"), &org.token, &json!({"url": null})).await;
+    let res = app
+        .patch_as(&format!("{path}/{a}"), &org.token, &json!({"url": null}))
+        .await;
     assert_eq!(res.status, 422);
 
     // A disabled webhook gets no events; an enabled one that filters them out neither.
@@ -745,16 +973,25 @@ async fn webhooks_are_validated_listed_changed_and_deleted(backend: Backend) {
     assert_eq!(webhook_rows(&app).await.len(), before);
 
     let member = app.create_user("member@example.com").await;
-    app.add_member(&org.id, &member.user_id, domain::MemberRole::Member).await;
+    app.add_member(&org.id, &member.user_id, domain::MemberRole::Member)
+        .await;
     let res = app.get_as(&path, &member.token).await;
     assert_eq!(res.status, 403);
 
-    assert_eq!(app.delete_as(&format!("{path}/{a}"), &org.token).await.status, 204);
+    assert_eq!(
+        app.delete_as(&format!("{path}/{a}"), &org.token)
+            .await
+            .status,
+        204
+    );
     let gone = app.get_as(&format!("{path}/{a}"), &org.token).await;
     assert_eq!(gone.status, 404);
     assert_eq!(gone.code(), "WEBHOOK_NOT_FOUND");
     let audit = app
-        .get_as(&format!("/v1/organizations/{}/audit-logs?entityType=webhook", org.id), &org.token)
+        .get_as(
+            &format!("/v1/organizations/{}/audit-logs?entityType=webhook", org.id),
+            &org.token,
+        )
         .await;
     let actions: Vec<&str> = audit.body["items"]
         .as_array()
@@ -762,7 +999,15 @@ async fn webhooks_are_validated_listed_changed_and_deleted(backend: Backend) {
         .iter()
         .filter_map(|i| i["action"].as_str())
         .collect();
-    assert_eq!(actions, ["webhook.deleted", "webhook.updated", "webhook.created", "webhook.created"]);
+    assert_eq!(
+        actions,
+        [
+            "webhook.deleted",
+            "webhook.updated",
+            "webhook.created",
+            "webhook.created"
+        ]
+    );
 }
 
 async fn a_finished_task_becomes_an_event(backend: Backend) {
@@ -771,12 +1016,25 @@ async fn a_finished_task_becomes_an_event(backend: Backend) {
     webhook(&app, &org, "https://example.com/t", json!(["task.*"])).await;
     let jobs = format!("/v1/organizations/{}/jobs", org.id);
     let job = app
-        .post_as(&jobs, &org.token, &json!({"name": "j", "definition": "d", "status": "active"}))
+        .post_as(
+            &jobs,
+            &org.token,
+            &json!({"name": "j", "definition": "d", "status": "active"}),
+        )
         .await;
     assert_eq!(job.status, 201, "{}", job.text);
     let job = job.body["id"].as_str().unwrap().to_owned();
-    let claimed = app.post_as(&format!("{jobs}/claim"), &org.token, &json!({"worker": "w"})).await;
-    let lease = claimed.body["items"][0]["lease"]["token"].as_str().unwrap().to_owned();
+    let claimed = app
+        .post_as(
+            &format!("{jobs}/claim"),
+            &org.token,
+            &json!({"worker": "w"}),
+        )
+        .await;
+    let lease = claimed.body["items"][0]["lease"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let done = app
         .post_as(
             &format!("{jobs}/{job}/complete"),

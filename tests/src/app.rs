@@ -16,8 +16,8 @@ use api::Application;
 use awc::http::Method;
 use domain::{Email, NewUser, PersonName, ShiftedClock, UserType};
 use infra::repositories::{ClientInfo, SessionRepository, UserRepository};
-use infra::security::issue_token;
 use infra::resolver::{Resolver, SystemResolver};
+use infra::security::issue_token;
 use infra::{Database, Settings};
 use serde_json::{Value, json};
 

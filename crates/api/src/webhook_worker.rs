@@ -149,13 +149,9 @@ impl WebhookWorker {
         let inner = &self.inner;
         let now = inner.clock.now();
         let until = now + TimeDelta::from_std(inner.settings.lease()).unwrap_or(TimeDelta::MAX);
-        let claimed = webhook_delivery::claim(
-            &inner.db,
-            now,
-            u64::from(inner.settings.batch_size),
-            until,
-        )
-        .await?;
+        let claimed =
+            webhook_delivery::claim(&inner.db, now, u64::from(inner.settings.batch_size), until)
+                .await?;
         let count = claimed.len();
         join_all(claimed.into_iter().map(|m| self.deliver(client, m))).await;
         Ok(count)
@@ -164,26 +160,23 @@ impl WebhookWorker {
     #[tracing::instrument(skip_all, fields(message_id = %message.id, attempt = message.attempts))]
     async fn deliver(&self, client: &awc::Client, message: OutboxMessage) {
         let inner = &self.inner;
-        let ready = match webhook_delivery::prepare(
-            &inner.db,
-            &inner.keyring,
-            inner.clock.now(),
-            &message,
-        )
-        .await
-        {
-            Ok(Some(ready)) => ready,
-            Ok(None) => return,
-            Err(e) => {
-                // Its claim runs out and it is tried again.
-                tracing::error!(error = %e, "cannot prepare a webhook event");
-                return;
-            }
-        };
+        let ready =
+            match webhook_delivery::prepare(&inner.db, &inner.keyring, inner.clock.now(), &message)
+                .await
+            {
+                Ok(Some(ready)) => ready,
+                Ok(None) => return,
+                Err(e) => {
+                    // Its claim runs out and it is tried again.
+                    tracing::error!(error = %e, "cannot prepare a webhook event");
+                    return;
+                }
+            };
         let outcome = self.post(client, &ready).await;
         let now = inner.clock.now();
         let disable_after = TimeDelta::days(i64::from(inner.settings.disable_after_days));
-        if let Err(e) = webhook_delivery::finish(&inner.db, now, disable_after, &ready, &outcome).await
+        if let Err(e) =
+            webhook_delivery::finish(&inner.db, now, disable_after, &ready, &outcome).await
         {
             tracing::error!(
                 error = %e,
@@ -276,7 +269,10 @@ fn classify(error: &SendRequestError) -> (DeliveryErrorClass, String) {
         SendRequestError::Timeout => DeliveryErrorClass::Timeout,
         SendRequestError::Connect(awc::error::ConnectError::Timeout) => DeliveryErrorClass::Timeout,
         SendRequestError::Connect(awc::error::ConnectError::Resolver(e))
-            if matches!(e.downcast_ref::<GuardError>(), Some(GuardError::Forbidden(_))) =>
+            if matches!(
+                e.downcast_ref::<GuardError>(),
+                Some(GuardError::Forbidden(_))
+            ) =>
         {
             DeliveryErrorClass::Ssrf
         }

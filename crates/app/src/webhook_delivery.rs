@@ -13,8 +13,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::webhooks::{
-    DeliveryErrorClass, DeliveryStatus, DisabledReason, Webhook,
-    WebhookDelivery, next_retry,
+    DeliveryErrorClass, DeliveryStatus, DisabledReason, Webhook, WebhookDelivery, next_retry,
 };
 use domain::{
     AuditAction, AuditEntity, AuditEvent, Changes, DeliveryId, DomainError, Email, EventId,
@@ -22,8 +21,8 @@ use domain::{
 };
 use infra::Database;
 use infra::repositories::{
-    AuditLogRepository, EmailTemplate, OutboxMessage, OutboxRepository,
-    WebhookDeliveryRepository, WebhookRepository,
+    AuditLogRepository, EmailTemplate, OutboxMessage, OutboxRepository, WebhookDeliveryRepository,
+    WebhookRepository,
 };
 use infra::security::jitter;
 use infra::security::secrets::Keyring;
@@ -161,7 +160,9 @@ pub async fn prepare(
     };
     let p = &message.payload;
     let ids = (
-        p["webhookId"].as_str().and_then(|s| WebhookId::parse(s).ok()),
+        p["webhookId"]
+            .as_str()
+            .and_then(|s| WebhookId::parse(s).ok()),
         p["eventId"].as_str().and_then(|s| EventId::parse(s).ok()),
         p["type"].as_str(),
     );
@@ -187,8 +188,18 @@ pub async fn prepare(
     });
     let body = serde_json::to_vec(&payload).map_err(|e| DomainError::Internal(e.to_string()))?;
     let timestamp = now.timestamp();
-    let signature = signatures(keyring, &webhook, now, &event_id.to_string(), timestamp, &body)?;
-    let first = p["firstAttempt"].as_i64().and_then(|a| i32::try_from(a).ok()).unwrap_or(1);
+    let signature = signatures(
+        keyring,
+        &webhook,
+        now,
+        &event_id.to_string(),
+        timestamp,
+        &body,
+    )?;
+    let first = p["firstAttempt"]
+        .as_i64()
+        .and_then(|a| i32::try_from(a).ok())
+        .unwrap_or(1);
     Ok(Some(ReadyDelivery {
         message_id: message.id,
         claim: message.attempts,
@@ -216,7 +227,12 @@ fn signatures(
     body: &[u8],
 ) -> Result<String, DomainError> {
     let bad = || DomainError::Internal("a webhook secret is not whsec_ + base64".into());
-    let current = open_webhook_secret(keyring, webhook, &webhook.sealed_secret, SecretSlot::Current)?;
+    let current = open_webhook_secret(
+        keyring,
+        webhook,
+        &webhook.sealed_secret,
+        SecretSlot::Current,
+    )?;
     let mut header = sign(&current, id, timestamp, body).ok_or_else(bad)?;
     if let (Some(previous), Some(until)) = (
         &webhook.previous_sealed_secret,
@@ -337,20 +353,22 @@ async fn disable(
     webhook: &Webhook,
     disable_after: TimeDelta,
 ) -> Result<(), DomainError> {
-    let reason = webhook
-        .disabled_reason
-        .map_or("failing", |r| r.as_str());
+    let reason = webhook.disabled_reason.map_or("failing", |r| r.as_str());
     tracing::warn!(webhook_id = %webhook.id, reason, "webhook disabled");
     AuditLogRepository::new(uow.conn())
         .record(
             &Context::system(now),
-            AuditEvent::new(AuditAction::WebhookDisabled, AuditEntity::Webhook, webhook.id)
-                .in_organization(webhook.organization_id)
-                .with_changes(
-                    Changes::new()
-                        .field("enabled", true, false)
-                        .created("disabledReason", reason),
-                ),
+            AuditEvent::new(
+                AuditAction::WebhookDisabled,
+                AuditEntity::Webhook,
+                webhook.id,
+            )
+            .in_organization(webhook.organization_id)
+            .with_changes(
+                Changes::new()
+                    .field("enabled", true, false)
+                    .created("disabledReason", reason),
+            ),
         )
         .await?;
     let owners = WebhookRepository::at(uow.conn(), now)
@@ -358,7 +376,9 @@ async fn disable(
         .await?;
     let outbox = OutboxRepository::at(uow.conn(), now);
     for owner in owners {
-        let Ok(to) = Email::parse(&owner) else { continue };
+        let Ok(to) = Email::parse(&owner) else {
+            continue;
+        };
         outbox
             .enqueue_email(
                 &to,

@@ -202,10 +202,21 @@ pub async fn rotate_secret(
 ) -> Result<WebhookWithSecret, DomainError> {
     let secret = issue_webhook_secret()?;
     let uow = db.begin().await?;
-    access::require(uow.conn(), ctx, organization, Operation::RotateWebhookSecret).await?;
+    access::require(
+        uow.conn(),
+        ctx,
+        organization,
+        Operation::RotateWebhookSecret,
+    )
+    .await?;
     let webhooks = WebhookRepository::at(uow.conn(), ctx.now);
     let mut webhook = webhooks.find_for_update(organization, id).await?;
-    let old = open_webhook_secret(keyring, &webhook, &webhook.sealed_secret, SecretSlot::Current)?;
+    let old = open_webhook_secret(
+        keyring,
+        &webhook,
+        &webhook.sealed_secret,
+        SecretSlot::Current,
+    )?;
     webhook.previous_sealed_secret = Some(seal_webhook_secret(
         keyring,
         organization,
@@ -237,7 +248,13 @@ pub async fn list_deliveries(
     filter: &DeliveryFilter,
     request: &PageRequest<DeliverySort>,
 ) -> Result<Page<WebhookDelivery>, DomainError> {
-    access::require(db.conn(), ctx, organization, Operation::ListWebhookDeliveries).await?;
+    access::require(
+        db.conn(),
+        ctx,
+        organization,
+        Operation::ListWebhookDeliveries,
+    )
+    .await?;
     WebhookRepository::at(db.conn(), ctx.now)
         .find(organization, id)
         .await?;
@@ -258,7 +275,13 @@ pub async fn replay(
     delivery: DeliveryId,
 ) -> Result<EventId, DomainError> {
     let uow = db.begin().await?;
-    access::require(uow.conn(), ctx, organization, Operation::ReplayWebhookDelivery).await?;
+    access::require(
+        uow.conn(),
+        ctx,
+        organization,
+        Operation::ReplayWebhookDelivery,
+    )
+    .await?;
     let webhook = WebhookRepository::at(uow.conn(), ctx.now)
         .find(organization, id)
         .await?;
@@ -358,5 +381,6 @@ pub async fn task_finished<C: ConnectionTrait>(
 }
 
 fn event(action: AuditAction, webhook: &Webhook) -> AuditEvent {
-    AuditEvent::new(action, AuditEntity::Webhook, webhook.id).in_organization(webhook.organization_id)
+    AuditEvent::new(action, AuditEntity::Webhook, webhook.id)
+        .in_organization(webhook.organization_id)
 }

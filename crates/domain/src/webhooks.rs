@@ -598,17 +598,26 @@ mod tests {
                 .unwrap()
                 .into_draft(UrlPolicy::HttpsOnly)
         };
-        match draft(json!({"url": "http://example.com", "events": ["x.y"], "description": "d".repeat(501)})) {
+        match draft(
+            json!({"url": "http://example.com", "events": ["x.y"], "description": "d".repeat(501)}),
+        ) {
             Err(DomainError::Validation(errors)) => {
                 let codes: Vec<_> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
                 assert_eq!(
                     codes,
-                    [("url", "HTTPS_REQUIRED"), ("events", "UNKNOWN_EVENT"), ("description", "TOO_LONG")]
+                    [
+                        ("url", "HTTPS_REQUIRED"),
+                        ("events", "UNKNOWN_EVENT"),
+                        ("description", "TOO_LONG")
+                    ]
                 );
             }
             other => panic!("{other:?}"),
         }
-        let ok = draft(json!({"url": "https://example.com/h", "events": ["task.*"], "description": "  "})).unwrap();
+        let ok = draft(
+            json!({"url": "https://example.com/h", "events": ["task.*"], "description": "  "}),
+        )
+        .unwrap();
         assert!(ok.enabled);
         assert_eq!(ok.description, None);
     }
@@ -619,7 +628,16 @@ mod tests {
         let all: Vec<_> = (1..=8).map(|a| secs(a, None)).collect();
         assert_eq!(
             all,
-            [Some(5), Some(300), Some(1_800), Some(7_200), Some(18_000), Some(36_000), Some(36_000), None]
+            [
+                Some(5),
+                Some(300),
+                Some(1_800),
+                Some(7_200),
+                Some(18_000),
+                Some(36_000),
+                Some(36_000),
+                None
+            ]
         );
         assert_eq!(secs(0, None), None);
         assert_eq!(secs(1, Some(TimeDelta::seconds(120))), Some(120));
@@ -632,13 +650,18 @@ mod tests {
 
     #[test]
     fn retry_after_is_seconds_or_an_http_date() {
-        let now = DateTime::parse_from_rfc3339("2026-11-30T08:00:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-11-30T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(parse_retry_after("120", now), Some(TimeDelta::seconds(120)));
         assert_eq!(
             parse_retry_after("Mon, 30 Nov 2026 08:10:00 GMT", now),
             Some(TimeDelta::minutes(10))
         );
-        assert_eq!(parse_retry_after("Mon, 30 Nov 2026 07:10:00 GMT", now), None);
+        assert_eq!(
+            parse_retry_after("Mon, 30 Nov 2026 07:10:00 GMT", now),
+            None
+        );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-5", now), None);
     }
@@ -646,14 +669,37 @@ mod tests {
     #[test]
     fn every_refused_address_class_is_refused_and_public_ones_pass() {
         for refused in [
-            "127.0.0.1", "127.8.9.10", "10.0.0.1", "172.16.5.4", "172.31.255.255", "192.168.1.1",
-            "169.254.169.254", "100.64.0.1", "100.127.255.254", "0.0.0.0", "255.255.255.255",
-            "224.0.0.1", "::1", "::", "fc00::1", "fd12:3456::1", "fe80::1", "::ffff:127.0.0.1",
-            "::ffff:8.8.8.8", "ff02::1",
+            "127.0.0.1",
+            "127.8.9.10",
+            "10.0.0.1",
+            "172.16.5.4",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "100.127.255.254",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:8.8.8.8",
+            "ff02::1",
         ] {
             assert!(is_forbidden_address(refused.parse().unwrap()), "{refused}");
         }
-        for allowed in ["8.8.8.8", "93.184.216.34", "100.63.255.255", "100.128.0.1", "172.32.0.1", "2606:4700::1111"] {
+        for allowed in [
+            "8.8.8.8",
+            "93.184.216.34",
+            "100.63.255.255",
+            "100.128.0.1",
+            "172.32.0.1",
+            "2606:4700::1111",
+        ] {
             assert!(!is_forbidden_address(allowed.parse().unwrap()), "{allowed}");
         }
     }

@@ -53,7 +53,10 @@ impl Resolver for StaticResolver {
             .ok()
             .and_then(|hosts| hosts.get(&host.to_ascii_lowercase()).cloned());
         match found {
-            Some(ips) => Ok(ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect()),
+            Some(ips) => Ok(ips
+                .into_iter()
+                .map(|ip| SocketAddr::new(ip, port))
+                .collect()),
             None => Err(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 format!("{host} is not in the test resolver's table"),
@@ -108,10 +111,10 @@ impl UrlGuard {
                 .await
                 .map_err(GuardError::Lookup)?,
         };
-        if !self.allow_private_networks {
-            if let Some(bad) = addresses.iter().find(|a| is_forbidden_address(a.ip())) {
-                return Err(GuardError::Forbidden(bad.ip()));
-            }
+        if !self.allow_private_networks
+            && let Some(bad) = addresses.iter().find(|a| is_forbidden_address(a.ip()))
+        {
+            return Err(GuardError::Forbidden(bad.ip()));
         }
         if addresses.is_empty() {
             return Err(GuardError::Lookup(std::io::Error::new(

@@ -236,8 +236,7 @@ pub async fn create(
     JsonBody(body): JsonBody<CreateWebhookRequest>,
 ) -> Result<HttpResponse> {
     let draft = body.into_draft(state.webhook_url_policy)?;
-    let created =
-        service::create(&db, &state.keyring, &state.url_guard, &ctx, org, draft).await?;
+    let created = service::create(&db, &state.keyring, &state.url_guard, &ctx, org, draft).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             LOCATION,

@@ -16,9 +16,9 @@ mod rate_limits;
 mod secrets;
 mod server;
 mod smtp;
-mod webhooks;
 #[cfg(test)]
 mod testing;
+mod webhooks;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -46,7 +46,8 @@ pub use tasks::TaskRepository;
 pub use users::UserRepository;
 pub use waitlist::WaitlistRepository;
 pub use webhooks::{
-    DeliveryList, QueuedEvent, WebhookDeliveryRepository, WebhookList, WebhookRepository, emit_event,
+    DeliveryList, QueuedEvent, WebhookDeliveryRepository, WebhookList, WebhookRepository,
+    emit_event,
 };
 
 use domain::DomainError;

@@ -5,9 +5,8 @@
 use chrono::{DateTime, Utc};
 use domain::endpoints::SealedSecret;
 use domain::webhooks::{
-    DELIVERY_NOT_FOUND, DeliveryErrorClass, DeliveryFilter, DeliverySort,
-    WEBHOOK_NOT_FOUND, Webhook, WebhookDelivery, WebhookDraft,
-    WebhookEvents, WebhookSort,
+    DELIVERY_NOT_FOUND, DeliveryErrorClass, DeliveryFilter, DeliverySort, WEBHOOK_NOT_FOUND,
+    Webhook, WebhookDelivery, WebhookDraft, WebhookEvents, WebhookSort,
 };
 use domain::{DeliveryId, DomainError, EventId, OrganizationId, Page, PageRequest, WebhookId};
 use sea_orm::sea_query::{Expr, Value};
@@ -137,7 +136,10 @@ impl<'c, C: ConnectionTrait> WebhookRepository<'c, C> {
     }
 
     /// The enabled webhooks of `organization`.
-    pub async fn enabled_in(&self, organization: OrganizationId) -> Result<Vec<Webhook>, DomainError> {
+    pub async fn enabled_in(
+        &self,
+        organization: OrganizationId,
+    ) -> Result<Vec<Webhook>, DomainError> {
         Entity::find()
             .filter(Column::OrganizationId.eq(organization.as_uuid()))
             .filter(Column::Enabled.eq(true))
@@ -173,8 +175,14 @@ impl<'c, C: ConnectionTrait> WebhookRepository<'c, C> {
     pub async fn save(&self, webhook: &Webhook) -> Result<Webhook, DomainError> {
         let result = Entity::update_many()
             .col_expr(Column::Url, Expr::value(webhook.url.clone()))
-            .col_expr(Column::Events, Expr::value(json!(webhook.events.as_strings())))
-            .col_expr(Column::Description, Expr::value(webhook.description.clone()))
+            .col_expr(
+                Column::Events,
+                Expr::value(json!(webhook.events.as_strings())),
+            )
+            .col_expr(
+                Column::Description,
+                Expr::value(webhook.description.clone()),
+            )
             .col_expr(Column::Enabled, Expr::value(webhook.enabled))
             .col_expr(
                 Column::SecretCiphertext,
@@ -212,7 +220,10 @@ impl<'c, C: ConnectionTrait> WebhookRepository<'c, C> {
 
     /// The email addresses of the organization's live owners (who are told
     /// when the server disables one of its webhooks).
-    pub async fn owner_emails(&self, organization: OrganizationId) -> Result<Vec<String>, DomainError> {
+    pub async fn owner_emails(
+        &self,
+        organization: OrganizationId,
+    ) -> Result<Vec<String>, DomainError> {
         use crate::entities::{organization_members as members, users};
         let user_ids: Vec<uuid::Uuid> = members::Entity::find()
             .select_only()
@@ -421,7 +432,11 @@ impl<'c, C: ConnectionTrait> WebhookDeliveryRepository<'c, C> {
     }
 
     /// How many attempts at `event` the log holds for `webhook`.
-    pub async fn attempts_at(&self, webhook: WebhookId, event: EventId) -> Result<u64, DomainError> {
+    pub async fn attempts_at(
+        &self,
+        webhook: WebhookId,
+        event: EventId,
+    ) -> Result<u64, DomainError> {
         DEntity::find()
             .filter(DColumn::WebhookId.eq(webhook.as_uuid()))
             .filter(DColumn::EventId.eq(event.as_uuid()))
@@ -454,7 +469,11 @@ impl<'c, C: ConnectionTrait> WebhookDeliveryRepository<'c, C> {
     }
 
     /// Deletes up to `limit` rows created before `cutoff`; how many it deleted.
-    pub async fn purge_before(&self, cutoff: DateTime<Utc>, limit: u64) -> Result<u64, DomainError> {
+    pub async fn purge_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<u64, DomainError> {
         let ids: Vec<uuid::Uuid> = DEntity::find()
             .select_only()
             .column(DColumn::Id)
