@@ -1052,7 +1052,46 @@ async fn a_finished_task_becomes_an_event(backend: Backend) {
     assert_eq!(task.payload["data"]["error"], "broke");
 }
 
+async fn a_run_whose_lease_ran_out_becomes_a_task_failed_event(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    let org = organization(&app).await;
+    webhook(&app, &org, "https://example.com/t", json!(["task.failed"])).await;
+    let jobs = format!("/v1/organizations/{}/jobs", org.id);
+    let job = app
+        .post_as(
+            &jobs,
+            &org.token,
+            &json!({"name": "j", "definition": "d", "status": "active"}),
+        )
+        .await;
+    let job = job.body["id"].as_str().unwrap().to_owned();
+    let claimed = app
+        .post_as(
+            &format!("{jobs}/claim"),
+            &org.token,
+            &json!({"worker": "w", "leaseSeconds": 5}),
+        )
+        .await;
+    assert_eq!(claimed.status, 200, "{}", claimed.text);
+    app.clock.advance(TimeDelta::seconds(10));
+    let ctx = app::Context::system(app.clock.now());
+    assert_eq!(
+        app::runs::reap_expired(&app.database, &ctx, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    let rows = webhook_rows(&app).await;
+    let event = rows
+        .iter()
+        .find(|r| r.payload["type"] == "task.failed")
+        .unwrap_or_else(|| panic!("no task.failed event in {rows:?}"));
+    assert_eq!(event.payload["data"]["jobId"], job.as_str());
+    assert_eq!(event.payload["data"]["error"], "lease expired");
+}
+
 on_both_databases!(
+    a_run_whose_lease_ran_out_becomes_a_task_failed_event,
     a_renamed_organization_reaches_its_webhook_signed_per_the_specification,
     a_rolled_back_change_sends_nothing,
     a_failing_receiver_is_retried_on_the_schedule_and_a_410_disables,

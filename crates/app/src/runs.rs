@@ -203,6 +203,7 @@ pub async fn reap_expired(db: &Database, ctx: &Context, batch: u64) -> Result<us
             tasks
                 .fail_running(lease.task_id, domain::jobs::leases::LEASE_EXPIRED)
                 .await?;
+            crate::webhooks::task_expired(uow.conn(), ctx.now, job, lease).await?;
         }
         jobs.finish_run(job, &result, 0).await?;
     }

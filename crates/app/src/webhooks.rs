@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::access::Operation;
+use domain::jobs::{Job, Lease};
 use domain::tasks::{Task, TaskStatus};
 use domain::webhooks::{
     DeliveryFilter, DeliverySort, TASK_FAILED, TASK_SUCCEEDED, WEBHOOK_TEST, Webhook,
@@ -377,6 +378,27 @@ pub async fn task_finished<C: ConnectionTrait>(
         "tokensUsed": task.tokens_used,
     });
     emit_event(conn, now, task.organization_id, event_type, data).await?;
+    Ok(())
+}
+
+/// The `task.failed` event of a run closed because its lease ran out (its
+/// worker went silent), on `conn` (the reaper's transaction).
+pub async fn task_expired<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+    job: &Job,
+    lease: &Lease,
+) -> Result<(), DomainError> {
+    let data = json!({
+        "taskId": lease.task_id.to_string(),
+        "jobId": job.id.to_string(),
+        "organizationId": job.organization_id.to_string(),
+        "status": TaskStatus::Failed.as_str(),
+        "finishedAt": now,
+        "error": domain::jobs::leases::LEASE_EXPIRED,
+        "worker": lease.owner,
+    });
+    emit_event(conn, now, job.organization_id, TASK_FAILED, data).await?;
     Ok(())
 }
 

@@ -334,11 +334,13 @@ pub async fn emit_event<C: ConnectionTrait>(
     let webhooks = WebhookRepository::at(conn, now)
         .enabled_in(organization)
         .await?;
-    let mut matching = webhooks
+    // Collected, not a lazy iterator: a closure's borrow held across the
+    // awaits below would make callers' futures not `Send` (the reaper's).
+    let matching: Vec<&Webhook> = webhooks
         .iter()
         .filter(|w| w.events.matches(event_type))
-        .peekable();
-    if matching.peek().is_none() {
+        .collect();
+    if matching.is_empty() {
         return Ok(None);
     }
     let event = QueuedEvent {
