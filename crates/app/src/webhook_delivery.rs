@@ -259,8 +259,10 @@ pub async fn finish(
     let uow = db.begin().await?;
     let outbox = OutboxRepository::at(uow.conn(), now);
     let webhooks = WebhookRepository::at(uow.conn(), now);
-    // Deleted mid-delivery: nothing to log the attempt against.
-    let webhook = match webhooks.find_any_for_update(delivery.webhook_id).await {
+    // Deleted mid-delivery: nothing to log the attempt against. Read without
+    // a lock: most attempts change nothing on the webhook, and a lock would
+    // line up every delivery to it behind one another.
+    let webhook = match webhooks.find_any(delivery.webhook_id).await {
         Ok(webhook) => Some(webhook),
         Err(DomainError::NotFound { .. }) => None,
         Err(e) => return Err(e),
@@ -290,7 +292,25 @@ pub async fn finish(
             .await?;
     }
     let mut disabled = false;
-    if let Some(mut webhook) = webhook.filter(|_| !delivery.once) {
+    // A success clears `failing_since`; a failure may set it or disable the
+    // webhook: only then is the row locked and read again, to decide on its
+    // latest state (two servers failing at once disable it once).
+    let changes = |w: &Webhook| {
+        if succeeded {
+            w.failing_since.is_some()
+        } else {
+            w.enabled
+        }
+    };
+    let locked = match webhook.filter(|w| !delivery.once && changes(w)) {
+        Some(_) => match webhooks.find_any_for_update(delivery.webhook_id).await {
+            Ok(webhook) => Some(webhook),
+            Err(DomainError::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    if let Some(mut webhook) = locked {
         let before = webhook.clone();
         if succeeded {
             webhook.failing_since = None;
