@@ -51,7 +51,13 @@ def main() -> None:
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    class Server(ThreadingHTTPServer):
+        # http.server's default listen backlog is 5: a batch of concurrent
+        # deliveries beyond it has its SYNs dropped and retried a second later,
+        # which would measure the receiver, not the server.
+        request_queue_size = 1024
+
+    server = Server(("127.0.0.1", 0), Receiver)
     server.daemon_threads = True
     port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
