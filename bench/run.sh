@@ -15,7 +15,9 @@
 # --repeat N runs each scenario's wrk and pgbench pair N times, back to back,
 # and reports the pair with the median ratio (all ratios go to the JSON).
 # --only runs just the named scenarios (members_first, members_cursor,
-# members_page, organization, waitlist, sign_in, flood, claim) and writes no report.
+# members_page, organization, waitlist, sign_in, flood, claim, webhooks) and writes
+# no report. webhooks: bench/webhooks.py (1,000 events x 4 webhooks to a local
+# receiver; printed, not in the report).
 # claim: --claim-workers clients claim --claim-batch jobs at a time over HTTP and
 # complete each (`api bench-claim`), then pgbench runs the same statements
 # (bench/sql/claim/) with as many clients (--claim-pgbench-clients to change),
@@ -159,9 +161,12 @@ log "starting the release server on $base (production settings, pool $pool)"
 # Rate limits off: wrk calls from one address, and the waitlist and sign-in
 # scenarios would measure 429s (rate_limits.enabled exists for such rigs).
 # Production refuses to start without a key for endpoint secrets: a throwaway one.
+# The webhooks scenario's receiver listens on 127.0.0.1, which the SSRF guard
+# refuses unless private networks are allowed.
 APP_ENV=production DATABASE_URL=$PG_URL APP__SERVER__HOST=127.0.0.1 APP__SERVER__PORT=$port \
     APP__DATABASE__MAX_CONNECTIONS=$pool APP__RATE_LIMITS__ENABLED=false \
     APP__SECRETS__KEYS__BENCH="$(head -c 32 /dev/urandom | base64)" \
+    APP__WEBHOOKS__ALLOW_PRIVATE_NETWORKS=true \
     "$bin/api" serve >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do
@@ -429,6 +434,18 @@ run_claim() {
     return 0
 }
 wanted claim && run_claim
+
+# --- webhooks: outbox -> signed POST to a local receiver ---------------------
+# bench/webhooks.py: a receiver on this machine, 4 webhooks, 1,000 events each
+# committed in one transaction; deliveries/s and commit -> arrival lag p50/p99
+# (the server's webhook worker at its production settings: batch 20, poll 500 ms).
+run_webhooks() {
+    log "webhooks: 1000 events x 4 webhooks to a local receiver"
+    python3 bench/webhooks.py "$base" "$token" "$org" "$PG_URL" 1000 4 >"$work/webhooks.json"
+    jq -r '"   \(.deliveriesPerSecond) deliveries/s  lag p50 \(.lagP50Ms) ms  p99 \(.lagP99Ms) ms  (\(.delivered) of \(.expected), duplicates \(.duplicates), missing \(.missing))"' \
+        "$work/webhooks.json" >&2
+}
+wanted webhooks && run_webhooks
 if [[ -n $only ]]; then
     log "--only: no report written; server peak RSS $(vm_kib VmHWM) KiB"
     exit 0

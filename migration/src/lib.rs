@@ -57,6 +57,8 @@ mod m20261202_000001_create_usage_records;
 mod m20261203_000001_create_system_metrics;
 mod m20261203_000002_add_jobs_due_index;
 mod m20261205_000001_create_github;
+mod m20261204_000001_create_webhooks;
+mod m20261204_000002_create_webhook_deliveries;
 
 /// Every Groundwork migration, oldest first.
 pub struct Migrator;
@@ -89,6 +91,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_create_system_metrics::Migration),
             Box::new(m20261203_000002_add_jobs_due_index::Migration),
             Box::new(m20261205_000001_create_github::Migration),
+            Box::new(m20261204_000001_create_webhooks::Migration),
+            Box::new(m20261204_000002_create_webhook_deliveries::Migration),
         ]
     }
 }

@@ -43,6 +43,9 @@ struct Fixture {
     context_key: String,
     /// A GitHub installation linked to the organization (GitHub's numeric id).
     installation: String,
+    /// A webhook, and an attempt in its delivery log to replay.
+    webhook: String,
+    delivery: String,
 }
 
 async fn fixture(app: &TestApp, n: usize) -> Fixture {
@@ -111,6 +114,16 @@ async fn fixture(app: &TestApp, n: usize) -> Fixture {
         )
         .await;
     assert_eq!(endpoint.status, 201, "{}", endpoint.text);
+    let webhook = app
+        .post_as(
+            &format!("/v1/organizations/{org}/webhooks"),
+            &owner.token,
+            &json!({"url": "https://example.com/events", "events": ["task.*"]}),
+        )
+        .await;
+    assert_eq!(webhook.status, 201, "{}", webhook.text);
+    let webhook = webhook.body["id"].as_str().unwrap().to_owned();
+    let delivery = logged_delivery(app, &org, &webhook).await;
     let context_key = "app.settings".to_owned();
     let context = app
         .request(
@@ -147,6 +160,8 @@ async fn fixture(app: &TestApp, n: usize) -> Fixture {
         deleted_job,
         endpoint: endpoint.body["id"].as_str().unwrap().to_owned(),
         context_key,
+        webhook,
+        delivery,
         invitation: invited.body["id"].as_str().unwrap().to_owned(),
         org,
         owner: owner.token,
@@ -157,6 +172,34 @@ async fn fixture(app: &TestApp, n: usize) -> Fixture {
         target_member,
         target_key,
     }
+}
+
+/// An attempt in `webhook`'s log, arranged directly (no worker runs here).
+async fn logged_delivery(app: &TestApp, org: &str, webhook: &str) -> String {
+    use sea_orm::{ActiveModelTrait, Set};
+    let id = domain::DeliveryId::new();
+    let now = domain::Clock::now(app.clock.as_ref());
+    infra::entities::webhook_deliveries::ActiveModel {
+        id: Set(id.as_uuid()),
+        webhook_id: Set(domain::WebhookId::parse(webhook).unwrap().as_uuid()),
+        organization_id: Set(domain::OrganizationId::parse(org).unwrap().as_uuid()),
+        event_id: Set(domain::EventId::new().as_uuid()),
+        event_type: Set("task.failed".to_owned()),
+        attempt: Set(1),
+        status: Set("failed".to_owned()),
+        response_code: Set(Some(500)),
+        latency_ms: Set(12),
+        response_body: Set(None),
+        error_class: Set(Some("http_status".to_owned())),
+        error: Set(None),
+        payload: Set(json!({"type": "task.failed", "timestamp": now, "data": {}})),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(app.database.conn())
+    .await
+    .unwrap();
+    id.to_string()
 }
 
 impl Fixture {
@@ -189,7 +232,9 @@ impl Fixture {
             .replace("{taskId}", &self.task)
             .replace("{endpointId}", &self.endpoint)
             .replace("{key}", &self.context_key)
-            .replace("{installationId}", &self.installation);
+            .replace("{installationId}", &self.installation)
+            .replace("{webhookId}", &self.webhook)
+            .replace("{deliveryId}", &self.delivery);
         let path = match operation {
             Operation::ReadUsageSummary => format!("{path}?metric=tokens"),
             _ => path,
@@ -220,6 +265,13 @@ impl Fixture {
             Operation::RecordUsage => {
                 Some(json!({"metric": "api_calls", "quantity": 1, "idempotencyKey": "k1"}))
             }
+            Operation::CreateWebhook => {
+                Some(json!({"url": "https://example.com/new-events", "events": ["organization.*"]}))
+            }
+            Operation::UpdateWebhook => Some(json!({"description": "Renamed"})),
+            Operation::RotateWebhookSecret
+            | Operation::ReplayWebhookDelivery
+            | Operation::TestWebhook => Some(json!({})),
             _ => None,
         };
         (method, path, body)
@@ -247,13 +299,16 @@ fn success(operation: Operation) -> u16 {
         | Operation::DeleteJob
         | Operation::DeleteEndpoint
         | Operation::DeleteContextEntry
-        | Operation::UnlinkGithubInstallation => 204,
+        | Operation::UnlinkGithubInstallation
+        | Operation::DeleteWebhook => 204,
         Operation::CreateInvitation
         | Operation::CreateApiKey
         | Operation::CreateJob
         | Operation::CreateMessage
         | Operation::CreateEndpoint
-        | Operation::RecordUsage => 201,
+        | Operation::RecordUsage
+        | Operation::CreateWebhook => 201,
+        Operation::ReplayWebhookDelivery | Operation::TestWebhook => 202,
         _ => 200,
     }
 }
@@ -393,7 +448,9 @@ async fn an_id_of_the_wrong_kind_in_a_path_is_404(backend: Backend) {
                     .replace(&f.deleted_job, wrong)
                     .replace(&f.task, wrong)
                     .replace(&f.endpoint, wrong)
-                    .replace(&f.installation, wrong);
+                    .replace(&f.installation, wrong)
+                    .replace(&f.webhook, wrong)
+                    .replace(&f.delivery, wrong);
                 if path == with_id {
                     continue;
                 }

@@ -40,4 +40,5 @@ mod startup;
 mod transactions;
 mod usage;
 mod waitlist;
+mod webhooks;
 mod worker;

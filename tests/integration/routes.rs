@@ -203,6 +203,16 @@ pub(crate) const ROUTES: &[Route] = &[
     route(GET, "/v1/organizations/{orgId}/github/installations", Bearer, Reads),
     route(GET, "/v1/organizations/{orgId}/github/installations/{installationId}/repositories", Bearer, Reads),
     route(DELETE, "/v1/organizations/{orgId}/github/installations/{installationId}", Bearer, Records(&[A::GithubInstallationUnlinked])),
+    // Outgoing webhooks (admin+).
+    route(POST, "/v1/organizations/{orgId}/webhooks", Bearer, Records(&[A::WebhookCreated])),
+    route(GET, "/v1/organizations/{orgId}/webhooks", Bearer, Reads),
+    route(GET, "/v1/organizations/{orgId}/webhooks/{webhookId}", Bearer, Reads),
+    route(PATCH, "/v1/organizations/{orgId}/webhooks/{webhookId}", Bearer, Records(&[A::WebhookUpdated])),
+    route(DELETE, "/v1/organizations/{orgId}/webhooks/{webhookId}", Bearer, Records(&[A::WebhookDeleted])),
+    route(POST, "/v1/organizations/{orgId}/webhooks/{webhookId}/rotate-secret", Bearer, Records(&[A::WebhookSecretRotated])),
+    route(GET, "/v1/organizations/{orgId}/webhooks/{webhookId}/deliveries", Bearer, Reads),
+    route(POST, "/v1/organizations/{orgId}/webhooks/{webhookId}/deliveries/{deliveryId}/replay", Bearer, Unrecorded("queues one more attempt at an event already sent; the attempt is kept in the delivery log")),
+    route(POST, "/v1/organizations/{orgId}/webhooks/{webhookId}/test", Bearer, Unrecorded("queues a test event for the webhook alone; the attempt is kept in the delivery log")),
 ];
 
 /// Audit actions something other than a route records, and what.
@@ -210,6 +220,7 @@ pub(crate) const ROUTES: &[Route] = &[
 const RECORDED_OUTSIDE_ROUTES: &[(A, &str)] = &[
     (A::UserPromoted, "the operator's `api admin promote <email>` (api::commands::set_platform_admin)"),
     (A::UserDemoted, "the operator's `api admin demote <email>` (api::commands::set_platform_admin)"),
+    (A::WebhookDisabled, "the webhook delivery worker, when a receiver answers 410 or fails for webhooks.disable_after_days (app::webhook_delivery::finish)"),
 ];
 
 // ---------------------------------------------------------------------------

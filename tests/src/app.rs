@@ -16,6 +16,7 @@ use api::Application;
 use awc::http::Method;
 use domain::{Email, NewUser, PersonName, ShiftedClock, UserType};
 use infra::repositories::{ClientInfo, SessionRepository, UserRepository};
+use infra::resolver::{Resolver, SystemResolver};
 use infra::security::issue_token;
 use infra::{Database, Settings};
 use serde_json::{Value, json};
@@ -126,12 +127,34 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
 
 /// Starts the application over an existing database URL (already migrated).
 pub async fn spawn_app_on(database_url: &str, overrides: &[(&str, &str)]) -> TestApp {
+    spawn_app_resolving_on(database_url, overrides, Arc::new(SystemResolver)).await
+}
+
+/// Like [`spawn_app_with`], resolving webhook hosts through `resolver` (a
+/// [`infra::resolver::StaticResolver`] maps names to chosen addresses).
+pub async fn spawn_app_resolving(
+    backend: Backend,
+    overrides: &[(&str, &str)],
+    resolver: Arc<dyn Resolver>,
+) -> TestApp {
+    let db = TestDb::migrated(backend).await;
+    let mut app = spawn_app_resolving_on(db.url(), overrides, resolver).await;
+    app._db = Some(db);
+    app
+}
+
+/// Like [`spawn_app_on`], resolving webhook hosts through `resolver`.
+pub async fn spawn_app_resolving_on(
+    database_url: &str,
+    overrides: &[(&str, &str)],
+    resolver: Arc<dyn Resolver>,
+) -> TestApp {
     let settings = test_settings(database_url, overrides);
     let database = Database::connect(&settings.database)
         .await
         .unwrap_or_else(|e| panic!("cannot connect the application: {e}"));
     let clock = Arc::new(ShiftedClock::default());
-    let app = Application::with_clock(&settings, database.clone(), clock.clone())
+    let app = Application::with_resolver(&settings, database.clone(), clock.clone(), resolver)
         .unwrap_or_else(|e| panic!("cannot build the application: {e}"));
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();

@@ -18,6 +18,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod views;
+pub mod webhook_worker;
 pub mod worker;
 
 pub use error::{ApiError, Result};

@@ -24,6 +24,7 @@ use domain::{
     ApiKeyId, DomainError, EndpointId, InvitationId, JobId, MemberId, OrganizationId, ResourceId,
     SessionId, TaskId, UserId,
 };
+use domain::{DeliveryId, WebhookId};
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -334,6 +335,10 @@ pub type JobPath = OrgItem<JobId>;
 pub type TaskPath = OrgSubItem<JobId, TaskId>;
 /// `/organizations/{orgId}/endpoints/{endpointId}`.
 pub type EndpointPath = OrgItem<EndpointId>;
+/// `/organizations/{orgId}/webhooks/{webhookId}`.
+pub type WebhookPath = OrgItem<WebhookId>;
+/// `/organizations/{orgId}/webhooks/{webhookId}/deliveries/{deliveryId}`.
+pub type DeliveryPath = OrgSubItem<WebhookId, DeliveryId>;
 /// `/admin/users/{userId}`.
 pub type UserPath = Item<UserId>;
 /// `/admin/organizations/{orgId}`.

@@ -10,6 +10,7 @@ use actix_web::{App, HttpServer, web};
 use domain::endpoints::UrlPolicy;
 use domain::{Clock, SystemClock};
 use infra::delivery::{Sender, SenderSetupError, Worker};
+use infra::resolver::{Resolver, SystemResolver, UrlGuard};
 use infra::security::secrets::{Keyring, KeyringError};
 use infra::{Database, DbErr, PasswordHasher, Settings};
 use migration::Migrator;
@@ -24,6 +25,7 @@ use crate::middleware::{cors, inputs, methods, panics};
 use crate::rate_limit::RateLimits;
 use crate::reaper::Reaper;
 use crate::state::AppState;
+use crate::webhook_worker::WebhookWorker;
 use crate::{routes, telemetry};
 
 /// Why the server could not start.
@@ -66,6 +68,7 @@ pub struct Application {
     metrics: Metrics,
     /// The clock and interval of the metrics snapshot, when metrics are on.
     snapshots: Option<(Arc<dyn Clock>, Duration)>,
+    webhooks: Option<WebhookWorker>,
 }
 
 impl Application {
@@ -95,6 +98,17 @@ impl Application {
         db: Database,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
+        Self::with_resolver(settings, db, clock, Arc::new(SystemResolver))
+    }
+
+    /// Like [`Application::with_clock`], with the resolver webhook URLs are
+    /// resolved through (tests map names to the addresses they choose).
+    pub fn with_resolver(
+        settings: &Settings,
+        db: Database,
+        clock: Arc<dyn Clock>,
+        resolver: Arc<dyn Resolver>,
+    ) -> Result<Self, StartupError> {
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let bind_error = |source| StartupError::Bind {
             address: address.clone(),
@@ -103,6 +117,17 @@ impl Application {
         let keyring = Keyring::from_settings(&settings.secrets, settings.is_production())
             .map_err(StartupError::Secrets)?;
         let outbox = outbox_worker(settings, &db, &clock)?;
+        let keyring = Arc::new(keyring);
+        let url_guard = UrlGuard::new(resolver, settings.webhooks.allow_private_networks);
+        let webhooks = settings.webhooks.worker.then(|| {
+            WebhookWorker::new(
+                db.clone(),
+                clock.clone(),
+                keyring.clone(),
+                url_guard.clone(),
+                settings.webhooks.clone(),
+            )
+        });
         let reaper = settings
             .jobs
             .reaper
@@ -126,9 +151,13 @@ impl Application {
             sign_ins: settings.auth.sign_in_throttle(),
             sessions: settings.auth.session_policy(),
             plans: settings.plans.catalog(),
-            keyring: Arc::new(keyring),
+            keyring,
             url_policy: UrlPolicy::for_production(settings.is_production()),
             github: Arc::new(app::github::GithubApp::new(&settings.github)),
+            webhook_url_policy: domain::webhooks::url_policy(
+                settings.webhooks.allow_private_networks,
+            ),
+            url_guard,
         });
         let json_limit = web::Data::new(JsonLimit(settings.server.json_body_limit_bytes));
         let body_timeout = web::Data::new(BodyTimeout(settings.server.body_timeout()));
@@ -188,6 +217,7 @@ impl Application {
             reaper,
             metrics,
             snapshots,
+            webhooks,
         })
     }
 
@@ -218,8 +248,12 @@ impl Application {
         let snapshots = self.snapshots.map(|(clock, interval)| {
             Snapshotter::spawn(self.metrics.clone(), self.db.clone(), clock, interval)
         });
+        let webhooks = self.webhooks.map(WebhookWorker::spawn);
         let served = self.server.await;
         if let Some(worker) = outbox {
+            worker.stop().await;
+        }
+        if let Some(worker) = webhooks {
             worker.stop().await;
         }
         if let Some(reaper) = reaper {

@@ -10,6 +10,7 @@ use domain::auth::{SessionPolicy, SignInThrottle};
 use domain::endpoints::UrlPolicy;
 use domain::plans::PlanCatalog;
 use infra::PasswordHasher;
+use infra::resolver::UrlGuard;
 use infra::security::secrets::Keyring;
 
 use crate::auth::Pool;
@@ -36,6 +37,10 @@ pub struct AppState {
     pub url_policy: UrlPolicy,
     /// The GitHub App (`[github]`): its secrets and install links.
     pub github: Arc<app::github::GithubApp>,
+    /// Whether webhook URLs may be `http` (`webhooks.allow_private_networks`).
+    pub webhook_url_policy: UrlPolicy,
+    /// The SSRF guard webhook URLs are checked with when saved.
+    pub url_guard: UrlGuard,
 }
 
 impl AppState {

@@ -31,5 +31,7 @@ pub mod sessions;
 pub mod tasks;
 pub mod usage;
 pub mod waitlist;
+pub mod webhook_delivery;
+pub mod webhooks;
 
 pub use context::{Context, Standing};

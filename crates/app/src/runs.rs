@@ -189,6 +189,7 @@ pub async fn complete(
         .await?;
     crate::usage::record_task_tokens(uow.conn(), ctx.now, organization, task.id, task.tokens_used)
         .await?;
+    crate::webhooks::task_finished(uow.conn(), ctx.now, &task).await?;
     uow.commit().await?;
     Ok((job, task))
 }
@@ -210,6 +211,7 @@ pub async fn reap_expired(db: &Database, ctx: &Context, batch: u64) -> Result<us
             tasks
                 .fail_running(lease.task_id, domain::jobs::leases::LEASE_EXPIRED)
                 .await?;
+            crate::webhooks::task_expired(uow.conn(), ctx.now, job, lease).await?;
         }
         jobs.finish_run(job, &result, 0).await?;
     }

@@ -272,11 +272,29 @@ pub enum Operation {
     ListGithubRepositories,
     /// Unlink a GitHub installation.
     UnlinkGithubInstallation,
+    /// Create a webhook.
+    CreateWebhook,
+    /// List webhooks.
+    ListWebhooks,
+    /// Read one webhook.
+    ReadWebhook,
+    /// Change a webhook.
+    UpdateWebhook,
+    /// Delete a webhook.
+    DeleteWebhook,
+    /// Rotate a webhook's signing secret.
+    RotateWebhookSecret,
+    /// Read a webhook's delivery log.
+    ListWebhookDeliveries,
+    /// Send a logged delivery again.
+    ReplayWebhookDelivery,
+    /// Send a `webhook.test` event.
+    TestWebhook,
 }
 
 impl Operation {
     /// Every row, in the README's order.
-    pub const ALL: [Operation; 45] = [
+    pub const ALL: [Operation; 54] = [
         Self::ReadOrganization,
         Self::UpdateOrganization,
         Self::DeleteOrganization,
@@ -322,6 +340,15 @@ impl Operation {
         Self::ListGithubInstallations,
         Self::ListGithubRepositories,
         Self::UnlinkGithubInstallation,
+        Self::CreateWebhook,
+        Self::ListWebhooks,
+        Self::ReadWebhook,
+        Self::UpdateWebhook,
+        Self::DeleteWebhook,
+        Self::RotateWebhookSecret,
+        Self::ListWebhookDeliveries,
+        Self::ReplayWebhookDelivery,
+        Self::TestWebhook,
     ];
 
     /// The route, as method and path under `/v1/organizations/{orgId}`.
@@ -374,6 +401,18 @@ impl Operation {
                 ("GET", "/github/installations/{installationId}/repositories")
             }
             Self::UnlinkGithubInstallation => ("DELETE", "/github/installations/{installationId}"),
+            Self::CreateWebhook => ("POST", "/webhooks"),
+            Self::ListWebhooks => ("GET", "/webhooks"),
+            Self::ReadWebhook => ("GET", "/webhooks/{webhookId}"),
+            Self::UpdateWebhook => ("PATCH", "/webhooks/{webhookId}"),
+            Self::DeleteWebhook => ("DELETE", "/webhooks/{webhookId}"),
+            Self::RotateWebhookSecret => ("POST", "/webhooks/{webhookId}/rotate-secret"),
+            Self::ListWebhookDeliveries => ("GET", "/webhooks/{webhookId}/deliveries"),
+            Self::ReplayWebhookDelivery => (
+                "POST",
+                "/webhooks/{webhookId}/deliveries/{deliveryId}/replay",
+            ),
+            Self::TestWebhook => ("POST", "/webhooks/{webhookId}/test"),
         }
     }
 }

@@ -87,6 +87,17 @@ text_enum! {
         GithubInstallationLinked => "github_installation.linked",
         /// A GitHub App installation was unlinked from the organization.
         GithubInstallationUnlinked => "github_installation.unlinked",
+        /// A webhook was created.
+        WebhookCreated => "webhook.created",
+        /// A webhook was changed.
+        WebhookUpdated => "webhook.updated",
+        /// A webhook was deleted.
+        WebhookDeleted => "webhook.deleted",
+        /// A webhook's signing secret was rotated.
+        WebhookSecretRotated => "webhook.secret_rotated",
+        /// The server disabled a webhook (its receiver answered 410, or failed
+        /// every attempt for `webhooks.disable_after_days`).
+        WebhookDisabled => "webhook.disabled",
     }
 }
 
@@ -115,6 +126,8 @@ text_enum! {
         FeatureFlag => "feature_flag",
         /// A GitHub App installation (GitHub's numeric id).
         GithubInstallation => "github_installation",
+        /// A webhook (`whk_...`).
+        Webhook => "webhook",
     }
 }
 

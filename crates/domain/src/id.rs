@@ -239,6 +239,8 @@ typed_id! {
     UsageRecordId => "use",
     /// Identifies a recorded GitHub webhook delivery (`ghd_`).
     GithubDeliveryId => "ghd",
+    /// Identifies a webhook event (`evt_`): the `webhook-id` of its every delivery attempt.
+    EventId => "evt",
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod tasks;
 pub mod usage;
 pub mod users;
 pub mod waitlist;
+pub mod webhooks;
 
 // Shared by every resource.
 pub mod access;

@@ -10,6 +10,7 @@ pub mod db_error;
 pub mod delivery;
 pub mod entities;
 pub mod repositories;
+pub mod resolver;
 pub mod security;
 
 pub use config::{ConfigError, Settings};

@@ -22,6 +22,7 @@ pub mod sessions;
 pub mod tasks;
 pub mod usage;
 pub mod waitlist;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -61,6 +62,7 @@ resources![
     feature_flags,
     usage,
     github,
+    webhooks,
 ];
 
 /// Registers every route, then in each scope the fallback that answers 405 and

@@ -20,6 +20,7 @@ mod server;
 mod smtp;
 #[cfg(test)]
 mod testing;
+mod webhooks;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,7 @@ pub use rate_limits::RateLimitSettings;
 pub use secrets::SecretsSettings;
 pub use server::ServerSettings;
 pub use smtp::{SmtpSettings, SmtpTls};
+pub use webhooks::WebhooksSettings;
 
 /// Every setting of the server.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -83,6 +85,9 @@ pub struct Settings {
     /// The GitHub App integration.
     #[serde(default)]
     pub github: GithubSettings,
+    /// Outgoing webhooks.
+    #[serde(default)]
+    pub webhooks: WebhooksSettings,
 }
 
 fn default_environment() -> String {
@@ -216,6 +221,7 @@ impl Settings {
         self.secrets.check()?;
         self.metrics.check()?;
         self.github.check()?;
+        self.webhooks.check()?;
         if self.is_production() && self.database.auto_migrate {
             return rule(
                 "database.auto_migrate",

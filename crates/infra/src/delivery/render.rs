@@ -91,6 +91,28 @@ pub fn render(payload: &Value) -> Result<RenderedEmail, RenderError> {
                 ),
             )
         }
+        "webhook_disabled" => {
+            let url = field("url")?;
+            let webhook = field("webhookId")?;
+            let why = match field("reason")? {
+                "gone" => "its receiver answered 410 Gone".to_owned(),
+                _ => format!(
+                    "every delivery to it failed for {} days",
+                    data["days"].as_u64().unwrap_or(5)
+                ),
+            };
+            (
+                "A webhook of your organization was disabled".to_owned(),
+                format!(
+                    "Hello,\n\n\
+                     Groundwork disabled the webhook {webhook} because {why}:\n\n\
+                     \x20   {url}\n\n\
+                     No more events are sent to it. Fix the receiver, then turn the\n\
+                     webhook on again (PATCH it with enabled: true); its delivery log\n\
+                     shows what the receiver answered.\n"
+                ),
+            )
+        }
         other => return Err(RenderError::UnknownTemplate(other.to_owned())),
     };
     Ok(RenderedEmail {

@@ -27,3 +27,5 @@ pub mod usage_records;
 pub mod users;
 pub mod verification_tokens;
 pub mod waitlist_entries;
+pub mod webhook_deliveries;
+pub mod webhooks;

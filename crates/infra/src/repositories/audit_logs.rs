@@ -12,6 +12,7 @@ use sea_orm::sea_query::Value;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::listing::{self, KeyKind, Listing, SortValue};
+use super::webhooks::emit_event;
 use crate::db_error::to_domain;
 use crate::entities::audit_logs::{self, Column, Entity};
 
@@ -41,7 +42,9 @@ impl<'c, C: ConnectionTrait> AuditLogRepository<'c, C> {
         Self { conn }
     }
 
-    /// Appends `event`, done by `by`'s actor at its instant.
+    /// Appends `event`, done by `by`'s actor at its instant; an event of an
+    /// organization also becomes a webhook event (`type` = the action) for each
+    /// of its enabled webhooks that subscribe to it, on the same connection.
     pub async fn record(
         &self,
         by: &impl Attribution,
@@ -50,6 +53,18 @@ impl<'c, C: ConnectionTrait> AuditLogRepository<'c, C> {
         let id = AuditLogId::new();
         let (actor_type, actor_id) = actor_columns(by.actor());
         let now = by.now();
+        let changes = event.changes.into_json();
+        if let Some(organization) = event.organization_id {
+            let data = serde_json::json!({
+                "auditLogId": id.to_string(),
+                "organizationId": organization.to_string(),
+                "entityType": event.entity.as_str(),
+                "entityId": event.entity_id,
+                "actor": {"type": actor_type, "id": actor_public_id(by.actor())},
+                "changes": changes,
+            });
+            emit_event(self.conn, now, organization, event.action.as_str(), data).await?;
+        }
         audit_logs::ActiveModel {
             id: Set(id.as_uuid()),
             organization_id: Set(event.organization_id.map(|o| o.as_uuid())),
@@ -58,7 +73,7 @@ impl<'c, C: ConnectionTrait> AuditLogRepository<'c, C> {
             action: Set(event.action.as_str().to_owned()),
             entity_type: Set(event.entity.as_str().to_owned()),
             entity_id: Set(event.entity_id),
-            changes: Set(event.changes.into_json()),
+            changes: Set(changes),
             ip: Set(by.ip().map(str::to_owned)),
             request_id: Set(by.request_id().map(str::to_owned)),
             created_at: Set(now),
@@ -106,6 +121,14 @@ fn actor_columns(actor: &Actor) -> (&'static str, Option<uuid::Uuid>) {
         Actor::Anonymous | Actor::System => None,
     };
     (actor.kind(), id)
+}
+
+fn actor_public_id(actor: &Actor) -> Option<String> {
+    match actor {
+        Actor::User(id) => Some(id.to_string()),
+        Actor::ApiKey(grant) => Some(grant.id.to_string()),
+        Actor::Anonymous | Actor::System => None,
+    }
 }
 
 fn to_domain_log(row: audit_logs::Model) -> AuditLog {

@@ -30,6 +30,7 @@ mod usage;
 mod users;
 pub mod verification_tokens;
 mod waitlist;
+mod webhooks;
 
 pub use api_keys::ApiKeyRepository;
 pub use audit_logs::{Attribution, AuditLogRepository};
@@ -53,6 +54,10 @@ pub use tasks::TaskRepository;
 pub use usage::{Recorded, UsageRepository};
 pub use users::UserRepository;
 pub use waitlist::WaitlistRepository;
+pub use webhooks::{
+    DeliveryList, QueuedEvent, WebhookDeliveryRepository, WebhookList, WebhookRepository,
+    emit_event,
+};
 
 use domain::DomainError;
 

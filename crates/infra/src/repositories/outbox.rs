@@ -22,6 +22,8 @@ pub enum EmailTemplate {
     PasswordReset,
     /// "You are invited to join ...": carries an invitation token.
     Invitation,
+    /// "A webhook was disabled": to each owner of its organization.
+    WebhookDisabled,
 }
 
 impl EmailTemplate {
@@ -31,6 +33,7 @@ impl EmailTemplate {
             Self::EmailVerification => "email_verification",
             Self::PasswordReset => "password_reset",
             Self::Invitation => "invitation",
+            Self::WebhookDisabled => "webhook_disabled",
         }
     }
 }
@@ -131,6 +134,26 @@ impl<'c, C: ConnectionTrait> OutboxRepository<'c, C> {
         self.enqueue(OutboxKind::Email, payload).await
     }
 
+    /// Queues `event` for `webhook`: `{"webhookId", "organizationId",
+    /// "eventId", "type", "timestamp", "data", "once", "firstAttempt"}`.
+    pub async fn enqueue_webhook(
+        &self,
+        webhook: &domain::webhooks::Webhook,
+        event: &super::webhooks::QueuedEvent,
+    ) -> Result<OutboxMessageId, DomainError> {
+        let payload = json!({
+            "webhookId": webhook.id.to_string(),
+            "organizationId": webhook.organization_id.to_string(),
+            "eventId": event.event_id.to_string(),
+            "type": event.event_type,
+            "timestamp": event.timestamp,
+            "data": event.data,
+            "once": event.once,
+            "firstAttempt": event.first_attempt,
+        });
+        self.enqueue(OutboxKind::Webhook, payload).await
+    }
+
     async fn enqueue(
         &self,
         kind: OutboxKind,
@@ -206,12 +229,17 @@ impl<'c, C: ConnectionTrait> OutboxRepository<'c, C> {
 
     /// Whether any email is due (undelivered, not failed, `next_attempt_at <= now`).
     pub async fn has_due_emails(&self) -> Result<bool, DomainError> {
+        self.has_due(OutboxKind::Email).await
+    }
+
+    /// Whether any message of `kind` is due.
+    pub async fn has_due(&self, kind: OutboxKind) -> Result<bool, DomainError> {
         let due = Entity::find()
             .select_only()
             .column(Column::Id)
             .filter(Column::ProcessedAt.is_null())
             .filter(Column::FailedAt.is_null())
-            .filter(Column::Kind.eq(OutboxKind::Email.as_str()))
+            .filter(Column::Kind.eq(kind.as_str()))
             .filter(Column::NextAttemptAt.lte(self.now))
             .limit(1)
             .into_tuple::<uuid::Uuid>()
@@ -231,16 +259,27 @@ impl<'c, C: ConnectionTrait> OutboxRepository<'c, C> {
     /// PostgreSQL the rows are read `FOR UPDATE SKIP LOCKED`, so concurrent
     /// claimers pass over each other's rows instead of waiting; SQLite has no row
     /// locks, but the unit of work's `BEGIN IMMEDIATE` lets one claimer at a time in.
-    /// Webhook messages are left alone: no sender for them exists yet.
+    /// Webhook messages are left alone: [`Self::claim_due`] claims those.
     pub async fn claim_due_emails(
         &self,
+        limit: u64,
+        claimed_until: DateTime<Utc>,
+    ) -> Result<Vec<OutboxMessage>, DomainError> {
+        self.claim_due(OutboxKind::Email, limit, claimed_until)
+            .await
+    }
+
+    /// As [`Self::claim_due_emails`], for the messages of `kind`.
+    pub async fn claim_due(
+        &self,
+        kind: OutboxKind,
         limit: u64,
         claimed_until: DateTime<Utc>,
     ) -> Result<Vec<OutboxMessage>, DomainError> {
         let rows = Entity::find()
             .filter(Column::ProcessedAt.is_null())
             .filter(Column::FailedAt.is_null())
-            .filter(Column::Kind.eq(OutboxKind::Email.as_str()))
+            .filter(Column::Kind.eq(kind.as_str()))
             .filter(Column::NextAttemptAt.lte(self.now))
             .order_by_asc(Column::NextAttemptAt)
             .order_by_asc(Column::Id)
