@@ -56,9 +56,9 @@ mod m20261130_000006_create_feature_flags;
 mod m20261202_000001_create_usage_records;
 mod m20261203_000001_create_system_metrics;
 mod m20261203_000002_add_jobs_due_index;
-mod m20261205_000001_create_github;
 mod m20261204_000001_create_webhooks;
 mod m20261204_000002_create_webhook_deliveries;
+mod m20261205_000001_create_github;
 
 /// Every Groundwork migration, oldest first.
 pub struct Migrator;
@@ -90,9 +90,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_create_usage_records::Migration),
             Box::new(m20261203_000001_create_system_metrics::Migration),
             Box::new(m20261203_000002_add_jobs_due_index::Migration),
-            Box::new(m20261205_000001_create_github::Migration),
             Box::new(m20261204_000001_create_webhooks::Migration),
             Box::new(m20261204_000002_create_webhook_deliveries::Migration),
+            Box::new(m20261205_000001_create_github::Migration),
         ]
     }
 }
