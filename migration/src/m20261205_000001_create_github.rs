@@ -140,7 +140,10 @@ async fn create_repositories(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         .col(big(GithubInstallationRepositories::Id))
         .col(text(GithubInstallationRepositories::Name))
         .col(text(GithubInstallationRepositories::FullName))
-        .col(boolean_default(GithubInstallationRepositories::Private, false))
+        .col(boolean_default(
+            GithubInstallationRepositories::Private,
+            false,
+        ))
         .col(timestamptz_null(GithubInstallationRepositories::RemovedAt))
         // The payload time of the last add or removal applied: an older one
         // never undoes a newer one (an `added` cannot resurrect a later removal).

@@ -17,7 +17,7 @@ use sea_orm::{
 
 use super::listing::{self, KeyKind, Listing, SortValue};
 use crate::db_error::to_domain;
-use crate::entities::{github_deliveries, github_installations, github_installation_repositories};
+use crate::entities::{github_deliveries, github_installation_repositories, github_installations};
 
 /// Installations and their repositories over a connection or transaction.
 #[derive(Debug)]
@@ -251,11 +251,13 @@ impl<'c, C: ConnectionTrait> GithubInstallationRepository<'c, C> {
         installation: i64,
         id: i64,
     ) -> Result<Option<GithubRepository>, DomainError> {
-        Ok(github_installation_repositories::Entity::find_by_id((installation, id))
-            .one(self.conn)
-            .await
-            .map_err(to_domain)?
-            .map(to_repository))
+        Ok(
+            github_installation_repositories::Entity::find_by_id((installation, id))
+                .one(self.conn)
+                .await
+                .map_err(to_domain)?
+                .map(to_repository),
+        )
     }
 
     /// Stores repository `repo` of `installation` (new or over the stored
@@ -283,17 +285,19 @@ impl<'c, C: ConnectionTrait> GithubInstallationRepository<'c, C> {
                 .await
                 .map_err(to_domain)?;
         } else {
-            github_installation_repositories::Entity::insert(github_installation_repositories::ActiveModel {
-                installation_id: Set(installation),
-                id: Set(repo.id),
-                name: Set(repo.name.clone()),
-                full_name: Set(repo.full_name.clone()),
-                private: Set(repo.private),
-                removed_at: Set(removed_at),
-                changed_at: Set(changed_at),
-                created_at: Set(self.now),
-                updated_at: Set(self.now),
-            })
+            github_installation_repositories::Entity::insert(
+                github_installation_repositories::ActiveModel {
+                    installation_id: Set(installation),
+                    id: Set(repo.id),
+                    name: Set(repo.name.clone()),
+                    full_name: Set(repo.full_name.clone()),
+                    private: Set(repo.private),
+                    removed_at: Set(removed_at),
+                    changed_at: Set(changed_at),
+                    created_at: Set(self.now),
+                    updated_at: Set(self.now),
+                },
+            )
             .exec_without_returning(self.conn)
             .await
             .map_err(to_domain)?;
@@ -309,8 +313,8 @@ impl<'c, C: ConnectionTrait> GithubInstallationRepository<'c, C> {
         request: &PageRequest<GithubRepositorySort>,
     ) -> Result<Page<GithubRepository>, DomainError> {
         use github_installation_repositories::Column;
-        let query =
-            github_installation_repositories::Entity::find().filter(Column::InstallationId.eq(installation));
+        let query = github_installation_repositories::Entity::find()
+            .filter(Column::InstallationId.eq(installation));
         listing::page::<GithubRepositoryList, _, _, _>(query, request, |query| async move {
             Ok(query
                 .all(self.conn)
@@ -495,7 +499,10 @@ impl Listing for GithubRepositoryList {
     }
 
     fn id_column() -> Expr {
-        Expr::col((github_installation_repositories::Entity, github_installation_repositories::Column::Id))
+        Expr::col((
+            github_installation_repositories::Entity,
+            github_installation_repositories::Column::Id,
+        ))
     }
 
     fn parse_id(raw: &str) -> Option<Value> {
