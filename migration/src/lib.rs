@@ -53,6 +53,7 @@ mod m20261130_000003_create_tasks;
 mod m20261130_000004_create_messages;
 mod m20261130_000005_create_context_entries;
 mod m20261130_000006_create_feature_flags;
+mod m20261201_000001_create_plans;
 
 /// Every Groundwork migration, oldest first.
 pub struct Migrator;
@@ -81,6 +82,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_create_messages::Migration),
             Box::new(m20261130_000005_create_context_entries::Migration),
             Box::new(m20261130_000006_create_feature_flags::Migration),
+            Box::new(m20261201_000001_create_plans::Migration),
         ]
     }
 }

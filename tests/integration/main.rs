@@ -29,6 +29,7 @@ mod outbox_delivery;
 mod pagination;
 mod pinned;
 mod plan_limits;
+mod plans;
 mod repositories;
 mod routes;
 mod schema;

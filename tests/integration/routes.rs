@@ -189,6 +189,11 @@ pub(crate) const ROUTES: &[Route] = &[
     route(GET, "/v1/admin/feature-flags/{key}", Bearer, Reads),
     route(PATCH, "/v1/admin/feature-flags/{key}", Bearer, Records(&[A::FeatureFlagUpdated])),
     route(DELETE, "/v1/admin/feature-flags/{key}", Bearer, Records(&[A::FeatureFlagDeleted])),
+    route(POST, "/v1/admin/plans", Bearer, Records(&[A::PlanCreated])),
+    route(GET, "/v1/admin/plans", Bearer, Reads),
+    route(GET, "/v1/admin/plans/{planKey}", Bearer, Reads),
+    route(PATCH, "/v1/admin/plans/{planKey}", Bearer, Records(&[A::PlanUpdated])),
+    route(DELETE, "/v1/admin/plans/{planKey}", Bearer, Records(&[A::PlanDeleted])),
 ];
 
 /// Audit actions something other than a route records, and what.

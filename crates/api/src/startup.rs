@@ -116,7 +116,6 @@ impl Application {
             passwords: PasswordHasher::new(&settings.auth).map_err(StartupError::Auth)?,
             sign_ins: settings.auth.sign_in_throttle(),
             sessions: settings.auth.session_policy(),
-            plans: settings.plans.catalog(),
             keyring: Arc::new(keyring),
             url_policy: UrlPolicy::for_production(settings.is_production()),
         });

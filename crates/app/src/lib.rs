@@ -24,6 +24,7 @@ pub mod me;
 pub mod members;
 pub mod messages;
 pub mod organizations;
+pub mod plans;
 pub mod runs;
 pub mod sessions;
 pub mod tasks;

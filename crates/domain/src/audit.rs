@@ -83,6 +83,12 @@ text_enum! {
         FeatureFlagUpdated => "feature_flag.updated",
         /// A platform admin deleted a feature flag.
         FeatureFlagDeleted => "feature_flag.deleted",
+        /// A platform admin created a plan.
+        PlanCreated => "plan.created",
+        /// A platform admin changed a plan.
+        PlanUpdated => "plan.updated",
+        /// A platform admin deleted a plan.
+        PlanDeleted => "plan.deleted",
     }
 }
 
@@ -109,6 +115,8 @@ text_enum! {
         ContextEntry => "context",
         /// A feature flag (`flg_...`).
         FeatureFlag => "feature_flag",
+        /// A plan (`pln_...`).
+        Plan => "plan",
     }
 }
 

@@ -235,6 +235,12 @@ typed_id! {
     FeatureFlagId => "flg",
     /// Identifies an outbox message (`obx_`).
     OutboxMessageId => "obx",
+    /// Identifies a plan (`pln_`).
+    PlanId => "pln",
+    /// Identifies an organization's subscription (`sub_`).
+    SubscriptionId => "sub",
+    /// Identifies a billing provider's event (`bev_`).
+    BillingEventId => "bev",
 }
 
 #[cfg(test)]

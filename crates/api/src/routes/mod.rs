@@ -16,6 +16,7 @@ pub mod me;
 pub mod members;
 pub mod messages;
 pub mod organizations;
+pub mod plans;
 pub mod sessions;
 pub mod tasks;
 pub mod waitlist;
@@ -56,6 +57,7 @@ resources![
     messages,
     context_entries,
     feature_flags,
+    plans,
 ];
 
 /// Registers every route, then in each scope the fallback that answers 405 and

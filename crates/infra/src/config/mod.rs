@@ -11,7 +11,6 @@ mod database;
 mod jobs;
 mod log;
 mod outbox;
-mod plans;
 mod rate_limits;
 mod secrets;
 mod server;
@@ -32,7 +31,6 @@ pub use database::DatabaseSettings;
 pub use jobs::JobsSettings;
 pub use log::LogSettings;
 pub use outbox::OutboxSettings;
-pub use plans::{PlanLimitSettings, PlansSettings};
 pub use rate_limits::RateLimitSettings;
 pub use secrets::SecretsSettings;
 pub use server::ServerSettings;
@@ -55,9 +53,6 @@ pub struct Settings {
     /// Password hashing.
     #[serde(default)]
     pub auth: AuthSettings,
-    /// Plan limits (`[plans.free]`, `[plans.pro]`, `[plans.enterprise]`).
-    #[serde(default)]
-    pub plans: PlansSettings,
     /// The outbox delivery worker.
     #[serde(default)]
     pub outbox: OutboxSettings,
@@ -201,7 +196,6 @@ impl Settings {
         self.outbox.check()?;
         self.jobs.check()?;
         self.smtp.check()?;
-        self.plans.check()?;
         self.rate_limits.check()?;
         self.secrets.check()?;
         if self.is_production() && self.database.auto_migrate {

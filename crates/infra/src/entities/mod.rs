@@ -14,6 +14,7 @@ pub mod messages;
 pub mod organization_members;
 pub mod organizations;
 pub mod outbox_messages;
+pub mod plans;
 pub mod positional;
 pub mod sessions;
 pub mod sign_in_failures;

@@ -7,7 +7,7 @@
 
 use sea_orm::{DbErr, EntityTrait, QueryResult, SelectTwo, TryGetError, TryGetable};
 
-use super::{organization_members, organizations, sessions, users};
+use super::{organization_members, organizations, plans, sessions, users};
 
 /// A model that decodes from consecutive columns of a row.
 pub trait Positional: Sized {
@@ -69,6 +69,10 @@ positional! {
     }
     organizations::Model {
         id, name, slug, plan, created_at, updated_at, deleted_at,
+    }
+    plans::Model {
+        id, key, name, max_members, max_api_keys, max_jobs, max_concurrent_tasks,
+        monthly_token_quota, price_cents, currency, provider_price_id, created_at, updated_at,
     }
 }
 

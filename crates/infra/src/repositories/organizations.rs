@@ -5,15 +5,16 @@ use domain::organizations::OrganizationSort;
 use domain::organizations::{
     ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationMembership, SLUG_TAKEN,
 };
+use domain::plans::PlanLimits;
 use domain::{
     DomainError, Member, NewOrganization, Organization, OrganizationId, Page, PageRequest, Plan,
     Slug, UserId,
 };
 use sea_orm::sea_query::Value;
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, LockType, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, RelationDef, Set,
+    QueryOrder, QuerySelect, QueryTrait, RelationDef, Set,
 };
 
 use super::corrupt;
@@ -22,7 +23,9 @@ use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
 use crate::entities::organization_members as members;
 use crate::entities::organizations::{self, Column, Entity};
+use crate::entities::plans;
 use crate::entities::positional::{all_pairs, one_pair};
+use crate::repositories::plans::limits_of;
 
 /// Organizations, soft-delete aware.
 pub type OrganizationRepository<'c, C> = SoftDeleteRepository<'c, C, Entity>;
@@ -52,6 +55,22 @@ fn to_members() -> RelationDef {
     Entity::belongs_to(members::Entity)
         .from(Column::Id)
         .to(members::Column::OrganizationId)
+        .into()
+}
+
+/// `organizations.plan = plans.key`: an organization's plan.
+fn to_plan() -> RelationDef {
+    Entity::belongs_to(plans::Entity)
+        .from(Column::Plan)
+        .to(plans::Column::Key)
+        .into()
+}
+
+/// The same join, from the plan's side.
+fn plan_to_organization() -> RelationDef {
+    plans::Entity::belongs_to(Entity)
+        .from(plans::Column::Key)
+        .to(Column::Plan)
         .into()
 }
 
@@ -138,16 +157,43 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         }
     }
 
-    /// [`Self::lock`], returning the organization it locked: one statement where
-    /// a unit of work needs both (a claim reads the plan under the lock).
+    /// [`Self::lock`], returning the organization it locked and its plan's
+    /// caps: one statement where a unit of work needs both (a claim reads the
+    /// plan under the lock).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn lock_and_read(&self, id: OrganizationId) -> Result<Organization, DomainError> {
-        let mut query = Self::live().filter(Column::Id.eq(id.as_uuid()));
+    pub async fn lock_and_read(
+        &self,
+        id: OrganizationId,
+    ) -> Result<(Organization, PlanLimits), DomainError> {
+        let mut query = Self::live()
+            .join(JoinType::InnerJoin, to_plan())
+            .filter(Column::Id.eq(id.as_uuid()))
+            .select_also(plans::Entity);
         if self.conn.get_database_backend() == DbBackend::Postgres {
-            query = query.lock_exclusive();
+            // Only the organization's row: the plan is shared by many.
+            QueryTrait::query(&mut query).lock_with_tables(LockType::Update, [Entity]);
+        }
+        match one_pair(self.conn, query).await {
+            Ok(Some((org, Some(plan)))) => Ok((Entity::to_domain(org)?, limits_of(&plan))),
+            Ok(_) => Err(ORGANIZATION_NOT_FOUND),
+            Err(e) => Err(to_domain(e)),
+        }
+    }
+
+    /// [`Self::lock`], returning the caps of the organization's plan, read in
+    /// the locking statement: what a write that checks a cap needs, for no
+    /// extra round trip.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn lock_with_limits(&self, id: OrganizationId) -> Result<PlanLimits, DomainError> {
+        let mut query = plans::Entity::find()
+            .join(JoinType::InnerJoin, plan_to_organization())
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::DeletedAt.is_null());
+        if self.conn.get_database_backend() == DbBackend::Postgres {
+            QueryTrait::query(&mut query).lock_with_tables(LockType::Update, [Entity]);
         }
         match query.one(self.conn).await {
-            Ok(Some(row)) => Entity::to_domain(row),
+            Ok(Some(plan)) => Ok(limits_of(&plan)),
             Ok(None) => Err(ORGANIZATION_NOT_FOUND),
             Err(e) => Err(to_domain(e)),
         }
