@@ -54,6 +54,8 @@ mod m20261130_000004_create_messages;
 mod m20261130_000005_create_context_entries;
 mod m20261130_000006_create_feature_flags;
 mod m20261201_000001_create_plans;
+mod m20261201_000002_create_subscriptions;
+mod m20261201_000003_relax_organizations_plan;
 
 /// Every Groundwork migration, oldest first.
 pub struct Migrator;
@@ -83,6 +85,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_create_context_entries::Migration),
             Box::new(m20261130_000006_create_feature_flags::Migration),
             Box::new(m20261201_000001_create_plans::Migration),
+            Box::new(m20261201_000002_create_subscriptions::Migration),
+            Box::new(m20261201_000003_relax_organizations_plan::Migration),
         ]
     }
 }

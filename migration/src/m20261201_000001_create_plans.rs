@@ -30,7 +30,17 @@ enum Plans {
 
 /// A seeded plan: id, key, name, members, keys, jobs, concurrent tasks,
 /// monthly tokens, price in cents.
-type Seed = (u128, &'static str, &'static str, i64, i64, i64, i64, i64, i64);
+type Seed = (
+    u128,
+    &'static str,
+    &'static str,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+);
 
 /// The seeded plans: the defaults of `[plans.*]` before #18.
 const SEEDED: [Seed; 3] = [

@@ -36,6 +36,7 @@ mod schema;
 mod sessions;
 mod shutdown;
 mod startup;
+mod subscriptions;
 mod transactions;
 mod waitlist;
 mod worker;

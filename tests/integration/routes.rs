@@ -177,6 +177,7 @@ pub(crate) const ROUTES: &[Route] = &[
     route(GET, "/v1/organizations/{orgId}/context/{key}/versions", Bearer, Reads),
     route(PUT, "/v1/organizations/{orgId}/context/{key}", Bearer, Records(&[A::ContextSet])),
     route(DELETE, "/v1/organizations/{orgId}/context/{key}", Bearer, Records(&[A::ContextDeleted])),
+    route(GET, "/v1/organizations/{orgId}/subscription", Bearer, Reads),
     // A platform admin.
     route(GET, "/v1/admin/users", Bearer, Reads),
     route(POST, "/v1/admin/users/{userId}/deactivate", Bearer, Records(&[A::UserDeactivated, A::ApiKeyRevoked])),
@@ -194,6 +195,7 @@ pub(crate) const ROUTES: &[Route] = &[
     route(GET, "/v1/admin/plans/{planKey}", Bearer, Reads),
     route(PATCH, "/v1/admin/plans/{planKey}", Bearer, Records(&[A::PlanUpdated])),
     route(DELETE, "/v1/admin/plans/{planKey}", Bearer, Records(&[A::PlanDeleted])),
+    route(POST, "/v1/admin/organizations/{orgId}/subscription", Bearer, Records(&[A::SubscriptionUpdated])),
 ];
 
 /// Audit actions something other than a route records, and what.

@@ -34,7 +34,7 @@ async fn ensure_job_room<C: ConnectionTrait>(
     let used = JobRepository::at(conn, ctx.now)
         .count_counted(access.organization.id)
         .await?;
-    ensure_room(used, limits.max_jobs, "jobs", access.organization.plan)
+    ensure_room(used, limits.max_jobs, "jobs", &access.organization.plan)
 }
 
 /// Creates a job (admin+). `PLAN_LIMIT_REACHED` when the plan's jobs are all

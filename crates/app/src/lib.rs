@@ -27,6 +27,7 @@ pub mod organizations;
 pub mod plans;
 pub mod runs;
 pub mod sessions;
+pub mod subscriptions;
 pub mod tasks;
 pub mod waitlist;
 

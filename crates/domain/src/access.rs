@@ -260,11 +260,13 @@ pub enum Operation {
     DeleteContextEntry,
     /// Read the feature flags' values for the organization.
     ReadFeatureFlags,
+    /// Read the organization's subscription.
+    ReadSubscription,
 }
 
 impl Operation {
     /// Every row, in the README's order.
-    pub const ALL: [Operation; 39] = [
+    pub const ALL: [Operation; 40] = [
         Self::ReadOrganization,
         Self::UpdateOrganization,
         Self::DeleteOrganization,
@@ -304,6 +306,7 @@ impl Operation {
         Self::SetContextEntry,
         Self::DeleteContextEntry,
         Self::ReadFeatureFlags,
+        Self::ReadSubscription,
     ];
 
     /// The route, as method and path under `/v1/organizations/{orgId}`.
@@ -348,6 +351,7 @@ impl Operation {
             Self::SetContextEntry => ("PUT", "/context/{key}"),
             Self::DeleteContextEntry => ("DELETE", "/context/{key}"),
             Self::ReadFeatureFlags => ("GET", "/feature-flags"),
+            Self::ReadSubscription => ("GET", "/subscription"),
         }
     }
 }
@@ -384,6 +388,9 @@ pub const fn permission(role: AccessRole, operation: Operation) -> Permission {
         // Flags decide what the organization's software shows: any member (and
         // key) reads their values.
         (ReadFeatureFlags, _) => Allowed,
+        // What the organization is on (and so its caps) is every member's to
+        // know, and a worker's key's.
+        (ReadSubscription, _) => Allowed,
         // Deleting and restoring are an owner's; a key never holds owner rights.
         (DeleteOrganization | RestoreOrganization, Owner) => Allowed,
         (DeleteOrganization | RestoreOrganization, _) => Denied,

@@ -89,6 +89,8 @@ text_enum! {
         PlanUpdated => "plan.updated",
         /// A platform admin deleted a plan.
         PlanDeleted => "plan.deleted",
+        /// A platform admin set an organization's subscription.
+        SubscriptionUpdated => "subscription.updated",
     }
 }
 
@@ -117,6 +119,8 @@ text_enum! {
         FeatureFlag => "feature_flag",
         /// A plan (`pln_...`).
         Plan => "plan",
+        /// A subscription (`sub_...`).
+        Subscription => "subscription",
     }
 }
 

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod members;
 pub mod messages;
 pub mod organizations;
+pub mod subscriptions;
 pub mod tasks;
 pub mod users;
 pub mod waitlist;
@@ -44,10 +45,11 @@ pub use error::{Conflict, DomainError, FieldError, Validation};
 pub use id::*;
 pub use invitations::{Invitation, InvitationDraft};
 pub use members::{Member, MemberRole, MemberWithUser, NewMember};
-pub use organizations::{NewOrganization, Organization, Plan};
+pub use organizations::{NewOrganization, Organization};
 pub use pagination::{
     Cursor, Page, PagePosition, PageRequest, RawPageRequest, SortDirection, SortField,
 };
+pub use plans::PlanKey;
 pub use users::{NewUser, User, UserType};
 pub use values::{Email, Password, PersonName, Slug};
 pub use waitlist::{NewWaitlistEntry, WaitlistEntry, WaitlistRole};

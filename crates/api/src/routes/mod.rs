@@ -18,6 +18,7 @@ pub mod messages;
 pub mod organizations;
 pub mod plans;
 pub mod sessions;
+pub mod subscriptions;
 pub mod tasks;
 pub mod waitlist;
 
@@ -58,6 +59,7 @@ resources![
     context_entries,
     feature_flags,
     plans,
+    subscriptions,
 ];
 
 /// Registers every route, then in each scope the fallback that answers 405 and

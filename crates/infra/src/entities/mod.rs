@@ -18,6 +18,7 @@ pub mod plans;
 pub mod positional;
 pub mod sessions;
 pub mod sign_in_failures;
+pub mod subscriptions;
 pub mod tasks;
 pub mod users;
 pub mod verification_tokens;

@@ -7,7 +7,7 @@ use domain::organizations::{
 };
 use domain::plans::PlanLimits;
 use domain::{
-    DomainError, Member, NewOrganization, Organization, OrganizationId, Page, PageRequest, Plan,
+    DomainError, Member, NewOrganization, Organization, OrganizationId, Page, PageRequest, PlanKey,
     Slug, UserId,
 };
 use sea_orm::sea_query::Value;
@@ -25,6 +25,7 @@ use crate::entities::organization_members as members;
 use crate::entities::organizations::{self, Column, Entity};
 use crate::entities::plans;
 use crate::entities::positional::{all_pairs, one_pair};
+use crate::repositories::SubscriptionRepository;
 use crate::repositories::plans::limits_of;
 
 /// Organizations, soft-delete aware.
@@ -41,7 +42,7 @@ impl SoftDeletable for Entity {
             id: OrganizationId::from(m.id),
             name: m.name,
             slug: Slug::parse(&m.slug).map_err(corrupt("slug"))?,
-            plan: m.plan.parse::<Plan>().map_err(corrupt("plan"))?,
+            plan: PlanKey::parse(&m.plan).map_err(corrupt("plan"))?,
             created_at: m.created_at,
             updated_at: m.updated_at,
             deleted_at: m.deleted_at,
@@ -82,11 +83,14 @@ fn membership_row(
 }
 
 impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
-    /// Creates an organization. `Conflict` (`SLUG_TAKEN`) when a live organization
-    /// has the slug.
+    /// Creates an organization with its `active` subscription to `new.plan`
+    /// (call it in a unit of work: two statements). `Conflict` (`SLUG_TAKEN`)
+    /// when a live organization has the slug; `Validation` (`UNKNOWN_PLAN`)
+    /// when no plan has the key.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert(&self, new: NewOrganization) -> Result<Organization, DomainError> {
         let now = self.now;
+        let plan = new.plan.clone();
         let row = organizations::ActiveModel {
             id: Set(OrganizationId::new().as_uuid()),
             name: Set(new.name.into_inner()),
@@ -97,7 +101,11 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
             deleted_at: Set(None),
         };
         let model = row.insert(self.conn).await.map_err(to_domain)?;
-        Entity::to_domain(model)
+        let organization = Entity::to_domain(model)?;
+        SubscriptionRepository::at(self.conn, now)
+            .open(organization.id, &plan)
+            .await?;
+        Ok(organization)
     }
 
     /// Creates an organization unless a live one has its slug: `Ok(None)` then,
@@ -259,15 +267,16 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
 
     /// Applies `changes` to the live organization and returns it. `NotFound` when
     /// missing or deleted; `Conflict` (`SLUG_TAKEN`) when a live organization has
-    /// the new slug.
+    /// the new slug. The plan is not changed here but with the subscription
+    /// ([`SubscriptionRepository::save`]), which keeps `plan` in step.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update(
         &self,
         id: OrganizationId,
         changes: OrganizationChanges,
     ) -> Result<Organization, DomainError> {
-        let OrganizationChanges { name, slug, plan } = changes;
-        if name.is_none() && slug.is_none() && plan.is_none() {
+        let OrganizationChanges { name, slug, .. } = changes;
+        if name.is_none() && slug.is_none() {
             return self.find(id).await;
         }
         let mut update = Entity::update_many().col_expr(Column::UpdatedAt, Expr::value(self.now));
@@ -276,9 +285,6 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         }
         if let Some(slug) = slug {
             update = update.col_expr(Column::Slug, Expr::value(slug.into_inner()));
-        }
-        if let Some(plan) = plan {
-            update = update.col_expr(Column::Plan, Expr::value(plan.as_str()));
         }
         let result = update
             .filter(Column::Id.eq(id.as_uuid()))
