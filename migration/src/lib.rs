@@ -56,6 +56,7 @@ mod m20261130_000006_create_feature_flags;
 mod m20261201_000001_create_plans;
 mod m20261201_000002_create_subscriptions;
 mod m20261201_000003_relax_organizations_plan;
+mod m20261201_000004_create_billing_events;
 
 /// Every Groundwork migration, oldest first.
 pub struct Migrator;
@@ -87,6 +88,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_create_plans::Migration),
             Box::new(m20261201_000002_create_subscriptions::Migration),
             Box::new(m20261201_000003_relax_organizations_plan::Migration),
+            Box::new(m20261201_000004_create_billing_events::Migration),
         ]
     }
 }

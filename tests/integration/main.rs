@@ -8,6 +8,7 @@ mod auth;
 mod auth_hashing;
 mod auth_throttle;
 mod auth_timing;
+mod billing_events;
 mod config;
 mod context;
 mod endpoint_secrets;

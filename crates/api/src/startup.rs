@@ -118,6 +118,7 @@ impl Application {
             sessions: settings.auth.session_policy(),
             keyring: Arc::new(keyring),
             url_policy: UrlPolicy::for_production(settings.is_production()),
+            billing: settings.billing.clone(),
         });
         let json_limit = web::Data::new(JsonLimit(settings.server.json_body_limit_bytes));
         let body_timeout = web::Data::new(BodyTimeout(settings.server.body_timeout()));

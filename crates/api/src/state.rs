@@ -31,6 +31,8 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     /// Whether endpoint URLs may be `http` (outside production only).
     pub url_policy: UrlPolicy,
+    /// The Stripe webhook's secret and tolerance (`[billing]`).
+    pub billing: infra::config::BillingSettings,
 }
 
 impl AppState {

@@ -13,6 +13,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod audit_logs;
 pub mod auth;
+pub mod billing;
 pub mod context;
 pub mod context_entries;
 pub mod endpoints;

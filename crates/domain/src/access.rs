@@ -262,11 +262,13 @@ pub enum Operation {
     ReadFeatureFlags,
     /// Read the organization's subscription.
     ReadSubscription,
+    /// List the billing provider's events about the organization.
+    ListBillingEvents,
 }
 
 impl Operation {
     /// Every row, in the README's order.
-    pub const ALL: [Operation; 40] = [
+    pub const ALL: [Operation; 41] = [
         Self::ReadOrganization,
         Self::UpdateOrganization,
         Self::DeleteOrganization,
@@ -307,6 +309,7 @@ impl Operation {
         Self::DeleteContextEntry,
         Self::ReadFeatureFlags,
         Self::ReadSubscription,
+        Self::ListBillingEvents,
     ];
 
     /// The route, as method and path under `/v1/organizations/{orgId}`.
@@ -352,6 +355,7 @@ impl Operation {
             Self::DeleteContextEntry => ("DELETE", "/context/{key}"),
             Self::ReadFeatureFlags => ("GET", "/feature-flags"),
             Self::ReadSubscription => ("GET", "/subscription"),
+            Self::ListBillingEvents => ("GET", "/billing-events"),
         }
     }
 }
@@ -393,6 +397,9 @@ pub const fn permission(role: AccessRole, operation: Operation) -> Permission {
         (ReadSubscription, _) => Allowed,
         // Deleting and restoring are an owner's; a key never holds owner rights.
         (DeleteOrganization | RestoreOrganization, Owner) => Allowed,
+        // Billing is the owner's business (what the organization pays).
+        (ListBillingEvents, Owner) => Allowed,
+        (ListBillingEvents, _) => Denied,
         (DeleteOrganization | RestoreOrganization, _) => Denied,
         (RemoveMember, Member) => OwnOnly,
         // Keys and invitations are created by a person, who answers for them.

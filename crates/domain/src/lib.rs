@@ -9,6 +9,7 @@
 // `*_NOT_FOUND` and rules.
 pub mod api_keys;
 pub mod audit;
+pub mod billing;
 pub mod context_entries;
 pub mod endpoints;
 pub mod feature_flags;

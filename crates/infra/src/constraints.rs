@@ -142,6 +142,13 @@ pub const CONSTRAINTS: &[Constraint] = &[
         "providerPriceId",
         domain::plans::PROVIDER_PRICE_TAKEN,
     ),
+    unique(
+        "idx_billing_events_provider_event_id",
+        "billing_events",
+        &["provider", "event_id"],
+        "id",
+        domain::billing::EVENT_ALREADY_RECEIVED,
+    ),
     foreign(
         "fk_accounts_users",
         "accounts",

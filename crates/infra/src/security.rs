@@ -17,6 +17,7 @@ use crate::config::AuthSettings;
 
 mod api_keys;
 pub mod secrets;
+pub mod stripe;
 
 pub use api_keys::{API_KEY_PREFIX, IssuedApiKey, PresentedApiKey, issue_api_key, parse_api_key};
 

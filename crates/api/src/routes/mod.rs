@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod audit_logs;
 pub mod auth;
+pub mod billing;
 pub mod context_entries;
 pub mod docs;
 pub mod endpoints;
@@ -60,6 +61,7 @@ resources![
     feature_flags,
     plans,
     subscriptions,
+    billing,
 ];
 
 /// Registers every route, then in each scope the fallback that answers 405 and

@@ -7,6 +7,7 @@
 //! rules, re-exported here so every type is `config::X`.
 
 mod auth;
+mod billing;
 mod database;
 mod jobs;
 mod log;
@@ -27,6 +28,7 @@ use migration::{database_url, environment};
 use serde::{Deserialize, Serialize};
 
 pub use auth::AuthSettings;
+pub use billing::BillingSettings;
 pub use database::DatabaseSettings;
 pub use jobs::JobsSettings;
 pub use log::LogSettings;
@@ -68,6 +70,9 @@ pub struct Settings {
     /// The key ring of endpoint secrets at rest.
     #[serde(default)]
     pub secrets: SecretsSettings,
+    /// The billing provider's signed webhook.
+    #[serde(default)]
+    pub billing: BillingSettings,
 }
 
 fn default_environment() -> String {
@@ -198,6 +203,7 @@ impl Settings {
         self.smtp.check()?;
         self.rate_limits.check()?;
         self.secrets.check()?;
+        self.billing.check()?;
         if self.is_production() && self.database.auto_migrate {
             return rule(
                 "database.auto_migrate",

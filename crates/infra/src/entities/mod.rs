@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit_logs;
+pub mod billing_events;
 pub mod context_entries;
 pub mod context_entry_versions;
 pub mod endpoints;

@@ -9,6 +9,7 @@
 pub mod accounts;
 mod api_keys;
 mod audit_logs;
+mod billing_events;
 mod context_entries;
 mod endpoints;
 mod feature_flags;
@@ -32,6 +33,7 @@ mod waitlist;
 
 pub use api_keys::ApiKeyRepository;
 pub use audit_logs::{Attribution, AuditLogRepository};
+pub use billing_events::{BillingEventList, BillingEventRepository};
 pub use context_entries::{ContextEntryRepository, ContextVersionRepository};
 pub use endpoints::{EndpointList, EndpointRepository};
 pub use feature_flags::{FeatureFlagList, FeatureFlagRepository};
