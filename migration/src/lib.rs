@@ -53,6 +53,10 @@ mod m20261130_000003_create_tasks;
 mod m20261130_000004_create_messages;
 mod m20261130_000005_create_context_entries;
 mod m20261130_000006_create_feature_flags;
+mod m20261201_000001_create_plans;
+mod m20261201_000002_create_subscriptions;
+mod m20261201_000003_relax_organizations_plan;
+mod m20261201_000004_create_billing_events;
 mod m20261202_000001_create_usage_records;
 mod m20261203_000001_create_system_metrics;
 mod m20261203_000002_add_jobs_due_index;
@@ -87,6 +91,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_create_messages::Migration),
             Box::new(m20261130_000005_create_context_entries::Migration),
             Box::new(m20261130_000006_create_feature_flags::Migration),
+            Box::new(m20261201_000001_create_plans::Migration),
+            Box::new(m20261201_000002_create_subscriptions::Migration),
+            Box::new(m20261201_000003_relax_organizations_plan::Migration),
+            Box::new(m20261201_000004_create_billing_events::Migration),
             Box::new(m20261202_000001_create_usage_records::Migration),
             Box::new(m20261203_000001_create_system_metrics::Migration),
             Box::new(m20261203_000002_add_jobs_due_index::Migration),

@@ -7,15 +7,12 @@ use awc::http::Method;
 use domain::MemberRole;
 use domain::access::{AccessRole, Operation, Permission, permission};
 use groundwork_tests::Backend;
-use groundwork_tests::app::{TestApp, spawn_app_with};
+use groundwork_tests::app::{TestApp, spawn_app_with_free_plan};
 use groundwork_tests::on_both_databases;
 use serde_json::{Value, json};
 
 /// Room for every fixture's keys and invitations on the free plan.
-const ROOMY_PLANS: &[(&str, &str)] = &[
-    ("APP__PLANS__FREE__MAX_MEMBERS", "50"),
-    ("APP__PLANS__FREE__MAX_API_KEYS", "50"),
-];
+const ROOMY_PLANS: &[(&str, i64)] = &[("max_members", 50), ("max_api_keys", 50)];
 
 /// An organization with one actor of each kind and a target of each kind.
 struct Fixture {
@@ -314,7 +311,7 @@ fn success(operation: Operation) -> u16 {
 }
 
 async fn every_cell_of_the_permission_matrix_holds(backend: Backend) {
-    let app = spawn_app_with(backend, ROOMY_PLANS).await;
+    let app = spawn_app_with_free_plan(backend, ROOMY_PLANS).await;
     let mut n = 0;
     let mut failures = Vec::new();
     for operation in Operation::ALL {
@@ -357,7 +354,7 @@ async fn every_cell_of_the_permission_matrix_holds(backend: Backend) {
 }
 
 async fn a_member_may_remove_their_own_membership(backend: Backend) {
-    let app = spawn_app_with(backend, ROOMY_PLANS).await;
+    let app = spawn_app_with_free_plan(backend, ROOMY_PLANS).await;
     let f = fixture(&app, 1).await;
     let list = app
         .get_as(
@@ -377,7 +374,7 @@ async fn a_member_may_remove_their_own_membership(backend: Backend) {
 
 async fn every_organization_route_is_404_to_outsiders(backend: Backend) {
     // Arrange: two organizations; the outsiders belong to the second.
-    let app = spawn_app_with(backend, ROOMY_PLANS).await;
+    let app = spawn_app_with_free_plan(backend, ROOMY_PLANS).await;
     let ours = fixture(&app, 1).await;
     let theirs = fixture(&app, 2).await;
     let outsiders = [
@@ -420,7 +417,7 @@ async fn every_organization_route_is_404_to_outsiders(backend: Backend) {
 
 async fn an_id_of_the_wrong_kind_in_a_path_is_404(backend: Backend) {
     // Arrange
-    let app = spawn_app_with(backend, ROOMY_PLANS).await;
+    let app = spawn_app_with_free_plan(backend, ROOMY_PLANS).await;
     let f = fixture(&app, 1).await;
     let user = app.create_user("someone@example.com").await;
     let mut failures = Vec::new();

@@ -4,7 +4,9 @@
 
 use chrono::TimeDelta;
 use groundwork_tests::Backend;
-use groundwork_tests::app::{SignedUp, TestApp, spawn_app, spawn_app_with, test_settings};
+use groundwork_tests::app::{
+    SignedUp, TestApp, spawn_app, spawn_app_with_free_plan, test_settings,
+};
 use groundwork_tests::on_both_databases;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
@@ -351,7 +353,7 @@ async fn last_used_at_is_written_at_most_once_a_minute(backend: Backend) {
 // Offboarding: a key never outlives its creator's standing.
 
 /// Room on the free plan for the three keys of [`offboarding`].
-const ROOM_FOR_KEYS: &[(&str, &str)] = &[("APP__PLANS__FREE__MAX_API_KEYS", "10")];
+const ROOM_FOR_KEYS: &[(&str, i64)] = &[("max_api_keys", 10)];
 
 /// Ada owns Acme; Adam is its admin and made an admin key and a member key
 /// there; Ada made a key of her own.
@@ -425,7 +427,7 @@ fn sorted(mut rows: Vec<(String, String)>) -> Vec<(String, String)> {
 
 async fn a_removed_members_keys_are_refused_at_once_and_audited(backend: Backend) {
     // Arrange
-    let app = spawn_app_with(backend, ROOM_FOR_KEYS).await;
+    let app = spawn_app_with_free_plan(backend, ROOM_FOR_KEYS).await;
     let o = offboarding(&app).await;
     let members = app
         .get_as(
@@ -471,7 +473,7 @@ async fn a_removed_members_keys_are_refused_at_once_and_audited(backend: Backend
 
 async fn a_member_who_leaves_takes_their_keys_along(backend: Backend) {
     // Arrange
-    let app = spawn_app_with(backend, ROOM_FOR_KEYS).await;
+    let app = spawn_app_with_free_plan(backend, ROOM_FOR_KEYS).await;
     let o = offboarding(&app).await;
     let members = app
         .get_as(
@@ -499,7 +501,7 @@ async fn a_member_who_leaves_takes_their_keys_along(backend: Backend) {
 
 async fn a_demoted_admin_loses_the_keys_above_their_new_role(backend: Backend) {
     // Arrange
-    let app = spawn_app_with(backend, ROOM_FOR_KEYS).await;
+    let app = spawn_app_with_free_plan(backend, ROOM_FOR_KEYS).await;
     let o = offboarding(&app).await;
     let members = app
         .get_as(
@@ -541,7 +543,7 @@ async fn a_demoted_admin_loses_the_keys_above_their_new_role(backend: Backend) {
 
 async fn a_deactivated_users_keys_are_refused_at_once_and_stay_revoked(backend: Backend) {
     // Arrange
-    let app = spawn_app_with(backend, ROOM_FOR_KEYS).await;
+    let app = spawn_app_with_free_plan(backend, ROOM_FOR_KEYS).await;
     let o = offboarding(&app).await;
     let root = app.create_user("root@example.com").await;
     let settings = test_settings(&app.database_url(), &[]);
@@ -590,7 +592,7 @@ async fn a_deactivated_users_keys_are_refused_at_once_and_stay_revoked(backend: 
 
 async fn deleting_ones_account_revokes_the_keys_one_made(backend: Backend) {
     // Arrange
-    let app = spawn_app_with(backend, ROOM_FOR_KEYS).await;
+    let app = spawn_app_with_free_plan(backend, ROOM_FOR_KEYS).await;
     let o = offboarding(&app).await;
 
     // Act

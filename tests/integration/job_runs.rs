@@ -6,7 +6,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::jobs::{CreateJobRequest, JobDraft};
 use groundwork_tests::Backend;
-use groundwork_tests::app::{TestApp, TestResponse, spawn_app, spawn_app_with};
+use groundwork_tests::app::{TestApp, TestResponse, spawn_app, spawn_app_with_free_plan};
 use groundwork_tests::db::text_rows;
 use groundwork_tests::on_both_databases;
 use infra::repositories::JobRepository;
@@ -515,7 +515,7 @@ async fn tokens_used_is_the_sum_of_the_tasks(backend: Backend) {
 }
 
 async fn the_plan_caps_runs_in_progress_under_concurrent_claims(backend: Backend) {
-    let app = spawn_app_with(backend, &[("APP__PLANS__FREE__MAX_CONCURRENT_TASKS", "3")]).await;
+    let app = spawn_app_with_free_plan(backend, &[("max_concurrent_tasks", 3)]).await;
     let o = org(&app).await;
     for n in 0..8 {
         job(
@@ -583,11 +583,7 @@ async fn a_deleted_jobs_run_ends_and_its_worker_hears_lease_lost(backend: Backen
 /// runs exactly once, none is claimed twice, none is lost (counted from the
 /// tasks table).
 async fn drain(backend: Backend, count: usize) {
-    let app = spawn_app_with(
-        backend,
-        &[("APP__PLANS__FREE__MAX_CONCURRENT_TASKS", "100000")],
-    )
-    .await;
+    let app = spawn_app_with_free_plan(backend, &[("max_concurrent_tasks", 100_000)]).await;
     let o = org(&app).await;
     let organization = domain::OrganizationId::parse(&o.org).unwrap();
     let draft = JobDraft::try_from(CreateJobRequest {

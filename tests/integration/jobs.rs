@@ -3,7 +3,7 @@
 //! messages.
 
 use groundwork_tests::Backend;
-use groundwork_tests::app::{TestApp, spawn_app, spawn_app_with};
+use groundwork_tests::app::{TestApp, spawn_app, spawn_app_with_free_plan};
 use groundwork_tests::on_both_databases;
 use serde_json::{Value, json};
 
@@ -296,7 +296,7 @@ async fn lists_filter_by_status_sort_by_next_run_and_search(backend: Backend) {
 }
 
 async fn the_plan_caps_jobs_even_under_concurrent_creates(backend: Backend) {
-    let app = spawn_app_with(backend, &[("APP__PLANS__FREE__MAX_JOBS", "2")]).await;
+    let app = spawn_app_with_free_plan(backend, &[("max_jobs", 2)]).await;
     let (token, org) = owner_and_org(&app).await;
     let jobs = format!("/v1/organizations/{org}/jobs");
     let body = json!({"name": "n", "definition": "d"});

@@ -1,7 +1,8 @@
 //! `GET`, `PATCH`, `DELETE /v1/me`.
 
 use domain::{
-    Clock, MemberRole, NewMember, NewOrganization, OrganizationId, PersonName, Plan, Slug, UserId,
+    Clock, MemberRole, NewMember, NewOrganization, OrganizationId, PersonName, PlanKey, Slug,
+    UserId,
 };
 use groundwork_tests::Backend;
 use groundwork_tests::app::{SignedUp, TestApp, spawn_app};
@@ -206,7 +207,7 @@ async fn organization(app: &TestApp, slug: &str) -> OrganizationId {
         .insert(NewOrganization {
             name: PersonName::parse("Acme").unwrap(),
             slug: Slug::parse(slug).unwrap(),
-            plan: Plan::Free,
+            plan: PlanKey::free(),
         })
         .await
         .expect("an organization")

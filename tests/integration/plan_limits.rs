@@ -1,17 +1,14 @@
-//! Plan limits (`[plans.<plan>]`): members plus pending invitations, and active
+//! Plan limits (the organization's plan row in `plans`): members plus pending invitations, and active
 //! API keys; going over is 403 `PLAN_LIMIT_REACHED`, also under concurrency.
 
 use futures_util::future::join_all;
 use groundwork_tests::Backend;
-use groundwork_tests::app::{TestApp, spawn_app_with};
+use groundwork_tests::app::{TestApp, spawn_app_with_free_plan};
 use groundwork_tests::on_both_databases;
 use serde_json::json;
 
 /// A free plan of 3 members and 2 keys.
-const SMALL_FREE_PLAN: &[(&str, &str)] = &[
-    ("APP__PLANS__FREE__MAX_MEMBERS", "3"),
-    ("APP__PLANS__FREE__MAX_API_KEYS", "2"),
-];
+const SMALL_FREE_PLAN: &[(&str, i64)] = &[("max_members", 3), ("max_api_keys", 2)];
 
 async fn invite(
     app: &TestApp,
@@ -43,7 +40,7 @@ async fn outbox_token_for(app: &TestApp, email: &str) -> String {
 
 async fn a_free_organization_stops_at_its_member_cap(backend: Backend) {
     // Arrange: the owner plus two invitations fill a cap of 3.
-    let app = spawn_app_with(backend, SMALL_FREE_PLAN).await;
+    let app = spawn_app_with_free_plan(backend, SMALL_FREE_PLAN).await;
     let ada = app.create_user("ada@example.com").await;
     let org = app.create_organization(&ada.token, "Acme").await;
     assert_eq!(
@@ -91,7 +88,7 @@ async fn a_free_organization_stops_at_its_member_cap(backend: Backend) {
 
 async fn active_api_keys_are_capped_and_a_revoked_one_frees_its_place(backend: Backend) {
     // Arrange
-    let app = spawn_app_with(backend, SMALL_FREE_PLAN).await;
+    let app = spawn_app_with_free_plan(backend, SMALL_FREE_PLAN).await;
     let ada = app.create_user("ada@example.com").await;
     let org = app.create_organization(&ada.token, "Acme").await;
     let (first, _) = app.create_api_key(&ada.token, &org, "member").await;
@@ -113,7 +110,7 @@ async fn active_api_keys_are_capped_and_a_revoked_one_frees_its_place(backend: B
 
 async fn concurrent_requests_cannot_together_exceed_a_cap(backend: Backend) {
     // Arrange
-    let app = spawn_app_with(backend, SMALL_FREE_PLAN).await;
+    let app = spawn_app_with_free_plan(backend, SMALL_FREE_PLAN).await;
     let ada = app.create_user("ada@example.com").await;
     let org = app.create_organization(&ada.token, "Acme").await;
 

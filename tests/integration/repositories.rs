@@ -4,8 +4,8 @@
 use chrono::{Duration, Utc};
 use domain::error::ConflictKind;
 use domain::{
-    DomainError, Email, MemberRole, NewMember, NewOrganization, OrganizationId, PersonName, Plan,
-    Slug, UserId,
+    DomainError, Email, MemberRole, NewMember, NewOrganization, OrganizationId, PersonName,
+    PlanKey, Slug, UserId,
 };
 use groundwork_tests::fixtures::new_user;
 use groundwork_tests::on_both_databases;
@@ -25,7 +25,7 @@ fn new_org(slug: &str) -> NewOrganization {
     NewOrganization {
         name: PersonName::parse("Acme").unwrap(),
         slug: Slug::parse(slug).unwrap(),
-        plan: Plan::Free,
+        plan: PlanKey::free(),
     }
 }
 

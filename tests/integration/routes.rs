@@ -177,6 +177,8 @@ pub(crate) const ROUTES: &[Route] = &[
     route(GET, "/v1/organizations/{orgId}/context/{key}/versions", Bearer, Reads),
     route(PUT, "/v1/organizations/{orgId}/context/{key}", Bearer, Records(&[A::ContextSet])),
     route(DELETE, "/v1/organizations/{orgId}/context/{key}", Bearer, Records(&[A::ContextDeleted])),
+    route(GET, "/v1/organizations/{orgId}/subscription", Bearer, Reads),
+    route(GET, "/v1/organizations/{orgId}/billing-events", Bearer, Reads),
     // A platform admin.
     route(GET, "/v1/admin/users", Bearer, Reads),
     route(POST, "/v1/admin/users/{userId}/deactivate", Bearer, Records(&[A::UserDeactivated, A::ApiKeyRevoked])),
@@ -213,6 +215,15 @@ pub(crate) const ROUTES: &[Route] = &[
     route(GET, "/v1/organizations/{orgId}/webhooks/{webhookId}/deliveries", Bearer, Reads),
     route(POST, "/v1/organizations/{orgId}/webhooks/{webhookId}/deliveries/{deliveryId}/replay", Bearer, Unrecorded("queues one more attempt at an event already sent; the attempt is kept in the delivery log")),
     route(POST, "/v1/organizations/{orgId}/webhooks/{webhookId}/test", Bearer, Unrecorded("queues a test event for the webhook alone; the attempt is kept in the delivery log")),
+    route(POST, "/v1/admin/plans", Bearer, Records(&[A::PlanCreated])),
+    route(GET, "/v1/admin/plans", Bearer, Reads),
+    route(GET, "/v1/admin/plans/{planKey}", Bearer, Reads),
+    route(PATCH, "/v1/admin/plans/{planKey}", Bearer, Records(&[A::PlanUpdated])),
+    route(DELETE, "/v1/admin/plans/{planKey}", Bearer, Records(&[A::PlanDeleted])),
+    route(POST, "/v1/admin/organizations/{orgId}/subscription", Bearer, Records(&[A::SubscriptionUpdated])),
+    route(GET, "/v1/admin/billing-events", Bearer, Reads),
+    // Signed by the billing provider, no bearer.
+    route(POST, "/v1/integrations/stripe/webhook", Public, Unrecorded("a provider event is recorded as its billing_events row, with what it did")),
 ];
 
 /// Audit actions something other than a route records, and what.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::join_all;
 use groundwork_tests::Backend;
-use groundwork_tests::app::{TestApp, TestResponse, spawn_app, spawn_app_with};
+use groundwork_tests::app::{TestApp, TestResponse, spawn_app, spawn_app_with_free_plan};
 use groundwork_tests::on_both_databases;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
@@ -539,11 +539,11 @@ async fn a_finished_task_records_its_tokens_once(backend: Backend) {
 }
 
 /// A free plan of 1,000 tokens a month.
-const SMALL_QUOTA: &[(&str, &str)] = &[("APP__PLANS__FREE__MONTHLY_TOKEN_QUOTA", "1000")];
+const SMALL_QUOTA: &[(&str, i64)] = &[("monthly_token_quota", 1000)];
 
 async fn claims_stop_at_the_monthly_token_quota_and_resume_next_month(backend: Backend) {
     // Arrange: mid-month, a job due, 999 tokens used.
-    let app = spawn_app_with(backend, SMALL_QUOTA).await;
+    let app = spawn_app_with_free_plan(backend, SMALL_QUOTA).await;
     set_clock(&app, "2026-12-15T12:00:00Z");
     let o = org(&app).await;
     active_job(&app, &o).await;

@@ -118,6 +118,14 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 /// Like [`spawn_app`], with extra settings (`("APP__SERVER__JSON_BODY_LIMIT_BYTES", "100")`).
+/// [`spawn_app`], with the caps of the `free` plan set as `caps` (column
+/// name, value) in its row: see [`TestApp::set_plan_caps`].
+pub async fn spawn_app_with_free_plan(backend: Backend, caps: &[(&str, i64)]) -> TestApp {
+    let app = spawn_app(backend).await;
+    app.set_plan_caps("free", caps).await;
+    app
+}
+
 pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
     let db = TestDb::migrated(backend).await;
     let mut app = spawn_app_on(db.url(), overrides).await;
@@ -473,6 +481,27 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("adding {user_id} to {org_id}: {e}"))
             .id
             .to_string()
+    }
+
+    /// Sets caps of plan `key` directly in its row (`caps`: column name,
+    /// value), as a platform admin's `PATCH /v1/admin/plans/{key}` would: what
+    /// tests that need a small or roomy plan use. Panics unless the plan exists.
+    pub async fn set_plan_caps(&self, key: &str, caps: &[(&str, i64)]) {
+        use sea_orm::ConnectionTrait;
+        use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+        let mut update = Query::update();
+        update
+            .table(Alias::new("plans"))
+            .and_where(Expr::col(Alias::new("key")).eq(key));
+        for (column, value) in caps {
+            update.value(Alias::new(*column), *value);
+        }
+        let conn = self.database.conn();
+        let result = conn
+            .execute(&update)
+            .await
+            .unwrap_or_else(|e| panic!("setting the caps of {key}: {e}"));
+        assert_eq!(result.rows_affected(), 1, "no plan {key}");
     }
 
     /// Creates an API key over HTTP as the holder of `token` in `org_id` with

@@ -20,6 +20,7 @@ use actix_web::{FromRequest, HttpRequest};
 use domain::context_entries::{self, CONTEXT_ENTRY_NOT_FOUND, ContextKey};
 use domain::feature_flags::{self, FEATURE_FLAG_NOT_FOUND, FlagKey};
 use domain::github::GITHUB_INSTALLATION_NOT_FOUND;
+use domain::plans::{self, PLAN_NOT_FOUND, PlanKey};
 use domain::{
     ApiKeyId, DomainError, EndpointId, InvitationId, JobId, MemberId, OrganizationId, ResourceId,
     SessionId, TaskId, UserId,
@@ -316,6 +317,58 @@ impl IntoParams for FlagKeyPath {
 impl IntoResponses for FlagKeyPath {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         let code = match FEATURE_FLAG_NOT_FOUND {
+            DomainError::NotFound { code, .. } => code,
+            _ => "NOT_FOUND",
+        };
+        not_found(&[code])
+    }
+}
+
+/// `/admin/plans/{planKey}`: a plan named by its key. A malformed key is
+/// `PLAN_NOT_FOUND`, as for any key with no plan.
+#[derive(Clone, Debug)]
+pub struct PlanKeyPath(pub PlanKey);
+
+const PLAN_KEY_PARAM: &str = "planKey";
+
+impl FromRequest for PlanKeyPath {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let raw = req.match_info().get(PLAN_KEY_PARAM).ok_or_else(|| {
+            ApiError::from(DomainError::Internal(
+                "the route has no {planKey} parameter".into(),
+            ))
+        });
+        std::future::ready(raw.and_then(|raw| {
+            let key = PlanKey::parse(raw).map_err(|_| PLAN_NOT_FOUND)?;
+            Ok(Self(key))
+        }))
+    }
+}
+
+impl IntoParams for PlanKeyPath {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            ParameterBuilder::new()
+                .name(PLAN_KEY_PARAM)
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some("A plan's key"))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some(plans::KEY_PATTERN)),
+                ))
+                .build(),
+        ]
+    }
+}
+
+impl IntoResponses for PlanKeyPath {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let code = match PLAN_NOT_FOUND {
             DomainError::NotFound { code, .. } => code,
             _ => "NOT_FOUND",
         };

@@ -150,7 +150,6 @@ impl Application {
             passwords: PasswordHasher::new(&settings.auth).map_err(StartupError::Auth)?,
             sign_ins: settings.auth.sign_in_throttle(),
             sessions: settings.auth.session_policy(),
-            plans: settings.plans.catalog(),
             keyring,
             url_policy: UrlPolicy::for_production(settings.is_production()),
             github: Arc::new(app::github::GithubApp::new(&settings.github)),
@@ -158,6 +157,7 @@ impl Application {
                 settings.webhooks.allow_private_networks,
             ),
             url_guard,
+            billing: settings.billing.clone(),
         });
         let json_limit = web::Data::new(JsonLimit(settings.server.json_body_limit_bytes));
         let body_timeout = web::Data::new(BodyTimeout(settings.server.body_timeout()));

@@ -1,6 +1,6 @@
 //! What every handler may need besides the request: the (sealed) pool, the
 //! clock, the password hasher, the sign-in limit, the session lifetimes, the
-//! plans' caps, the key ring of endpoint secrets and the URL policy.
+//! key ring of endpoint secrets and the URL policy.
 
 use std::sync::Arc;
 
@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use domain::Clock;
 use domain::auth::{SessionPolicy, SignInThrottle};
 use domain::endpoints::UrlPolicy;
-use domain::plans::PlanCatalog;
 use infra::PasswordHasher;
 use infra::resolver::UrlGuard;
 use infra::security::secrets::Keyring;
@@ -29,8 +28,6 @@ pub struct AppState {
     pub sign_ins: SignInThrottle,
     /// How long sessions live (`auth.session_max_lifetime_days`).
     pub sessions: SessionPolicy,
-    /// Each plan's caps.
-    pub plans: PlanCatalog,
     /// Seals and opens endpoint secrets (`[secrets]`).
     pub keyring: Arc<Keyring>,
     /// Whether endpoint URLs may be `http` (outside production only).
@@ -41,6 +38,8 @@ pub struct AppState {
     pub webhook_url_policy: UrlPolicy,
     /// The SSRF guard webhook URLs are checked with when saved.
     pub url_guard: UrlGuard,
+    /// The Stripe webhook's secret and tolerance (`[billing]`).
+    pub billing: infra::config::BillingSettings,
 }
 
 impl AppState {

@@ -3,6 +3,7 @@
 
 use domain::access::{AccessRole, Operation, authorize};
 use domain::organizations::ORGANIZATION_NOT_FOUND;
+use domain::plans::PlanLimits;
 use domain::{Actor, DomainError, OrganizationAccess, OrganizationId};
 use sea_orm::ConnectionTrait;
 
@@ -80,27 +81,26 @@ pub async fn permit<C: ConnectionTrait>(
     }
 }
 
-/// [`require`] under the organization's lock, with the organization read in
-/// the locking statement: a key in its own organization costs that one read;
-/// a person, the lock and then their membership.
+/// [`require`] under the organization's lock, with the organization and its
+/// plan's caps read in the locking statement: a key in its own organization
+/// costs that one read; a person, the lock (with the caps) and then their
+/// membership.
 pub async fn require_locked<C: ConnectionTrait>(
     conn: &C,
     ctx: &Context,
     id: OrganizationId,
     operation: Operation,
-) -> Result<OrganizationAccess, DomainError> {
+) -> Result<(OrganizationAccess, PlanLimits), DomainError> {
     let orgs = OrganizationRepository::at(conn, ctx.now);
     match (key_in_own_organization(ctx, id, operation), ctx.actor) {
         (Some(verdict), Actor::ApiKey(grant)) => {
             verdict?;
-            Ok(OrganizationAccess::of_key(
-                orgs.lock_and_read(id).await?,
-                grant,
-            ))
+            let (organization, limits) = orgs.lock_and_read(id).await?;
+            Ok((OrganizationAccess::of_key(organization, grant), limits))
         }
         _ => {
-            orgs.lock(id).await?;
-            require(conn, ctx, id, operation).await
+            let limits = orgs.lock_with_limits(id).await?;
+            Ok((require(conn, ctx, id, operation).await?, limits))
         }
     }
 }

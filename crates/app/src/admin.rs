@@ -5,10 +5,10 @@
 //! Every function for an admin takes the [`PlatformAdmin`] proof, so none can be
 //! reached without the check having passed.
 
+use domain::PlanKey;
 use domain::admin::PlatformAdmin;
 use domain::audit::AuditLogSort;
 use domain::audit::{AuditFilter, AuditLog};
-use domain::organizations::{OrganizationChanges, Plan};
 use domain::users::UserSort;
 use domain::waitlist::WaitlistSort;
 use domain::{
@@ -114,14 +114,17 @@ async fn set_active(
 /// Sets the plan of the live organization `id`, with an `organization.updated`
 /// audit row in the organization when it changes; returns the organization.
 /// The same plan again changes (and records) nothing. `NotFound`
-/// (`ORGANIZATION_NOT_FOUND`) unless the organization is live.
+/// (`ORGANIZATION_NOT_FOUND`) unless the organization is live; 422
+/// `UNKNOWN_PLAN` for a key no plan has. The plan moves with the
+/// subscription (as `POST .../subscription` moves it, without touching its
+/// status or period).
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn set_organization_plan(
     db: &Database,
     ctx: &Context,
     _admin: PlatformAdmin,
     id: OrganizationId,
-    plan: Plan,
+    plan: PlanKey,
 ) -> Result<Organization, DomainError> {
     let uow = db.begin().await?;
     let orgs = OrganizationRepository::at(uow.conn(), ctx.now);
@@ -131,11 +134,8 @@ pub async fn set_organization_plan(
     if before.plan == plan {
         return Ok(before);
     }
-    let changes = OrganizationChanges {
-        plan: Some(plan),
-        ..OrganizationChanges::default()
-    };
-    let organization = orgs.update(id, changes).await?;
+    crate::subscriptions::move_to_plan(uow.conn(), ctx, id, &plan).await?;
+    let organization = orgs.find(id).await?;
     AuditLogRepository::new(uow.conn())
         .record(
             ctx,

@@ -3,7 +3,7 @@
 use domain::access::Operation;
 use domain::api_keys::ApiKeySort;
 use domain::api_keys::{API_KEY_NOT_FOUND, ApiKey, ApiKeyDraft, may_grant};
-use domain::plans::{PlanCatalog, ensure_room};
+use domain::plans::ensure_room;
 use domain::{
     ApiKeyId, AuditAction, AuditEntity, AuditEvent, Changes, DomainError, OrganizationId, Page,
     PageRequest,
@@ -33,7 +33,6 @@ pub struct CreatedApiKey {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &Database,
-    plans: &PlanCatalog,
     ctx: &Context,
     organization: OrganizationId,
     draft: ApiKeyDraft,
@@ -41,18 +40,17 @@ pub async fn create(
     let issued = issue_api_key()?;
     let uow = db.begin().await?;
     let keys = ApiKeyRepository::at(uow.conn(), ctx.now);
-    OrganizationRepository::at(uow.conn(), ctx.now)
-        .lock(organization)
+    let limits = OrganizationRepository::at(uow.conn(), ctx.now)
+        .lock_with_limits(organization)
         .await?;
     let access = access::require(uow.conn(), ctx, organization, Operation::CreateApiKey).await?;
     let creator = ctx.user()?;
     may_grant(access.role.member_role(), draft.role)?;
-    let plan = access.organization.plan;
     ensure_room(
         keys.count_active(organization).await?,
-        plans.limits(plan).max_api_keys,
+        limits.max_api_keys,
         "active API keys",
-        plan,
+        access.organization.plan,
     )?;
     let key = keys
         .insert(

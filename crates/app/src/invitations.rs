@@ -5,7 +5,7 @@ use domain::access::Operation;
 use domain::invitations::InvitationSort;
 use domain::invitations::{INVITATION_EMAIL_MISMATCH, Invitation, InvitationDraft, can_invite_as};
 use domain::members::{MemberWithUser, insufficient_role};
-use domain::plans::{PlanCatalog, ensure_room};
+use domain::plans::ensure_room;
 use domain::{
     AuditAction, AuditEntity, AuditEvent, Changes, DomainError, InvitationId, NewMember,
     OrganizationId, Page, PageRequest, User,
@@ -32,7 +32,6 @@ use crate::Context;
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &Database,
-    plans: &PlanCatalog,
     ctx: &Context,
     organization: OrganizationId,
     draft: InvitationDraft,
@@ -45,7 +44,7 @@ pub async fn create(
     let members = MemberRepository::at(uow.conn(), now);
     // No unique index can express "one pending invitation per email" or a plan's
     // cap, so the organization's lock serialises the checks and the insert.
-    orgs.lock(organization).await?;
+    let limits = orgs.lock_with_limits(organization).await?;
     let access =
         access::require(uow.conn(), ctx, organization, Operation::CreateInvitation).await?;
     let actor = ctx.user()?;
@@ -72,7 +71,7 @@ pub async fn create(
         members.count_in(organization).await? + invitations.count_pending(organization).await?;
     ensure_room(
         seats,
-        plans.limits(org.plan).max_members,
+        limits.max_members,
         "members (pending invitations included)",
         org.plan,
     )?;

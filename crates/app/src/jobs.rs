@@ -3,7 +3,7 @@
 
 use domain::access::Operation;
 use domain::jobs::{JOB_NOT_FOUND, Job, JobChanges, JobDraft, JobSort, JobStatus};
-use domain::plans::{PlanCatalog, ensure_room};
+use domain::plans::{PlanLimits, ensure_room};
 use domain::{
     Actor, AuditAction, AuditEntity, AuditEvent, Changes, DomainError, JobId, OrganizationId, Page,
     PageRequest,
@@ -28,14 +28,13 @@ fn author(actor: &Actor) -> String {
 async fn ensure_job_room<C: ConnectionTrait>(
     conn: &C,
     ctx: &Context,
-    plans: &PlanCatalog,
+    limits: &PlanLimits,
     access: &domain::OrganizationAccess,
 ) -> Result<(), DomainError> {
-    let plan = access.organization.plan;
     let used = JobRepository::at(conn, ctx.now)
         .count_counted(access.organization.id)
         .await?;
-    ensure_room(used, plans.limits(plan).max_jobs, "jobs", plan)
+    ensure_room(used, limits.max_jobs, "jobs", &access.organization.plan)
 }
 
 /// Creates a job (admin+). `PLAN_LIMIT_REACHED` when the plan's jobs are all
@@ -45,18 +44,17 @@ async fn ensure_job_room<C: ConnectionTrait>(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &Database,
-    plans: &PlanCatalog,
     ctx: &Context,
     organization: OrganizationId,
     draft: JobDraft,
 ) -> Result<Job, DomainError> {
     let uow = db.begin().await?;
-    OrganizationRepository::at(uow.conn(), ctx.now)
-        .lock(organization)
+    let limits = OrganizationRepository::at(uow.conn(), ctx.now)
+        .lock_with_limits(organization)
         .await?;
     let access = access::require(uow.conn(), ctx, organization, Operation::CreateJob).await?;
     if draft.status != JobStatus::Archived {
-        ensure_job_room(uow.conn(), ctx, plans, &access).await?;
+        ensure_job_room(uow.conn(), ctx, &limits, &access).await?;
     }
     crate::endpoints_ref::ensure_endpoint(uow.conn(), ctx.now, organization, draft.endpoint_id)
         .await?;
@@ -116,22 +114,21 @@ pub async fn get(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
     db: &Database,
-    plans: &PlanCatalog,
     ctx: &Context,
     organization: OrganizationId,
     id: JobId,
     changes: JobChanges,
 ) -> Result<Job, DomainError> {
     let uow = db.begin().await?;
-    OrganizationRepository::at(uow.conn(), ctx.now)
-        .lock(organization)
+    let limits = OrganizationRepository::at(uow.conn(), ctx.now)
+        .lock_with_limits(organization)
         .await?;
     let access = access::require(uow.conn(), ctx, organization, Operation::UpdateJob).await?;
     let jobs = JobRepository::at(uow.conn(), ctx.now);
     let before = jobs.find_in(organization, id, true).await?;
     let after = changes.apply(&before, ctx.now)?;
     if !before.counts_against_plan() && after.counts_against_plan() {
-        ensure_job_room(uow.conn(), ctx, plans, &access).await?;
+        ensure_job_room(uow.conn(), ctx, &limits, &access).await?;
     }
     if after.endpoint_id != before.endpoint_id {
         crate::endpoints_ref::ensure_endpoint(uow.conn(), ctx.now, organization, after.endpoint_id)
@@ -240,20 +237,19 @@ pub async fn delete(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn restore(
     db: &Database,
-    plans: &PlanCatalog,
     ctx: &Context,
     organization: OrganizationId,
     id: JobId,
 ) -> Result<Job, DomainError> {
     let uow = db.begin().await?;
-    OrganizationRepository::at(uow.conn(), ctx.now)
-        .lock(organization)
+    let limits = OrganizationRepository::at(uow.conn(), ctx.now)
+        .lock_with_limits(organization)
         .await?;
     let access = access::require(uow.conn(), ctx, organization, Operation::RestoreJob).await?;
     let jobs = JobRepository::at(uow.conn(), ctx.now);
     let deleted = jobs.find_deleted_in(organization, id).await?;
     if deleted.counts_against_plan() {
-        ensure_job_room(uow.conn(), ctx, plans, &access).await?;
+        ensure_job_room(uow.conn(), ctx, &limits, &access).await?;
     }
     let job = jobs.restore(id).await.map_err(|_| JOB_NOT_FOUND)?;
     AuditLogRepository::new(uow.conn())

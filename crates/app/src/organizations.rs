@@ -5,13 +5,13 @@ use domain::access::{AccessRole, Operation, authorize};
 use domain::admin::PlatformAdmin;
 use domain::organizations::OrganizationSort;
 use domain::organizations::{
-    ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationDraft, OrganizationMembership, Plan,
+    ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationDraft, OrganizationMembership,
     SLUG_TAKEN, may_set_plan,
 };
 use domain::users::last_owner_conflict;
 use domain::{
     Actor, AuditAction, AuditEntity, AuditEvent, Changes, DomainError, MemberRole, NewMember,
-    NewOrganization, Organization, OrganizationId, Page, PageRequest, PersonName, Slug,
+    NewOrganization, Organization, OrganizationId, Page, PageRequest, PersonName, PlanKey, Slug,
 };
 
 use crate::access;
@@ -35,9 +35,10 @@ const SLUG_BATCH: u32 = 20;
 
 /// Creates an organization with the calling user as its owner, in one unit of work.
 /// Without a slug, one is derived from the name, suffixed (`acme-2`, ...) when
-/// taken. `Conflict` (`SLUG_TAKEN`) when an explicit slug is taken; `Forbidden`
-/// (`PLAN_CHANGE_FORBIDDEN`) for a plan other than `free` unless `admin` (the
-/// caller is a platform admin).
+/// taken, with its `active` subscription to the plan. `Conflict` (`SLUG_TAKEN`)
+/// when an explicit slug is taken; `Forbidden` (`PLAN_CHANGE_FORBIDDEN`) for a
+/// plan other than `free` unless `admin` (the caller is a platform admin);
+/// `Validation` (`UNKNOWN_PLAN`) for a key no plan has.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
     db: &Database,
@@ -45,7 +46,7 @@ pub async fn create(
     draft: OrganizationDraft,
     admin: Option<PlatformAdmin>,
 ) -> Result<OrganizationMembership, DomainError> {
-    may_set_plan(Plan::default(), draft.plan, admin)?;
+    may_set_plan(&PlanKey::free(), &draft.plan, admin)?;
     let (actor, now) = (ctx.user()?, ctx.now);
     let uow = db.begin().await?;
     let orgs = OrganizationRepository::at(uow.conn(), now);
@@ -103,7 +104,7 @@ pub async fn create(
 async fn insert_with_derived_slug<C: sea_orm::ConnectionTrait>(
     orgs: &OrganizationRepository<'_, C>,
     name: PersonName,
-    plan: Plan,
+    plan: PlanKey,
 ) -> Result<Organization, DomainError> {
     let base = Slug::derive_from(name.as_str());
     let mut from = 1;
@@ -112,7 +113,7 @@ async fn insert_with_derived_slug<C: sea_orm::ConnectionTrait>(
         let new = NewOrganization {
             name: name.clone(),
             slug,
-            plan,
+            plan: plan.clone(),
         };
         match orgs.insert_unless_slug_taken(new).await? {
             Some(organization) => return Ok(organization),
@@ -199,8 +200,10 @@ pub async fn update(
     let uow = db.begin().await?;
     let access = access::require(uow.conn(), ctx, id, Operation::UpdateOrganization).await?;
     let before = access.organization;
-    if let Some(plan) = changes.plan {
-        may_set_plan(before.plan, plan, admin)?;
+    let mut changes = changes;
+    if let Some(plan) = changes.plan.take() {
+        may_set_plan(&before.plan, &plan, admin)?;
+        crate::subscriptions::move_to_plan(uow.conn(), ctx, id, &plan).await?;
     }
     let organization = OrganizationRepository::at(uow.conn(), ctx.now)
         .update(id, changes)

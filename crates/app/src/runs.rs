@@ -6,7 +6,6 @@
 use domain::access::Operation;
 use domain::jobs::leases::lease_lost;
 use domain::jobs::{Claim, Completion, Heartbeat, Job, RunResult};
-use domain::plans::PlanCatalog;
 use domain::tasks::{Task, TaskStatus};
 use domain::{DomainError, JobId, OrganizationId};
 use infra::Database;
@@ -39,19 +38,18 @@ pub struct ClaimedRun {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn claim(
     db: &Database,
-    plans: &PlanCatalog,
     keyring: &Keyring,
     ctx: &Context,
     organization: OrganizationId,
     claim: Claim,
 ) -> Result<Vec<ClaimedRun>, DomainError> {
     let uow = db.begin().await?;
-    let access =
+    let (_, limits) =
         access::require_locked(uow.conn(), ctx, organization, Operation::ClaimJobs).await?;
     let jobs = JobRepository::at(uow.conn(), ctx.now);
-    let quota = plans.limits(access.organization.plan).monthly_token_quota;
+    let quota = limits.monthly_token_quota;
     crate::usage::ensure_token_quota(uow.conn(), ctx.now, organization, quota).await?;
-    let cap = plans.limits(access.organization.plan).max_concurrent_tasks;
+    let cap = limits.max_concurrent_tasks;
     let running = jobs.count_leased(organization).await?;
     let room = cap.saturating_sub(running).min(u64::from(claim.limit));
     let claimed = jobs

@@ -290,11 +290,15 @@ pub enum Operation {
     ReplayWebhookDelivery,
     /// Send a `webhook.test` event.
     TestWebhook,
+    /// Read the organization's subscription.
+    ReadSubscription,
+    /// List the billing provider's events about the organization.
+    ListBillingEvents,
 }
 
 impl Operation {
     /// Every row, in the README's order.
-    pub const ALL: [Operation; 54] = [
+    pub const ALL: [Operation; 56] = [
         Self::ReadOrganization,
         Self::UpdateOrganization,
         Self::DeleteOrganization,
@@ -349,6 +353,8 @@ impl Operation {
         Self::ListWebhookDeliveries,
         Self::ReplayWebhookDelivery,
         Self::TestWebhook,
+        Self::ReadSubscription,
+        Self::ListBillingEvents,
     ];
 
     /// The route, as method and path under `/v1/organizations/{orgId}`.
@@ -413,6 +419,8 @@ impl Operation {
                 "/webhooks/{webhookId}/deliveries/{deliveryId}/replay",
             ),
             Self::TestWebhook => ("POST", "/webhooks/{webhookId}/test"),
+            Self::ReadSubscription => ("GET", "/subscription"),
+            Self::ListBillingEvents => ("GET", "/billing-events"),
         }
     }
 }
@@ -458,8 +466,14 @@ pub const fn permission(role: AccessRole, operation: Operation) -> Permission {
         // The install link's state names the person who links: a key cannot.
         (CreateGithubInstallLink, Owner | Admin) => Allowed,
         (CreateGithubInstallLink, _) => Denied,
+        // What the organization is on (and so its caps) is every member's to
+        // know, and a worker's key's.
+        (ReadSubscription, _) => Allowed,
         // Deleting and restoring are an owner's; a key never holds owner rights.
         (DeleteOrganization | RestoreOrganization, Owner) => Allowed,
+        // Billing is the owner's business (what the organization pays).
+        (ListBillingEvents, Owner) => Allowed,
+        (ListBillingEvents, _) => Denied,
         (DeleteOrganization | RestoreOrganization, _) => Denied,
         (RemoveMember, Member) => OwnOnly,
         // Keys and invitations are created by a person, who answers for them.

@@ -98,6 +98,14 @@ text_enum! {
         /// The server disabled a webhook (its receiver answered 410, or failed
         /// every attempt for `webhooks.disable_after_days`).
         WebhookDisabled => "webhook.disabled",
+        /// A platform admin created a plan.
+        PlanCreated => "plan.created",
+        /// A platform admin changed a plan.
+        PlanUpdated => "plan.updated",
+        /// A platform admin deleted a plan.
+        PlanDeleted => "plan.deleted",
+        /// A platform admin set an organization's subscription.
+        SubscriptionUpdated => "subscription.updated",
     }
 }
 
@@ -128,6 +136,10 @@ text_enum! {
         GithubInstallation => "github_installation",
         /// A webhook (`whk_...`).
         Webhook => "webhook",
+        /// A plan (`pln_...`).
+        Plan => "plan",
+        /// A subscription (`sub_...`).
+        Subscription => "subscription",
     }
 }
 

@@ -241,6 +241,12 @@ typed_id! {
     GithubDeliveryId => "ghd",
     /// Identifies a webhook event (`evt_`): the `webhook-id` of its every delivery attempt.
     EventId => "evt",
+    /// Identifies a plan (`pln_`).
+    PlanId => "pln",
+    /// Identifies an organization's subscription (`sub_`).
+    SubscriptionId => "sub",
+    /// Identifies a billing provider's event (`bev_`).
+    BillingEventId => "bev",
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 // `*_NOT_FOUND` and rules.
 pub mod api_keys;
 pub mod audit;
+pub mod billing;
 pub mod context_entries;
 pub mod endpoints;
 pub mod feature_flags;
@@ -19,6 +20,7 @@ pub mod members;
 pub mod messages;
 pub mod metrics;
 pub mod organizations;
+pub mod subscriptions;
 pub mod tasks;
 pub mod usage;
 pub mod users;
@@ -48,10 +50,11 @@ pub use error::{Conflict, DomainError, FieldError, Validation};
 pub use id::*;
 pub use invitations::{Invitation, InvitationDraft};
 pub use members::{Member, MemberRole, MemberWithUser, NewMember};
-pub use organizations::{NewOrganization, Organization, Plan};
+pub use organizations::{NewOrganization, Organization};
 pub use pagination::{
     Cursor, Page, PagePosition, PageRequest, RawPageRequest, SortDirection, SortField,
 };
+pub use plans::PlanKey;
 pub use users::{NewUser, User, UserType};
 pub use values::{Email, Password, PersonName, Slug};
 pub use waitlist::{NewWaitlistEntry, WaitlistEntry, WaitlistRole};

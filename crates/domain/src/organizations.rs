@@ -7,7 +7,7 @@ use crate::admin::PlatformAdmin;
 use crate::error::{DomainError, Validation};
 use crate::id::OrganizationId;
 use crate::members::MemberRole;
-use crate::text_enum;
+use crate::plans::PlanKey;
 use crate::values::{PersonName, Slug};
 
 /// An organization not found, deleted, or not the caller's: one answer for all
@@ -30,7 +30,11 @@ pub const PLAN_CHANGE_FORBIDDEN: &str = "PLAN_CHANGE_FORBIDDEN";
 /// the plan `to` from this caller: keeping the plan is anyone's to do, changing
 /// it a platform admin's (`by`), else 403 `PLAN_CHANGE_FORBIDDEN`. The plan is
 /// what the organization pays for, so its own admins do not choose it.
-pub fn may_set_plan(from: Plan, to: Plan, by: Option<PlatformAdmin>) -> Result<(), DomainError> {
+pub fn may_set_plan(
+    from: &PlanKey,
+    to: &PlanKey,
+    by: Option<PlatformAdmin>,
+) -> Result<(), DomainError> {
     if from == to || by.is_some() {
         Ok(())
     } else {
@@ -51,20 +55,6 @@ crate::sort_by! {
     }
 }
 
-text_enum! {
-    /// An organization's subscription plan; `free` unless given.
-    #[derive(Default)]
-    Plan {
-        /// The default plan.
-        #[default]
-        Free => "free",
-        /// The paid plan.
-        Pro => "pro",
-        /// The contract plan.
-        Enterprise => "enterprise",
-    }
-}
-
 /// A tenant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Organization {
@@ -74,8 +64,8 @@ pub struct Organization {
     pub name: String,
     /// Unique among live organizations.
     pub slug: Slug,
-    /// Subscription plan.
-    pub plan: Plan,
+    /// The plan of its subscription, by key.
+    pub plan: PlanKey,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -91,8 +81,8 @@ pub struct NewOrganization {
     pub name: PersonName,
     /// Unique among live organizations.
     pub slug: Slug,
-    /// Subscription plan.
-    pub plan: Plan,
+    /// The plan its subscription starts on (it must exist).
+    pub plan: PlanKey,
 }
 
 /// A validated request to create an organization.
@@ -102,8 +92,8 @@ pub struct OrganizationDraft {
     pub name: PersonName,
     /// The slug asked for; `None` derives one from the name (with a free suffix).
     pub slug: Option<Slug>,
-    /// Subscription plan (`free` unless given).
-    pub plan: Plan,
+    /// The plan (`free` unless given).
+    pub plan: PlanKey,
 }
 
 /// A validated partial change of an organization; `None` leaves a field alone.
@@ -114,7 +104,7 @@ pub struct OrganizationChanges {
     /// A new slug (409 `SLUG_TAKEN` when a live organization has it).
     pub slug: Option<Slug>,
     /// A new plan.
-    pub plan: Option<Plan>,
+    pub plan: Option<PlanKey>,
 }
 
 /// An organization as one of its members sees it: with the member's role.
@@ -143,10 +133,13 @@ pub struct CreateOrganizationRequest {
     #[validate(custom(function = "crate::validate::slug"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 3, max_length = 63, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", example = "acme"))]
     pub slug: Option<String>,
-    /// `free` (default), `pro` or `enterprise`; another plan than `free` is a
-    /// platform admin's to give (403 `PLAN_CHANGE_FORBIDDEN`).
-    #[validate(custom(function = "crate::validate::variant::<Plan>"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Plan>, inline, example = "free"))]
+    /// A plan's key, `free` by default; another plan than `free` is a platform
+    /// admin's to give (403 `PLAN_CHANGE_FORBIDDEN`); one that names no plan is
+    /// 422 `UNKNOWN_PLAN`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[a-z][a-z0-9-]{0,49}$", example = "free")
+    )]
     pub plan: Option<String>,
 }
 
@@ -166,13 +159,13 @@ impl TryFrom<CreateOrganizationRequest> for OrganizationDraft {
         };
         let plan = match body.plan {
             None => Some(None),
-            Some(p) => v.check("plan", p.parse::<Plan>()).map(Some),
+            Some(p) => v.check("plan", PlanKey::parse(&p)).map(Some),
         };
         let (name, (slug, plan)) = v.finish(name.zip(slug.zip(plan)))?;
         Ok(Self {
             name,
             slug,
-            plan: plan.unwrap_or_default(),
+            plan: plan.unwrap_or_else(PlanKey::free),
         })
     }
 }
@@ -190,10 +183,9 @@ pub struct UpdateOrganizationRequest {
     #[validate(custom(function = "crate::validate::slug"))]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, min_length = 3, max_length = 63, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$"))]
     pub slug: Option<String>,
-    /// `free`, `pro` or `enterprise`: only a platform admin changes it (403
+    /// A plan's key: only a platform admin changes it (403
     /// `PLAN_CHANGE_FORBIDDEN`; the current plan again is a no-op).
-    #[validate(custom(function = "crate::validate::variant::<Plan>"))]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Plan>, inline))]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z][a-z0-9-]{0,49}$"))]
     pub plan: Option<String>,
 }
 
@@ -204,7 +196,7 @@ impl TryFrom<UpdateOrganizationRequest> for OrganizationChanges {
         let mut v = Validation::of(&body);
         let name = body.name.map(|n| v.check("name", PersonName::parse(&n)));
         let slug = body.slug.map(|s| v.check("slug", Slug::parse(&s)));
-        let plan = body.plan.map(|p| v.check("plan", p.parse::<Plan>()));
+        let plan = body.plan.map(|p| v.check("plan", PlanKey::parse(&p)));
         let changes = Self {
             name: name.flatten(),
             slug: slug.flatten(),
@@ -219,23 +211,23 @@ impl TryFrom<UpdateOrganizationRequest> for OrganizationChanges {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SetPlanBody))]
 #[serde(rename_all = "camelCase")]
 pub struct SetPlanRequest {
-    /// `free`, `pro` or `enterprise`.
-    #[validate(
-        required(code = "REQUIRED", message = "plan is required"),
-        custom(function = "crate::validate::variant::<Plan>")
+    /// A plan's key (422 `UNKNOWN_PLAN` when no plan has it).
+    #[validate(required(code = "REQUIRED", message = "plan is required"))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[a-z][a-z0-9-]{0,49}$", example = "pro")
     )]
-    #[cfg_attr(feature = "openapi", schema(example = "pro"))]
     pub plan: Option<String>,
 }
 
-impl TryFrom<SetPlanRequest> for Plan {
+impl TryFrom<SetPlanRequest> for PlanKey {
     type Error = DomainError;
 
     fn try_from(body: SetPlanRequest) -> Result<Self, DomainError> {
         let mut v = Validation::of(&body);
         let plan = v
             .required("plan", body.plan)
-            .and_then(|p| v.check("plan", p.parse::<Plan>()));
+            .and_then(|p| v.check("plan", PlanKey::parse(&p)));
         v.finish(plan)
     }
 }
@@ -246,10 +238,11 @@ mod tests {
 
     #[test]
     fn only_a_platform_admin_changes_a_plan() {
-        use Plan::{Enterprise, Free, Pro};
-        assert!(may_set_plan(Free, Free, None).is_ok());
-        assert!(may_set_plan(Pro, Pro, None).is_ok());
-        for (from, to) in [(Free, Enterprise), (Pro, Free), (Free, Pro)] {
+        let key = |k: &str| PlanKey::parse(k).unwrap();
+        let (free, pro, enterprise) = (key("free"), key("pro"), key("enterprise"));
+        assert!(may_set_plan(&free, &free, None).is_ok());
+        assert!(may_set_plan(&pro, &pro, None).is_ok());
+        for (from, to) in [(&free, &enterprise), (&pro, &free), (&free, &pro)] {
             assert!(matches!(
                 may_set_plan(from, to, None),
                 Err(DomainError::Forbidden {
@@ -275,7 +268,7 @@ mod tests {
             deleted_at: None,
         };
         let admin = PlatformAdmin::verify(&root).unwrap();
-        assert!(may_set_plan(Free, Enterprise, Some(admin)).is_ok());
-        assert!(may_set_plan(Enterprise, Free, Some(admin)).is_ok());
+        assert!(may_set_plan(&free, &enterprise, Some(admin)).is_ok());
+        assert!(may_set_plan(&enterprise, &free, Some(admin)).is_ok());
     }
 }

@@ -128,6 +128,27 @@ pub const CONSTRAINTS: &[Constraint] = &[
         "key",
         domain::feature_flags::FLAG_KEY_TAKEN,
     ),
+    unique(
+        "idx_plans_key",
+        "plans",
+        &["key"],
+        "key",
+        domain::plans::PLAN_KEY_TAKEN,
+    ),
+    unique(
+        "idx_plans_provider_price_id",
+        "plans",
+        &["provider_price_id"],
+        "providerPriceId",
+        domain::plans::PROVIDER_PRICE_TAKEN,
+    ),
+    unique(
+        "idx_billing_events_provider_event_id",
+        "billing_events",
+        &["provider", "event_id"],
+        "id",
+        domain::billing::EVENT_ALREADY_RECEIVED,
+    ),
     foreign(
         "fk_accounts_users",
         "accounts",

@@ -18,6 +18,7 @@ use crate::config::AuthSettings;
 mod api_keys;
 pub mod github;
 pub mod secrets;
+pub mod stripe;
 pub mod webhooks;
 
 pub use api_keys::{API_KEY_PREFIX, IssuedApiKey, PresentedApiKey, issue_api_key, parse_api_key};

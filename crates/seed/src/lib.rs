@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::auth::{INVITATION_LIFETIME, SESSION_LIFETIME};
-use domain::{Cursor, DomainError, MemberId, MemberRole, OrganizationId, Password, Plan, UserId};
+use domain::{Cursor, DomainError, MemberId, MemberRole, OrganizationId, Password, UserId};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Iterable, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect,
@@ -484,14 +484,14 @@ impl<'p> Seeder<'p> {
         &mut self,
         conn: &C,
     ) -> Result<TableTiming, DomainError> {
-        let plans = [Plan::Free, Plan::Pro, Plan::Enterprise];
+        let plans = ["free", "pro", "enterprise"];
         let mut rows = Vec::new();
         for n in 0..self.plan.organizations {
             let at = self.at(n);
             let id = self.bits.ulid_at(at);
             self.organization_ids.push(id);
             let plan = if n == 0 {
-                Plan::Enterprise
+                "enterprise"
             } else {
                 plans[usize::try_from(n).unwrap_or_default() % plans.len()]
             };
@@ -499,13 +499,24 @@ impl<'p> Seeder<'p> {
                 id,
                 name: format!("Bench Organization {n}"),
                 slug: format!("bench-org-{n}"),
-                plan: plan.as_str().to_owned(),
+                plan: plan.to_owned(),
                 created_at: at,
                 updated_at: at,
                 deleted_at: None,
             });
         }
-        insert::<_, organizations::Entity>(conn, rows, self.plan.batch_rows).await
+        let timing = insert::<_, organizations::Entity>(conn, rows, self.plan.batch_rows).await?;
+        // Each organization's subscription (its ID the organization's, as the
+        // migration backfills them), in one statement.
+        conn.execute_unprepared(
+            "INSERT INTO subscriptions (id, organization_id, plan_id, status, created_at, updated_at) \
+             SELECT o.id, o.id, p.id, 'active', o.created_at, o.created_at \
+             FROM organizations o JOIN plans p ON p.key = o.plan \
+             WHERE NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.organization_id = o.id)",
+        )
+        .await
+        .map_err(to_domain)?;
+        Ok(timing)
     }
 
     /// Membership `m` is user `m`'s: the first `large_organization_members`

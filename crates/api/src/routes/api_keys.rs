@@ -17,7 +17,6 @@ use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
 use crate::paths::{ApiKeyPath, Org, OrgItem};
-use crate::state::AppState;
 use crate::views::page_response;
 
 /// This module's part of the OpenAPI document.
@@ -118,13 +117,12 @@ page_response! {
 #[post("/organizations/{orgId}/api-keys")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
-    state: web::Data<AppState>,
     Caller { ctx, db, .. }: Caller,
     Org(org): Org,
     JsonBody(body): JsonBody<CreateApiKeyRequest>,
 ) -> Result<HttpResponse> {
     let draft = body.into_draft(ctx.now)?;
-    let created = service::create(&db, &state.plans, &ctx, org, draft).await?;
+    let created = service::create(&db, &ctx, org, draft).await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/v1/organizations/{org}/api-keys")))
         .json(CreatedApiKeyResponse::from(created)))

@@ -20,7 +20,6 @@ use crate::openapi::{
 };
 use crate::paths::{InvitationPath, Org, OrgItem};
 use crate::rate_limit::{RateLimit, limits};
-use crate::state::AppState;
 use crate::views::page_response;
 
 /// This module's part of the OpenAPI document.
@@ -102,13 +101,12 @@ page_response! {
 #[post("/organizations/{orgId}/invitations")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
-    state: web::Data<AppState>,
     Caller { ctx, db, .. }: Caller,
     Org(org): Org,
     JsonBody(body): JsonBody<CreateInvitationRequest>,
 ) -> Result<HttpResponse> {
     let draft = InvitationDraft::try_from(body)?;
-    let invitation = service::create(&db, &state.plans, &ctx, org, draft).await?;
+    let invitation = service::create(&db, &ctx, org, draft).await?;
     Ok(HttpResponse::Created().json(InvitationResponse::from(invitation)))
 }
 

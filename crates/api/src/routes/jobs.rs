@@ -276,13 +276,12 @@ pub struct CompletedResponse {
 #[post("/organizations/{orgId}/jobs")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create(
-    state: web::Data<AppState>,
     Caller { ctx, db, .. }: Caller,
     Org(org): Org,
     JsonBody(body): JsonBody<CreateJobRequest>,
 ) -> Result<HttpResponse> {
     let draft = JobDraft::try_from(body)?;
-    let job = service::create(&db, &state.plans, &ctx, org, draft).await?;
+    let job = service::create(&db, &ctx, org, draft).await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, format!("/v1/organizations/{org}/jobs/{}", job.id)))
         .json(JobResponse::at(job, ctx.now)))
@@ -365,13 +364,12 @@ pub async fn get_one(
 #[patch("/organizations/{orgId}/jobs/{jobId:job_[^/]*}")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update(
-    state: web::Data<AppState>,
     Caller { ctx, db, .. }: Caller,
     OrgItem(org, id): JobPath,
     JsonBody(body): JsonBody<UpdateJobRequest>,
 ) -> Result<HttpResponse> {
     let changes = JobChanges::try_from(body)?;
-    let job = service::update(&db, &state.plans, &ctx, org, id, changes).await?;
+    let job = service::update(&db, &ctx, org, id, changes).await?;
     Ok(HttpResponse::Ok().json(JobResponse::at(job, ctx.now)))
 }
 
@@ -417,11 +415,10 @@ pub async fn delete_one(
 #[post("/organizations/{orgId}/jobs/{jobId}/restore")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn restore(
-    state: web::Data<AppState>,
     Caller { ctx, db, .. }: Caller,
     OrgItem(org, id): JobPath,
 ) -> Result<HttpResponse> {
-    let job = service::restore(&db, &state.plans, &ctx, org, id).await?;
+    let job = service::restore(&db, &ctx, org, id).await?;
     Ok(HttpResponse::Ok().json(JobResponse::at(job, ctx.now)))
 }
 
@@ -478,7 +475,7 @@ pub async fn claim(
     PinnedCaller(Caller { ctx, db, .. }): PinnedCaller,
 ) -> Result<HttpResponse> {
     let order = domain::jobs::Claim::try_from(body)?;
-    let runs = runs::claim(&db, &state.plans, &state.keyring, &ctx, org, order).await?;
+    let runs = runs::claim(&db, &state.keyring, &ctx, org, order).await?;
     let items = runs
         .into_iter()
         .filter_map(|run| {

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod audit_logs;
 pub mod auth;
+pub mod billing;
 pub mod context_entries;
 pub mod docs;
 pub mod endpoints;
@@ -18,7 +19,9 @@ pub mod members;
 pub mod messages;
 pub mod metrics;
 pub mod organizations;
+pub mod plans;
 pub mod sessions;
+pub mod subscriptions;
 pub mod tasks;
 pub mod usage;
 pub mod waitlist;
@@ -63,6 +66,9 @@ resources![
     usage,
     github,
     webhooks,
+    plans,
+    subscriptions,
+    billing,
 ];
 
 /// Registers every route, then in each scope the fallback that answers 405 and

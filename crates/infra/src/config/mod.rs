@@ -7,13 +7,13 @@
 //! rules, re-exported here so every type is `config::X`.
 
 mod auth;
+mod billing;
 mod database;
 mod github;
 mod jobs;
 mod log;
 mod metrics;
 mod outbox;
-mod plans;
 mod rate_limits;
 mod secrets;
 mod server;
@@ -31,13 +31,13 @@ use migration::{database_url, environment};
 use serde::{Deserialize, Serialize};
 
 pub use auth::AuthSettings;
+pub use billing::BillingSettings;
 pub use database::DatabaseSettings;
 pub use github::GithubSettings;
 pub use jobs::JobsSettings;
 pub use log::LogSettings;
 pub use metrics::MetricsSettings;
 pub use outbox::OutboxSettings;
-pub use plans::{PlanLimitSettings, PlansSettings};
 pub use rate_limits::RateLimitSettings;
 pub use secrets::SecretsSettings;
 pub use server::ServerSettings;
@@ -61,9 +61,6 @@ pub struct Settings {
     /// Password hashing.
     #[serde(default)]
     pub auth: AuthSettings,
-    /// Plan limits (`[plans.free]`, `[plans.pro]`, `[plans.enterprise]`).
-    #[serde(default)]
-    pub plans: PlansSettings,
     /// The outbox delivery worker.
     #[serde(default)]
     pub outbox: OutboxSettings,
@@ -88,6 +85,9 @@ pub struct Settings {
     /// Outgoing webhooks.
     #[serde(default)]
     pub webhooks: WebhooksSettings,
+    /// The billing provider's signed webhook.
+    #[serde(default)]
+    pub billing: BillingSettings,
 }
 
 fn default_environment() -> String {
@@ -216,12 +216,12 @@ impl Settings {
         self.outbox.check()?;
         self.jobs.check()?;
         self.smtp.check()?;
-        self.plans.check()?;
         self.rate_limits.check()?;
         self.secrets.check()?;
         self.metrics.check()?;
         self.github.check()?;
         self.webhooks.check()?;
+        self.billing.check()?;
         if self.is_production() && self.database.auto_migrate {
             return rule(
                 "database.auto_migrate",

@@ -7,7 +7,7 @@
 
 use sea_orm::{DbErr, EntityTrait, QueryResult, SelectTwo, TryGetError, TryGetable};
 
-use super::{organization_members, organizations, sessions, users};
+use super::{organization_members, organizations, plans, sessions, subscriptions, users};
 
 /// A model that decodes from consecutive columns of a row.
 pub trait Positional: Sized {
@@ -69,6 +69,15 @@ positional! {
     }
     organizations::Model {
         id, name, slug, plan, created_at, updated_at, deleted_at,
+    }
+    plans::Model {
+        id, key, name, max_members, max_api_keys, max_jobs, max_concurrent_tasks,
+        monthly_token_quota, price_cents, currency, provider_price_id, created_at, updated_at,
+    }
+    subscriptions::Model {
+        id, organization_id, plan_id, status, current_period_start, current_period_end,
+        cancel_at_period_end, provider, provider_customer_id, provider_subscription_id,
+        last_event_at, created_at, updated_at,
     }
 }
 

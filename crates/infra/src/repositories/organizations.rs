@@ -5,15 +5,16 @@ use domain::organizations::OrganizationSort;
 use domain::organizations::{
     ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationMembership, SLUG_TAKEN,
 };
+use domain::plans::PlanLimits;
 use domain::{
-    DomainError, Member, NewOrganization, Organization, OrganizationId, Page, PageRequest, Plan,
+    DomainError, Member, NewOrganization, Organization, OrganizationId, Page, PageRequest, PlanKey,
     Slug, UserId,
 };
 use sea_orm::sea_query::Value;
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, LockType, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, RelationDef, Set,
+    QueryOrder, QuerySelect, QueryTrait, RelationDef, Set,
 };
 
 use super::corrupt;
@@ -22,7 +23,10 @@ use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
 use crate::entities::organization_members as members;
 use crate::entities::organizations::{self, Column, Entity};
+use crate::entities::plans;
 use crate::entities::positional::{all_pairs, one_pair};
+use crate::repositories::SubscriptionRepository;
+use crate::repositories::plans::limits_of;
 
 /// Organizations, soft-delete aware.
 pub type OrganizationRepository<'c, C> = SoftDeleteRepository<'c, C, Entity>;
@@ -38,7 +42,7 @@ impl SoftDeletable for Entity {
             id: OrganizationId::from(m.id),
             name: m.name,
             slug: Slug::parse(&m.slug).map_err(corrupt("slug"))?,
-            plan: m.plan.parse::<Plan>().map_err(corrupt("plan"))?,
+            plan: PlanKey::parse(&m.plan).map_err(corrupt("plan"))?,
             created_at: m.created_at,
             updated_at: m.updated_at,
             deleted_at: m.deleted_at,
@@ -55,6 +59,22 @@ fn to_members() -> RelationDef {
         .into()
 }
 
+/// `organizations.plan = plans.key`: an organization's plan.
+fn to_plan() -> RelationDef {
+    Entity::belongs_to(plans::Entity)
+        .from(Column::Plan)
+        .to(plans::Column::Key)
+        .into()
+}
+
+/// The same join, from the plan's side.
+fn plan_to_organization() -> RelationDef {
+    plans::Entity::belongs_to(Entity)
+        .from(plans::Column::Key)
+        .to(Column::Plan)
+        .into()
+}
+
 fn membership_row(
     (org, member): (organizations::Model, Option<members::Model>),
 ) -> Result<(Organization, Member), DomainError> {
@@ -63,11 +83,14 @@ fn membership_row(
 }
 
 impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
-    /// Creates an organization. `Conflict` (`SLUG_TAKEN`) when a live organization
-    /// has the slug.
+    /// Creates an organization with its `active` subscription to `new.plan`
+    /// (call it in a unit of work: two statements). `Conflict` (`SLUG_TAKEN`)
+    /// when a live organization has the slug; `Validation` (`UNKNOWN_PLAN`)
+    /// when no plan has the key.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert(&self, new: NewOrganization) -> Result<Organization, DomainError> {
         let now = self.now;
+        let plan = new.plan.clone();
         let row = organizations::ActiveModel {
             id: Set(OrganizationId::new().as_uuid()),
             name: Set(new.name.into_inner()),
@@ -78,7 +101,11 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
             deleted_at: Set(None),
         };
         let model = row.insert(self.conn).await.map_err(to_domain)?;
-        Entity::to_domain(model)
+        let organization = Entity::to_domain(model)?;
+        SubscriptionRepository::at(self.conn, now)
+            .open(organization.id, &plan)
+            .await?;
+        Ok(organization)
     }
 
     /// Creates an organization unless a live one has its slug: `Ok(None)` then,
@@ -138,16 +165,43 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         }
     }
 
-    /// [`Self::lock`], returning the organization it locked: one statement where
-    /// a unit of work needs both (a claim reads the plan under the lock).
+    /// [`Self::lock`], returning the organization it locked and its plan's
+    /// caps: one statement where a unit of work needs both (a claim reads the
+    /// plan under the lock).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn lock_and_read(&self, id: OrganizationId) -> Result<Organization, DomainError> {
-        let mut query = Self::live().filter(Column::Id.eq(id.as_uuid()));
+    pub async fn lock_and_read(
+        &self,
+        id: OrganizationId,
+    ) -> Result<(Organization, PlanLimits), DomainError> {
+        let mut query = Self::live()
+            .join(JoinType::InnerJoin, to_plan())
+            .filter(Column::Id.eq(id.as_uuid()))
+            .select_also(plans::Entity);
         if self.conn.get_database_backend() == DbBackend::Postgres {
-            query = query.lock_exclusive();
+            // Only the organization's row: the plan is shared by many.
+            QueryTrait::query(&mut query).lock_with_tables(LockType::Update, [Entity]);
+        }
+        match one_pair(self.conn, query).await {
+            Ok(Some((org, Some(plan)))) => Ok((Entity::to_domain(org)?, limits_of(&plan))),
+            Ok(_) => Err(ORGANIZATION_NOT_FOUND),
+            Err(e) => Err(to_domain(e)),
+        }
+    }
+
+    /// [`Self::lock`], returning the caps of the organization's plan, read in
+    /// the locking statement: what a write that checks a cap needs, for no
+    /// extra round trip.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn lock_with_limits(&self, id: OrganizationId) -> Result<PlanLimits, DomainError> {
+        let mut query = plans::Entity::find()
+            .join(JoinType::InnerJoin, plan_to_organization())
+            .filter(Column::Id.eq(id.as_uuid()))
+            .filter(Column::DeletedAt.is_null());
+        if self.conn.get_database_backend() == DbBackend::Postgres {
+            QueryTrait::query(&mut query).lock_with_tables(LockType::Update, [Entity]);
         }
         match query.one(self.conn).await {
-            Ok(Some(row)) => Entity::to_domain(row),
+            Ok(Some(plan)) => Ok(limits_of(&plan)),
             Ok(None) => Err(ORGANIZATION_NOT_FOUND),
             Err(e) => Err(to_domain(e)),
         }
@@ -213,15 +267,16 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
 
     /// Applies `changes` to the live organization and returns it. `NotFound` when
     /// missing or deleted; `Conflict` (`SLUG_TAKEN`) when a live organization has
-    /// the new slug.
+    /// the new slug. The plan is not changed here but with the subscription
+    /// ([`SubscriptionRepository::save`]), which keeps `plan` in step.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update(
         &self,
         id: OrganizationId,
         changes: OrganizationChanges,
     ) -> Result<Organization, DomainError> {
-        let OrganizationChanges { name, slug, plan } = changes;
-        if name.is_none() && slug.is_none() && plan.is_none() {
+        let OrganizationChanges { name, slug, .. } = changes;
+        if name.is_none() && slug.is_none() {
             return self.find(id).await;
         }
         let mut update = Entity::update_many().col_expr(Column::UpdatedAt, Expr::value(self.now));
@@ -230,9 +285,6 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         }
         if let Some(slug) = slug {
             update = update.col_expr(Column::Slug, Expr::value(slug.into_inner()));
-        }
-        if let Some(plan) = plan {
-            update = update.col_expr(Column::Plan, Expr::value(plan.as_str()));
         }
         let result = update
             .filter(Column::Id.eq(id.as_uuid()))

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, patch};
 use app::admin as service;
 use chrono::{DateTime, Utc};
 use domain::organizations::SetPlanRequest;
-use domain::{Organization, Plan};
+use domain::{Organization, PlanKey};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -72,7 +72,7 @@ pub async fn set_plan(
     Item(id): OrganizationPath,
     JsonBody(body): JsonBody<SetPlanRequest>,
 ) -> Result<HttpResponse> {
-    let plan = Plan::try_from(body)?;
+    let plan = PlanKey::try_from(body)?;
     let organization = service::set_organization_plan(&db, &ctx, admin, id, plan).await?;
     Ok(HttpResponse::Ok().json(AdminOrganizationResponse::from(organization)))
 }
