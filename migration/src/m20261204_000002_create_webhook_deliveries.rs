@@ -127,6 +127,13 @@ impl MigrationTrait for Migration {
                     WebhookDeliveries::Table,
                     [Alias::new("organization_id")],
                 ),
+                // An event's attempts so far: each logged attempt is numbered
+                // after them (retries and replays alike).
+                index(
+                    "idx_webhook_deliveries_event_id",
+                    WebhookDeliveries::Table,
+                    [Alias::new("event_id")],
+                ),
                 // The retention purge.
                 index(
                     "idx_webhook_deliveries_created_at",

@@ -751,6 +751,20 @@ async fn the_log_filters_replays_and_test_pings(backend: Backend) {
     let replayed = &log(&app).await[1];
     assert_eq!(replayed.status, "succeeded");
     assert_eq!(replayed.attempt, 2);
+    // The retry the failure scheduled (5 s ±10%) still goes, numbered after
+    // the replay: one event's attempts never share a number.
+    receiver.answer(204, &[], "");
+    app.clock.advance(TimeDelta::seconds(6));
+    eventually("the scheduled retry", || async {
+        receiver.received().len() == 3
+    })
+    .await;
+    eventually("the retry is logged", || async {
+        log(&app).await.len() == 3
+    })
+    .await;
+    let attempts: Vec<i32> = log(&app).await.iter().map(|d| d.attempt).collect();
+    assert_eq!(attempts, [1, 2, 3]);
     let unknown = app
         .post_as(
             &format!("{base}/deliveries/dlv_01JD6Z3Q9V7X2M4N8P0R5T1W3Y/replay"),
@@ -766,8 +780,8 @@ async fn the_log_filters_replays_and_test_pings(backend: Backend) {
         .post_as(&format!("{base}/test"), &org.token, &json!({}))
         .await;
     assert_eq!(res.status, 202, "{}", res.text);
-    eventually("the ping", || async { receiver.received().len() == 3 }).await;
-    let ping = receiver.received()[2].json();
+    eventually("the ping", || async { receiver.received().len() == 4 }).await;
+    let ping = receiver.received()[3].json();
     assert_eq!(ping["type"], "webhook.test");
     assert_eq!(ping["data"]["webhookId"], id.as_str());
 }

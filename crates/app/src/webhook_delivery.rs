@@ -268,28 +268,37 @@ pub async fn finish(
         Err(e) => return Err(e),
     };
     if webhook.is_some() {
-        WebhookDeliveryRepository::new(uow.conn())
-            .insert(&WebhookDelivery {
-                id: DeliveryId::new(),
-                webhook_id: delivery.webhook_id,
-                organization_id: delivery.organization_id,
-                event_id: delivery.event_id,
-                event_type: delivery.event_type.clone(),
-                attempt: delivery.attempt,
-                status: if succeeded {
-                    DeliveryStatus::Succeeded
-                } else {
-                    DeliveryStatus::Failed
-                },
-                response_code: outcome.status.map(i32::from),
-                latency_ms: outcome.latency_ms,
-                response_body: outcome.body.clone(),
-                error_class: outcome.error_class,
-                error: outcome.error.clone(),
-                payload: delivery.payload.clone(),
-                created_at: now,
-            })
+        let log = WebhookDeliveryRepository::new(uow.conn());
+        // After every attempt already logged for the event: a replay and a
+        // retry of one event never share a number. A claim that died before
+        // logging still counts (`delivery.attempt`).
+        let logged = log
+            .attempts_at(delivery.webhook_id, delivery.event_id)
             .await?;
+        let attempt = delivery
+            .attempt
+            .max(i32::try_from(logged.saturating_add(1)).unwrap_or(i32::MAX));
+        log.insert(&WebhookDelivery {
+            id: DeliveryId::new(),
+            webhook_id: delivery.webhook_id,
+            organization_id: delivery.organization_id,
+            event_id: delivery.event_id,
+            event_type: delivery.event_type.clone(),
+            attempt,
+            status: if succeeded {
+                DeliveryStatus::Succeeded
+            } else {
+                DeliveryStatus::Failed
+            },
+            response_code: outcome.status.map(i32::from),
+            latency_ms: outcome.latency_ms,
+            response_body: outcome.body.clone(),
+            error_class: outcome.error_class,
+            error: outcome.error.clone(),
+            payload: delivery.payload.clone(),
+            created_at: now,
+        })
+        .await?;
     }
     let mut disabled = false;
     // A success clears `failing_since`; a failure may set it or disable the

@@ -178,6 +178,7 @@ fn not_an_event() -> crate::error::ApiError {
         Org,
         (status = 200, body = BillingEventPage),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "INSUFFICIENT_ROLE, USER_REQUIRED"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (INVALID_CURSOR, OUT_OF_RANGE, INVALID_VALUE, INVALID_CHARACTER, CONFLICTING_PARAMETERS)"),
         QueryProblems, SessionProblems, DatabaseProblems,
     )
 )]
@@ -203,6 +204,7 @@ pub async fn list_for_organization(
     responses(
         (status = 200, body = BillingEventPage),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "PLATFORM_ADMIN_REQUIRED"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "VALIDATION_FAILED (INVALID_CURSOR, OUT_OF_RANGE, INVALID_VALUE, INVALID_CHARACTER, CONFLICTING_PARAMETERS)"),
         QueryProblems, SessionProblems, DatabaseProblems,
     )
 )]

@@ -30,7 +30,7 @@ use crate::views::page_response;
 #[openapi(
     paths(webhook, setup, create_install_link, list, list_repositories, unlink),
     components(schemas(
-        WebhookResponse,
+        GithubDeliveryAck,
         InstallLinkResponse,
         GithubAccountResponse,
         GithubInstallationResponse,
@@ -57,7 +57,7 @@ const WEBHOOK_BODY_KIB: usize = 25 * 1024;
 
 /// What the receiver did.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct WebhookResponse {
+pub struct GithubDeliveryAck {
     /// `applied`, `kept` (its installation is not linked yet), `pong`,
     /// `redelivery` (seen before: nothing done) or `ignored` (202).
     pub status: &'static str,
@@ -204,8 +204,8 @@ fn required_header<'a>(req: &'a HttpRequest, name: &str) -> Result<&'a str> {
     ),
     request_body(content = Object, content_type = "application/json", description = "GitHub's payload"),
     responses(
-        (status = 200, body = WebhookResponse, description = "Applied, kept, a ping, or a redelivery"),
-        (status = 202, body = WebhookResponse, description = "An event this server does not act on (recorded)"),
+        (status = 200, body = GithubDeliveryAck, description = "Applied, kept, a ping, or a redelivery"),
+        (status = 202, body = GithubDeliveryAck, description = "An event this server does not act on (recorded)"),
         (status = 400, body = Problem, content_type = "application/problem+json", description = "BAD_REQUEST: a GitHub header is missing or the body is not JSON"),
         (status = 401, body = Problem, content_type = "application/problem+json", description = "INVALID_SIGNATURE: nothing written"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "GITHUB_DISABLED"),
@@ -234,10 +234,10 @@ pub async fn webhook(
         Received::Pong => "pong",
         Received::Redelivery => "redelivery",
         Received::Ignored => {
-            return Ok(HttpResponse::Accepted().json(WebhookResponse { status: "ignored" }));
+            return Ok(HttpResponse::Accepted().json(GithubDeliveryAck { status: "ignored" }));
         }
     };
-    Ok(HttpResponse::Ok().json(WebhookResponse { status }))
+    Ok(HttpResponse::Ok().json(GithubDeliveryAck { status }))
 }
 
 /// The setup callback's query, as GitHub sends it.
