@@ -127,3 +127,76 @@ async fn the_document_states_required_fields_enums_ranges_and_patterns(backend: 
 }
 
 on_both_databases!(the_document_states_required_fields_enums_ranges_and_patterns);
+
+/// The schema name a `ToSchema` derive gives the item after it (`schema(as =
+/// ...)` when given, else the item's own name).
+fn schema_names(source: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = source;
+    while let Some(at) = rest.find("ToSchema") {
+        let line_start = rest[..at].rfind('\n').map_or(0, |i| i + 1);
+        let derived = rest[line_start..at].contains("derive(");
+        rest = &rest[at + "ToSchema".len()..];
+        if !derived {
+            continue;
+        }
+        let Some(item) = ["pub struct ", "pub enum "]
+            .iter()
+            .filter_map(|kw| rest.find(kw).map(|i| (i, kw.len())))
+            .min()
+        else {
+            break;
+        };
+        let attrs = &rest[..item.0];
+        let name = match attrs.find("schema(as = ") {
+            Some(i) => &attrs[i + "schema(as = ".len()..],
+            None => &rest[item.0 + item.1..],
+        };
+        let end = name
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(name.len());
+        names.push(name[..end].to_owned());
+        rest = &rest[item.0 + item.1..];
+    }
+    names
+}
+
+fn rust_files(dir: &std::path::Path, into: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, into);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            into.push(path);
+        }
+    }
+}
+
+/// utoipa keys components by name: two types with one schema name leave one of
+/// them documented with the other's shape (the GitHub receiver's answer once
+/// shadowed the webhook view this way).
+#[test]
+fn every_schema_name_is_given_once() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for crate_dir in ["crates/domain/src", "crates/api/src"] {
+        rust_files(&root.join(crate_dir), &mut files);
+    }
+    let mut seen = std::collections::BTreeMap::<String, String>::new();
+    let mut twice = Vec::new();
+    for file in &files {
+        let source = std::fs::read_to_string(file).unwrap();
+        for name in schema_names(&source) {
+            let at = file.display().to_string();
+            if let Some(first) = seen.insert(name.clone(), at.clone()) {
+                twice.push(format!("{name}: {first} and {at}"));
+            }
+        }
+    }
+    assert!(seen.len() > 50, "found only {} schemas", seen.len());
+    assert!(
+        twice.is_empty(),
+        "schema names given twice:\n{}",
+        twice.join("\n")
+    );
+}
