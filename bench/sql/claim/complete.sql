@@ -2,7 +2,10 @@
 -- key: the key with its organization, then one transaction (a key in its own
 -- organization needs no access read): the leased job locked (its id and live lease token), the job
 -- updated (a one-shot job that succeeded is archived, its lease dropped), its
--- task closed. Copied from the server's statement log; the values the server
+-- task closed, the organization's enabled webhooks read (a task.succeeded
+-- event for those that subscribe; the bench organization has none). With
+-- tokensUsed 0 no usage record is written. The webhook read is written from
+-- the code (WebhookRepository::enabled_in) in SeaORM's form. Copied from the server's statement log; the values the server
 -- binds are literals here, its timestamps now(). run.sh repeats this block once
 -- per claimed job, its job id and
 -- lease token variables renamed to that job's id_i and tok_i.
@@ -11,4 +14,5 @@ BEGIN;
 SELECT "jobs"."id", "jobs"."organization_id", "jobs"."created_by", "jobs"."name", "jobs"."definition", "jobs"."status", "jobs"."interval_seconds", "jobs"."cron", "jobs"."timezone", "jobs"."next_run_at", "jobs"."scheduled_at", "jobs"."max_attempts", "jobs"."attempt", "jobs"."endpoint_id", "jobs"."lease_token", "jobs"."lease_owner", "jobs"."lease_expires_at", "jobs"."current_task_id", "jobs"."last_run_at", "jobs"."last_error", "jobs"."tokens_used", "jobs"."created_at", "jobs"."updated_at", "jobs"."deleted_at" FROM "jobs" WHERE "jobs"."id" = :job_id AND "jobs"."organization_id" = :organization_id AND "jobs"."deleted_at" IS NULL AND "jobs"."lease_token" = :lease_token AND "jobs"."lease_expires_at" > now() LIMIT :one FOR UPDATE \gset j_
 UPDATE "jobs" SET "status" = 'archived', "next_run_at" = NULL, "scheduled_at" = NULL, "attempt" = 0, "last_error" = NULL, "tokens_used" = "tokens_used" + 0, "lease_token" = NULL, "lease_owner" = NULL, "lease_expires_at" = NULL, "current_task_id" = NULL, "updated_at" = now() WHERE "jobs"."id" = :job_id RETURNING "id", "organization_id", "created_by", "name", "definition", "status", "interval_seconds", "cron", "timezone", "next_run_at", "scheduled_at", "max_attempts", "attempt", "endpoint_id", "lease_token", "lease_owner", "lease_expires_at", "current_task_id", "last_run_at", "last_error", "tokens_used", "created_at", "updated_at", "deleted_at";
 UPDATE "tasks" SET "status" = 'succeeded', "finished_at" = now(), "output" = NULL, "error" = NULL, "tokens_used" = 0, "updated_at" = now() WHERE "tasks"."id" = :j_current_task_id RETURNING "id", "job_id", "organization_id", "status", "attempt", "worker", "scheduled_at", "started_at", "finished_at", "output", "error", "tokens_used", "created_at", "updated_at";
+SELECT "webhooks"."id", "webhooks"."organization_id", "webhooks"."url", "webhooks"."events", "webhooks"."description", "webhooks"."enabled", "webhooks"."secret_ciphertext", "webhooks"."previous_secret_ciphertext", "webhooks"."previous_secret_expires_at", "webhooks"."failing_since", "webhooks"."disabled_reason", "webhooks"."created_at", "webhooks"."updated_at" FROM "webhooks" WHERE "webhooks"."organization_id" = :organization_id AND "webhooks"."enabled" = TRUE ORDER BY "webhooks"."id" ASC;
 COMMIT;
