@@ -5,7 +5,7 @@ use awc::http::Method;
 use domain::MemberRole;
 use futures_util::future::join_all;
 use groundwork_tests::Backend;
-use groundwork_tests::app::{SignedUp, TestApp, spawn_app};
+use groundwork_tests::app::{SignedUp, TestApp, TestResponse, spawn_app};
 use groundwork_tests::on_both_databases;
 use serde_json::json;
 
@@ -348,7 +348,156 @@ async fn concurrent_demotions_never_leave_an_organization_without_an_owner(backe
     assert_eq!(owner_count, 1);
 }
 
+/// The member list checks the credentials in the statement that reads the page
+/// (`app::members::list_as`): every way of not being allowed still refuses.
+async fn the_member_list_refuses_what_its_credentials_do_not_allow(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let t = team(&app).await;
+    let list = format!("/v1/organizations/{}/members", t.org);
+    let eve = app.create_user("eve@example.com").await;
+    let (_, key) = app.create_api_key(&t.ada.token, &t.org, "member").await;
+    let other_org = app.create_organization(&eve.token, "Other").await;
+
+    let by_session = app.get_as(&list, &t.mo.token).await;
+    let by_key = app.get_as(&list, &key).await;
+    let by_stranger = app.get_as(&list, &eve.token).await;
+    let elsewhere = app
+        .get_as(
+            &format!("/v1/organizations/{other_org}/members"),
+            &t.mo.token,
+        )
+        .await;
+    let unknown_token = app.get_as(&list, "not-a-session").await;
+    let bad_query_unknown_token = app
+        .get_as(&format!("{list}?pageSize=0"), "not-a-session")
+        .await;
+    let bad_query = app.get_as(&format!("{list}?pageSize=0"), &t.mo.token).await;
+
+    let ids = |res: &TestResponse| -> Vec<String> {
+        res.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(by_session.status, 200, "{}", by_session.text);
+    assert_eq!(ids(&by_session).len(), 3);
+    assert_eq!(by_key.status, 200, "{}", by_key.text);
+    assert_eq!(ids(&by_key), ids(&by_session));
+    for res in [&by_stranger, &elsewhere] {
+        assert_eq!(res.status, 404, "{}", res.text);
+        assert_eq!(res.code(), "ORGANIZATION_NOT_FOUND");
+    }
+    for res in [&unknown_token, &bad_query_unknown_token] {
+        assert_eq!(res.status, 401, "{}", res.text);
+        assert_eq!(res.code(), "UNAUTHENTICATED");
+    }
+    assert_eq!(bad_query.status, 422, "{}", bad_query.text);
+
+    // A signed-out session, then a member removed, then a deleted organization.
+    let out = app
+        .post_as("/v1/auth/sign-out", &t.adam.token, &json!({}))
+        .await;
+    assert!(out.status < 300, "{}", out.text);
+    let signed_out = app.get_as(&list, &t.adam.token).await;
+    assert_eq!(signed_out.status, 401, "{}", signed_out.text);
+    let removed = app.delete_as(&t.member(&t.mo_member), &t.ada.token).await;
+    assert_eq!(removed.status, 204, "{}", removed.text);
+    let former = app.get_as(&list, &t.mo.token).await;
+    assert_eq!(former.status, 404, "{}", former.text);
+    let deleted = app
+        .delete_as(&format!("/v1/organizations/{}", t.org), &t.ada.token)
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    let gone = app.get_as(&list, &t.ada.token).await;
+    assert_eq!(gone.status, 404, "{}", gone.text);
+    assert_eq!(gone.code(), "ORGANIZATION_NOT_FOUND");
+
+    // A session past its lifetime.
+    app.clock.advance(chrono::TimeDelta::days(400));
+    let expired = app.get_as(&list, &eve.token).await;
+    assert_eq!(expired.status, 401, "{}", expired.text);
+}
+
+/// On PostgreSQL a member list page read with a session is one statement: the
+/// session, the user, the membership, the organization and the page together.
+async fn a_member_page_read_with_a_session_is_one_statement(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let t = team(&app).await;
+    let org = domain::OrganizationId::parse(&t.org).unwrap();
+    let policy = domain::auth::SessionPolicy::new(chrono::TimeDelta::days(30));
+    let now = domain::Clock::now(app.clock.as_ref());
+    let http = app
+        .get_as(
+            &format!("/v1/organizations/{}/members?pageSize=2", t.org),
+            &t.mo.token,
+        )
+        .await;
+    let cursor = http.body["nextCursor"].as_str().unwrap().to_owned();
+
+    for query in [
+        vec![("pageSize", "2")],
+        vec![("pageSize", "2"), ("cursor", cursor.as_str())],
+        vec![("searchQuery", "ada"), ("sortBy", "email")],
+        vec![("page", "2"), ("pageSize", "1")],
+    ] {
+        let raw: domain::RawPageRequest = serde_json::from_value(
+            query
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), json!(v)))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+        )
+        .unwrap();
+        let request = domain::PageRequest::<domain::members::MemberSort>::parse(&raw).unwrap();
+        let db = app.database.pinned().await.unwrap();
+        let ctx = app::Context::new(now, domain::Actor::Anonymous);
+        let page = app::members::list_as(&db, &t.mo.token, ctx, &policy, org, &request)
+            .await
+            .unwrap();
+        assert!(!page.items.is_empty(), "{query:?}");
+        match backend {
+            Backend::Postgres => assert_eq!(db.statements_sent(), Some(1), "{query:?}"),
+            Backend::Sqlite => assert_eq!(db.statements_sent(), None),
+        }
+        let encoded: String = query
+            .iter()
+            .map(|(k, v)| format!("{k}={}&", urlencoding(v)))
+            .collect();
+        let res = app
+            .get_as(
+                &format!("/v1/organizations/{}/members?{encoded}", t.org),
+                &t.mo.token,
+            )
+            .await;
+        let http_ids: Vec<&str> = res.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap())
+            .collect();
+        let ids: Vec<String> = page.items.iter().map(|m| m.member.id.to_string()).collect();
+        assert_eq!(ids, http_ids, "{query:?}");
+    }
+}
+
+/// Percent-encodes a query value (cursors hold `=`, `+`, `/`).
+fn urlencoding(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 on_both_databases!(
+    the_member_list_refuses_what_its_credentials_do_not_allow,
+    a_member_page_read_with_a_session_is_one_statement,
     the_member_list_embeds_each_user,
     admins_change_roles_within_the_policy,
     a_membership_of_another_organization_is_not_found_here,

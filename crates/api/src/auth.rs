@@ -20,6 +20,7 @@ use actix_web::web::Data;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use app::Context;
 use app::sessions::{self, Authentication, Principal};
+use domain::auth::SessionPolicy;
 use domain::{Actor, Authenticated, DomainError, OrganizationId};
 use infra::Database;
 use infra::repositories::ClientInfo;
@@ -159,6 +160,66 @@ fn extract_caller(req: &HttpRequest, pin: bool) -> Extracted<Caller> {
         };
         Ok(Caller { principal, ctx, db })
     })
+}
+
+/// A read whose credentials are checked in the statement that reads its data
+/// (`app::members::list_as`): the bearer value, not yet checked, with the
+/// request's context (acted by no one until checked), one pinned connection and
+/// the session policy. 401 when the request has no bearer value; the rest is the
+/// use case's. Only for `GET`/`HEAD` routes (the connection is taken at once).
+#[derive(Clone, Debug)]
+pub struct Bearer {
+    /// The `Authorization: Bearer` value.
+    pub token: String,
+    /// The request, acted by no one yet.
+    pub ctx: Context,
+    /// One connection pinned for the request (see [`Caller::db`]).
+    pub db: Database,
+    /// How long sessions live.
+    pub sessions: SessionPolicy,
+}
+
+impl FromRequest for Bearer {
+    type Error = ApiError;
+    type Future = Extracted<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req).map(str::to_owned);
+        let state = req.app_data::<Data<AppState>>().cloned();
+        let ctx = state.as_ref().map(|s| context(req, s, Actor::Anonymous));
+        Box::pin(async move {
+            let token = token.ok_or(DomainError::UNAUTHENTICATED)?;
+            let (state, ctx) = state
+                .zip(ctx)
+                .ok_or_else(|| DomainError::Internal("no AppState".into()))?;
+            Ok(Self {
+                token,
+                ctx,
+                db: state.db.0.pinned().await?,
+                sessions: state.sessions,
+            })
+        })
+    }
+}
+
+impl Bearer {
+    /// `err` for a request whose credentials are good, and 401 for one whose
+    /// are not: a request refused before its read still says "not signed in"
+    /// first, as one checked by [`Caller`] would.
+    pub async fn refuse(&self, err: ApiError) -> ApiError {
+        match sessions::authenticate_bearer(
+            &self.db,
+            &self.token,
+            self.ctx.now,
+            None,
+            &self.sessions,
+        )
+        .await
+        {
+            Ok(_) => err,
+            Err(unauthenticated) => unauthenticated.into(),
+        }
+    }
 }
 
 /// A request without credentials (sign-up, sign-in, token redemption): its

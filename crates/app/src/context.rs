@@ -68,6 +68,16 @@ impl Context {
         }
     }
 
+    /// The same request, acted by what its credentials stand for, with their
+    /// standing in the organization asked about.
+    pub fn authenticated(self, auth: crate::sessions::Authentication) -> Self {
+        Self {
+            actor: auth.principal.actor(),
+            standing: auth.standing.map(Arc::new),
+            ..self
+        }
+    }
+
     /// What [`Standing`] says of the actor in organization `id`, if it is about
     /// them: `Some(None)` when it found no access there.
     pub fn standing_in(&self, id: OrganizationId) -> Option<Option<&OrganizationAccess>> {

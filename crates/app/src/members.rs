@@ -4,6 +4,7 @@
 
 use domain::access::{Operation, authorize};
 use domain::api_keys::key_roles_above;
+use domain::auth::SessionPolicy;
 use domain::members::MemberSort;
 use domain::members::{
     MemberWithUser, can_change_role, can_remove, insufficient_role, keeps_an_owner,
@@ -13,7 +14,7 @@ use domain::{
     OrganizationId, Page, PageRequest,
 };
 
-use crate::access;
+use crate::{access, sessions};
 use infra::Database;
 use infra::repositories::{
     ApiKeyRepository, AuditLogRepository, MemberRepository, OrganizationRepository,
@@ -33,6 +34,42 @@ pub async fn list(
     MemberRepository::at(db.conn(), ctx.now)
         .list(organization, request)
         .await
+}
+
+/// [`list`] for a request whose bearer value is not checked yet: for a session,
+/// its credentials, its standing and the page are one statement (one round
+/// trip); for an API key, the key's read, then the page. Errors as for
+/// `sessions::authenticate_bearer`, then as for [`list`].
+pub async fn list_as(
+    db: &Database,
+    bearer: &str,
+    ctx: Context,
+    policy: &SessionPolicy,
+    organization: OrganizationId,
+    request: &PageRequest<MemberSort>,
+) -> Result<Page<MemberWithUser>, DomainError> {
+    let now = ctx.now;
+    let (ctx, page) = sessions::read_with_credentials(
+        db,
+        bearer,
+        ctx,
+        organization,
+        policy,
+        |token_hash| async move {
+            MemberRepository::at(db.conn(), now)
+                .list_with_session(&token_hash, organization, request)
+                .await
+        },
+    )
+    .await?;
+    match page {
+        Some(page) => {
+            // The standing is known: the matrix decides without a read.
+            access::require(db.conn(), &ctx, organization, Operation::ListMembers).await?;
+            Ok(page)
+        }
+        None => list(db, &ctx, organization, request).await,
+    }
 }
 
 /// Gives member `id` the role `role`, revoking (and auditing) the keys they made

@@ -10,7 +10,9 @@ use domain::{
 };
 
 use infra::Database;
-use infra::repositories::{ApiKeyRepository, AuditLogRepository, SessionRepository};
+use infra::repositories::{
+    ApiKeyRepository, AuditLogRepository, SessionRepository, SessionStanding,
+};
 use infra::security::{PresentedApiKey, hash_token, parse_api_key};
 
 use crate::{Context, Standing};
@@ -134,6 +136,18 @@ async fn authenticate_session(
             .await?
             .map(|(session, user)| (session, user, None)),
     };
+    accept_session(db, found, now, policy).await
+}
+
+/// Judges what a session token found at `now`: `Unauthenticated` unless the
+/// session is live and its user live and active. A session last refreshed more
+/// than a day ago is extended (one conditional write).
+async fn accept_session(
+    db: &Database,
+    found: Option<SessionStanding>,
+    now: DateTime<Utc>,
+    policy: &SessionPolicy,
+) -> Result<(Authenticated, Option<(Organization, Member)>), DomainError> {
     let Some((mut session, user, membership)) = found else {
         return Err(DomainError::UNAUTHENTICATED);
     };
@@ -141,12 +155,52 @@ async fn authenticate_session(
         return Err(DomainError::UNAUTHENTICATED);
     }
     if let Some(expires_at) = policy.refreshed_expiry(&session, now)
-        && sessions.refresh(session.id, expires_at).await?
+        && SessionRepository::at(db.conn(), now)
+            .refresh(session.id, expires_at)
+            .await?
     {
         session.expires_at = expires_at;
         session.last_refreshed_at = now;
     }
     Ok((Authenticated { user, session }, membership))
+}
+
+/// A read of organization `organization`'s data with the credentials checked in
+/// the statement that reads it: `read` gets the session token's hash and returns
+/// what the token found with, when it found a member, the data. Returns the
+/// request's context, acted by the bearer and carrying its standing there, and
+/// the data when `read` got it; the caller then asks the permission matrix
+/// (which reads nothing more) and reads the data itself when it is `None` (an
+/// API key, whose secret is checked here first, or a session that is not a
+/// member). Errors as for [`authenticate_bearer`].
+pub async fn read_with_credentials<T, F, Fut>(
+    db: &Database,
+    bearer: &str,
+    ctx: Context,
+    organization: OrganizationId,
+    policy: &SessionPolicy,
+    read: F,
+) -> Result<(Context, Option<T>), DomainError>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = Result<(Option<SessionStanding>, Option<T>), DomainError>>,
+{
+    if parse_api_key(bearer).is_some() {
+        let auth = authenticate_bearer(db, bearer, ctx.now, Some(organization), policy).await?;
+        return Ok((ctx.authenticated(auth), None));
+    }
+    let (found, data) = read(hash_token(bearer)).await?;
+    let (auth, membership) = accept_session(db, found, ctx.now, policy).await?;
+    let standing = Standing {
+        actor: Actor::User(auth.user.id),
+        organization_id: organization,
+        access: membership.map(|(org, member)| OrganizationAccess::of_member(org, member)),
+    };
+    let auth = Authentication {
+        principal: Principal::User(Box::new(auth)),
+        standing: Some(standing),
+    };
+    Ok((ctx.authenticated(auth), data))
 }
 
 /// One indexed read by the key's public part (with its organization), then a

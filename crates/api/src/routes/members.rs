@@ -11,7 +11,7 @@ use domain::{MemberRole, PageRequest};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use crate::auth::Caller;
+use crate::auth::{Bearer, Caller};
 use crate::error::{Problem, Result};
 use crate::extract::{JsonBody, ListParams, ListQuery};
 use crate::openapi::{DatabaseProblems, JsonBodyProblems, QueryProblems, SessionProblems};
@@ -82,12 +82,21 @@ page_response! {
 #[get("/organizations/{orgId}/members")]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list(
-    Caller { ctx, db, .. }: Caller,
+    bearer: Bearer,
     Org(org): Org,
     ListQuery(raw): ListQuery,
 ) -> Result<HttpResponse> {
-    let request = PageRequest::<MemberSort>::parse(&raw)?;
-    let page = service::list(&db, &ctx, org, &request).await?;
+    let request = match PageRequest::<MemberSort>::parse(&raw) {
+        Ok(request) => request,
+        Err(err) => return Err(bearer.refuse(err.into()).await),
+    };
+    let Bearer {
+        token,
+        ctx,
+        db,
+        sessions,
+    } = bearer;
+    let page = service::list_as(&db, &token, ctx, &sessions, org, &request).await?;
     Ok(HttpResponse::Ok().json(MemberPage::from(page)))
 }
 

@@ -138,6 +138,15 @@ impl Database {
         }
     }
 
+    /// For a pinned handle, how many statements (round trips to the database) it
+    /// has sent; `None` for the pool and on SQLite.
+    pub fn statements_sent(&self) -> Option<u32> {
+        match &*self.conn {
+            Connection::Pinned(pinned) => Some(pinned.statements()),
+            _ => None,
+        }
+    }
+
     /// The pool's connections now: open, idle, the configured maximum, and the
     /// requests waiting for a pinned connection (sqlx does not expose the
     /// waiters of its own acquire, so those on SQLite and those opening a

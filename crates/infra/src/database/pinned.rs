@@ -12,7 +12,7 @@
 //! Only PostgreSQL: SQLite's pool lives in the process, with no round trip to save.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use sea_orm::sea_query::Values;
 use sea_orm::sqlx::pool::PoolConnection;
@@ -40,6 +40,9 @@ pub struct PinnedConnection {
     /// database: the connection can go to the next request untested. False while
     /// a statement runs, so one cut off by a cancelled request leaves it false.
     reusable: AtomicBool,
+    /// Statements sent on it (`BEGIN`, `COMMIT` and rollbacks included): each is
+    /// one round trip, which is what a request's cost is mostly made of.
+    statements: AtomicU32,
 }
 
 impl PinnedConnection {
@@ -50,7 +53,13 @@ impl PinnedConnection {
             open: AtomicBool::new(false),
             abandoned: AtomicBool::new(false),
             reusable: AtomicBool::new(true),
+            statements: AtomicU32::new(0),
         }
+    }
+
+    /// How many statements (round trips) this request has sent on it so far.
+    pub fn statements(&self) -> u32 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// Starts a transaction. Returns the guard that has it rolled back unless it
@@ -106,6 +115,7 @@ impl PinnedConnection {
         statement: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, sqlx::Error> {
         self.reusable.store(false, Ordering::Release);
+        self.statements.fetch_add(1, Ordering::Relaxed);
         let result = statement.await;
         let whole = result.as_ref().err().is_none_or(leaves_connection_usable);
         self.reusable.store(whole, Ordering::Release);

@@ -116,6 +116,21 @@ where
     Ok(all_pairs(conn, select.limit(1)).await?.pop())
 }
 
+/// The pair whose columns start at `at` (see [`all_pairs`]); `None` when the
+/// first model's columns are the NULLs of a left join that matched nothing.
+pub fn pair_at<M: Positional, N: Positional>(
+    row: &QueryResult,
+    at: usize,
+) -> Result<Option<(M, Option<N>)>, DbErr> {
+    let Some(first) = M::decode_optional_at(row, at)? else {
+        return Ok(None);
+    };
+    Ok(Some((
+        first,
+        N::decode_optional_at(row, at + M::FIELDS.len())?,
+    )))
+}
+
 fn pair<M: Positional, N: Positional>(row: &QueryResult) -> Result<(M, Option<N>), DbErr> {
     Ok((
         M::decode_at(row, 0)?,

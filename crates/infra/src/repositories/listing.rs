@@ -57,10 +57,7 @@ pub trait Listing {
 }
 
 /// One page of list `L`: `query` (already filtered to the rows the list may
-/// show) searched, ordered by the requested sort then the ID, started at the
-/// requested page or after the cursor, fetched with `page_size + 1` rows by
-/// `fetch` (the extra row tells whether a next page exists), and cut into a
-/// page whose `nextCursor` points after its last row.
+/// show) shaped by [`page_query`], fetched by `fetch`, and cut by [`cut`].
 ///
 /// Errors: `Validation` (`cursor`, `INVALID_CURSOR`) when the cursor was made for
 /// another order or its value or ID does not parse; whatever `fetch` returns.
@@ -75,21 +72,33 @@ where
     F: FnOnce(Q) -> Fut,
     Fut: Future<Output = Result<Vec<L::Row>, DomainError>>,
 {
+    let query = page_query::<L, Q>(query, request)?;
+    Ok(cut::<L>(fetch(query).await?, request))
+}
+
+/// `query` searched, ordered by the requested sort then the ID, started at the
+/// requested page or after the cursor, limited to `page_size + 1` rows (the
+/// extra row tells whether a next page exists). For a caller that runs the page
+/// inside a larger statement; [`page`] is the usual way.
+///
+/// Errors: `Validation` (`cursor`, `INVALID_CURSOR`) as for [`page`].
+pub fn page_query<L, Q>(query: Q, request: &PageRequest<L::Sort>) -> Result<Q, DomainError>
+where
+    L: Listing,
+    Q: QueryFilter + QueryOrder + QuerySelect,
+{
     let (column, kind) = L::column(request.sort_by);
     let id = L::id_column();
     let mut query = query;
     if let Some(search) = &request.search {
         query = query.filter(search_any(&L::search_columns(), search));
     }
-    let order = match request.direction {
-        SortDirection::Asc => Order::Asc,
-        SortDirection::Desc => Order::Desc,
-    };
+    let (_, _, order) = order_keys::<L>(request);
     let query = query
         .order_by(column.clone(), order.clone())
         .order_by(id.clone(), order)
         .limit(request.page_size.saturating_add(1));
-    let query = match &request.position {
+    Ok(match &request.position {
         PagePosition::Number(page) => {
             query.offset(page.saturating_sub(1).saturating_mul(request.page_size))
         }
@@ -99,12 +108,25 @@ where
                 .ok_or_else(|| invalid_cursor("the cursor's ID is not valid"))?;
             query.filter(after(request.direction, column, value, id, last))
         }
+    })
+}
+
+/// The page's order: the sort column, the ID column, and the direction of both.
+pub fn order_keys<L: Listing>(request: &PageRequest<L::Sort>) -> (Expr, Expr, Order) {
+    let order = match request.direction {
+        SortDirection::Asc => Order::Asc,
+        SortDirection::Desc => Order::Desc,
     };
-    let rows = fetch(query).await?;
-    Ok(Page::from_overfetch(rows, request.page_size, |row| {
+    (L::column(request.sort_by).0, L::id_column(), order)
+}
+
+/// The rows [`page_query`] fetched, cut to the page (the extra row dropped) with
+/// a `nextCursor` after its last row when there is more.
+pub fn cut<L: Listing>(rows: Vec<L::Row>, request: &PageRequest<L::Sort>) -> Page<L::Row> {
+    Page::from_overfetch(rows, request.page_size, |row| {
         let (value, id) = L::position(row, request.sort_by);
         cursor_after(request, value, id)
-    }))
+    })
 }
 
 /// A timestamp as a cursor writes it: RFC 3339, UTC, full precision.

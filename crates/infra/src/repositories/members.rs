@@ -9,16 +9,17 @@ use domain::{
 use sea_orm::sea_query::{Expr, ExprTrait, Query, Value};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType,
-    PaginatorTrait, QueryFilter, QuerySelect, RelationDef, Select, Set,
+    PaginatorTrait, QueryFilter, QuerySelect, QueryTrait, RelationDef, Select, SelectTwo, Set,
 };
 
 use super::corrupt;
 use super::listing::{self, KeyKind, Listing, SortValue};
 use super::references::name_missing_reference;
+use super::sessions::{RIDER_COLUMN, Rider, SessionRepository, SessionStanding};
 use super::soft_delete::{SoftDeletable, SoftDeleteRepository, standard_columns};
 use crate::db_error::to_domain;
 use crate::entities::organization_members::{self, Column, Entity};
-use crate::entities::positional::{all_pairs, one_pair};
+use crate::entities::positional::{all_pairs, one_pair, pair_at};
 use crate::entities::{organizations, users};
 
 /// Memberships, soft-delete aware.
@@ -282,20 +283,63 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         organization: OrganizationId,
         request: &PageRequest<MemberSort>,
     ) -> Result<Page<MemberWithUser>, DomainError> {
-        let query = live_in(organization)
-            .join(JoinType::InnerJoin, to_users())
-            .filter(users::Column::DeletedAt.is_null())
-            .select_also(users::Entity);
-        listing::page::<MemberList, _, _, _>(query, request, |query| async move {
-            all_pairs(self.conn, query)
-                .await
-                .map_err(to_domain)?
-                .into_iter()
-                .map(with_user)
-                .collect()
-        })
+        listing::page::<MemberList, _, _, _>(
+            list_select(organization),
+            request,
+            |query| async move {
+                all_pairs(self.conn, query)
+                    .await
+                    .map_err(to_domain)?
+                    .into_iter()
+                    .map(with_user)
+                    .collect()
+            },
+        )
         .await
     }
+}
+
+impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
+    /// The session with `token_hash`, its user's standing in `organization`, and
+    /// when that user is a live member there, one page of its members ([`list`](Self::list)),
+    /// all in one statement (see `SessionRepository::find_with_membership_and`).
+    /// The page is `None` when the statement did not read it (no session, or not
+    /// a member): whether the caller may see it is the caller's to judge.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn list_with_session(
+        &self,
+        token_hash: &str,
+        organization: OrganizationId,
+        request: &PageRequest<MemberSort>,
+    ) -> Result<(Option<SessionStanding>, Option<Page<MemberWithUser>>), DomainError> {
+        let rider = Rider {
+            query: listing::page_query::<MemberList, _>(list_select(organization), request)?
+                .into_query(),
+            order: listing::order_keys::<MemberList>(request),
+        };
+        let (standing, rows) = SessionRepository::at(self.conn, self.now)
+            .find_with_membership_and(token_hash, organization, rider)
+            .await?;
+        if !standing.as_ref().is_some_and(|(_, _, m)| m.is_some()) {
+            return Ok((standing, None));
+        }
+        let mut members = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(pair) = pair_at(row, RIDER_COLUMN).map_err(to_domain)? {
+                members.push(with_user(pair)?);
+            }
+        }
+        Ok((standing, Some(listing::cut::<MemberList>(members, request))))
+    }
+}
+
+/// The member list's rows before paging: live memberships of `organization`
+/// with their live users.
+fn list_select(organization: OrganizationId) -> SelectTwo<Entity, users::Entity> {
+    live_in(organization)
+        .join(JoinType::InnerJoin, to_users())
+        .filter(users::Column::DeletedAt.is_null())
+        .select_also(users::Entity)
 }
 
 /// The member list: sorted by `createdAt`, `email`, `firstName`, `lastName` or

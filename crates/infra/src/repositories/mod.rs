@@ -51,7 +51,7 @@ pub use messages::MessageRepository;
 pub use organizations::OrganizationRepository;
 pub use outbox::{EmailTemplate, OutboxMessage, OutboxRepository};
 pub use plans::{PlanList, PlanRepository};
-pub use sessions::{ClientInfo, SessionRepository};
+pub use sessions::{ClientInfo, Rider, SessionRepository, SessionStanding};
 pub use sign_in_failures::SignInFailureRepository;
 pub use soft_delete::{SoftDeletable, SoftDeleteRepository};
 pub use subscriptions::SubscriptionRepository;

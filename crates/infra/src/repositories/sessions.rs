@@ -9,11 +9,13 @@ use domain::{
     DomainError, Member, Organization, OrganizationId, Page, PageRequest, Session, SessionId, User,
     UserId,
 };
-use sea_orm::sea_query::{Alias, Expr, SelectStatement};
+use sea_orm::sea_query::{
+    Alias, Asterisk, CommonTableExpression, Expr, Query, SelectStatement, WithClause, WithQuery,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityName, EntityTrait,
-    ExprTrait, IdenStatic, Iterable, JoinType, QueryFilter, QuerySelect, QueryTrait, Set,
-    Statement, Value,
+    ExprTrait, IdenStatic, Iterable, JoinType, Order, QueryFilter, QueryResult, QuerySelect,
+    QueryTrait, Set, Statement, Value,
 };
 
 use super::listing::{self, KeyKind, Listing, SortValue};
@@ -121,6 +123,99 @@ fn with_membership_statement(
     Statement::from_sql_and_values(backend, sql.as_str(), values)
 }
 
+/// A session found by its token hash, its user, and the user's live membership
+/// of the organization asked about with that (live) organization.
+pub type SessionStanding = (Session, User, Option<(Organization, Member)>);
+
+/// How many columns [`with_membership`]'s row has: the session's, the user's,
+/// the membership's and the organization's, one after the other.
+const STANDING_COLUMNS: usize = sessions::Model::FIELDS.len()
+    + users::Model::FIELDS.len()
+    + members::Model::FIELDS.len()
+    + organizations::Model::FIELDS.len();
+
+/// Where a rider's columns start in the rows of
+/// [`SessionRepository::find_with_membership_and`].
+pub const RIDER_COLUMN: usize = STANDING_COLUMNS;
+
+/// A read that rides along with a session's credentials: its select, and the
+/// order of its rows (key column, ID column, direction) since a join does not
+/// keep a subquery's order by itself.
+#[derive(Clone, Debug)]
+pub struct Rider {
+    /// The read, ordered and limited.
+    pub query: SelectStatement,
+    /// Its order: the sort column, the ID column, and their direction.
+    pub order: (Expr, Expr, Order),
+}
+
+/// [`with_membership`] as a one-row CTE `caller`, left-joined to the rider,
+/// which runs only when the caller is a live member of the live organization:
+///
+/// ```sql
+/// WITH caller AS (<session, user, membership, organization>)
+/// SELECT caller.*, rider.* FROM caller
+/// LEFT JOIN (<rider> AND EXISTS (SELECT 1 FROM caller WHERE member and organization found)) rider ON TRUE
+/// ORDER BY rider.rider_key, rider.rider_id
+/// ```
+///
+/// Any caller row comes back (with NULL rider columns when the rider found
+/// nothing or did not run), so "not signed in" and "not a member" stay apart.
+fn with_membership_and(token_hash: &str, organization: OrganizationId, rider: Rider) -> WithQuery {
+    let caller = Alias::new("caller");
+    let joined = Alias::new("rider");
+    let (key, id, order) = rider.order;
+    let member_found = Query::select()
+        .expr(Expr::val(1))
+        .from(caller.clone())
+        .and_where(Expr::col((caller.clone(), Alias::new("C_id"))).is_not_null())
+        .and_where(Expr::col((caller.clone(), Alias::new("D_id"))).is_not_null())
+        .to_owned();
+    let mut read = rider.query;
+    read.expr_as(key, Alias::new("rider_key"))
+        .expr_as(id, Alias::new("rider_id"))
+        .and_where(Expr::exists(member_found));
+    let select = Query::select()
+        .column((caller.clone(), Asterisk))
+        .column((joined.clone(), Asterisk))
+        .from(caller.clone())
+        .join_subquery(JoinType::LeftJoin, read, joined.clone(), Expr::cust("TRUE"))
+        .order_by((joined.clone(), Alias::new("rider_key")), order.clone())
+        .order_by((joined, Alias::new("rider_id")), order)
+        .to_owned();
+    let cte = CommonTableExpression::new()
+        .query(with_membership(token_hash, organization))
+        .table_name(caller)
+        .to_owned();
+    select.with(WithClause::new().cte(cte).to_owned())
+}
+
+/// A [`with_membership`] row (the first [`STANDING_COLUMNS`] columns) decoded:
+/// `None` when the session has no (live or dead) user row.
+fn decode_standing(row: &QueryResult) -> Result<Option<SessionStanding>, DomainError> {
+    let at_user = sessions::Model::FIELDS.len();
+    let at_member = at_user + users::Model::FIELDS.len();
+    let at_org = at_member + members::Model::FIELDS.len();
+    let session = sessions::Model::decode_at(row, 0).map_err(to_domain)?;
+    let Some(user) = users::Model::decode_optional_at(row, at_user).map_err(to_domain)? else {
+        return Ok(None);
+    };
+    let member = members::Model::decode_optional_at(row, at_member).map_err(to_domain)?;
+    let org = organizations::Model::decode_optional_at(row, at_org).map_err(to_domain)?;
+    let membership = match (org, member) {
+        (Some(org), Some(member)) => Some((
+            organizations::Entity::to_domain(org)?,
+            members::Entity::to_domain(member)?,
+        )),
+        _ => None,
+    };
+    Ok(Some((
+        to_domain_session(session),
+        users::Entity::to_domain(user)?,
+        membership,
+    )))
+}
+
 /// Selects every column of `E` as `<prefix><column>`, the way SeaORM names the
 /// models of a multi-entity select.
 fn select_prefixed<E: EntityTrait>(query: &mut SelectStatement, prefix: &str) {
@@ -191,7 +286,7 @@ impl<'c, C: ConnectionTrait> SessionRepository<'c, C> {
         &self,
         token_hash: &str,
         organization: OrganizationId,
-    ) -> Result<Option<(Session, User, Option<(Organization, Member)>)>, DomainError> {
+    ) -> Result<Option<SessionStanding>, DomainError> {
         let statement =
             with_membership_statement(self.conn.get_database_backend(), token_hash, organization);
         let Some(row) = self
@@ -202,28 +297,32 @@ impl<'c, C: ConnectionTrait> SessionRepository<'c, C> {
         else {
             return Ok(None);
         };
-        // The four models' columns, one after the other (see `with_membership`).
-        let at_user = sessions::Model::FIELDS.len();
-        let at_member = at_user + users::Model::FIELDS.len();
-        let at_org = at_member + members::Model::FIELDS.len();
-        let session = sessions::Model::decode_at(&row, 0).map_err(to_domain)?;
-        let Some(user) = users::Model::decode_optional_at(&row, at_user).map_err(to_domain)? else {
-            return Ok(None);
+        decode_standing(&row)
+    }
+
+    /// [`find_with_user_and_membership`](Self::find_with_user_and_membership) and,
+    /// in the same statement, `rider`'s rows when the user is a live member of
+    /// live `organization` (the rider does not run otherwise): one round trip for
+    /// a read of one organization's data. The rider's rows are returned whole;
+    /// their columns start at [`RIDER_COLUMN`], all NULL in the one row left when
+    /// the rider found nothing or did not run. `None` as the session finds nothing.
+    pub async fn find_with_membership_and(
+        &self,
+        token_hash: &str,
+        organization: OrganizationId,
+        rider: Rider,
+    ) -> Result<(Option<SessionStanding>, Vec<QueryResult>), DomainError> {
+        let backend = self.conn.get_database_backend();
+        let statement = backend.build(&with_membership_and(token_hash, organization, rider));
+        let rows = self
+            .conn
+            .query_all_raw(statement)
+            .await
+            .map_err(to_domain)?;
+        let Some(first) = rows.first() else {
+            return Ok((None, Vec::new()));
         };
-        let member = members::Model::decode_optional_at(&row, at_member).map_err(to_domain)?;
-        let org = organizations::Model::decode_optional_at(&row, at_org).map_err(to_domain)?;
-        let membership = match (org, member) {
-            (Some(org), Some(member)) => Some((
-                organizations::Entity::to_domain(org)?,
-                members::Entity::to_domain(member)?,
-            )),
-            _ => None,
-        };
-        Ok(Some((
-            to_domain_session(session),
-            users::Entity::to_domain(user)?,
-            membership,
-        )))
+        Ok((decode_standing(first)?, rows))
     }
 
     /// Extends the session to `expires_at` (see `SessionPolicy::refreshed_expiry`)
@@ -416,5 +515,34 @@ mod tests {
             assert_eq!(cached.sql, built.sql, "{backend:?}");
             assert_eq!(cached.values, built.values, "{backend:?}");
         }
+    }
+
+    #[test]
+    fn a_rider_runs_only_for_a_member_and_keeps_its_order() {
+        let rider = Rider {
+            query: Query::select()
+                .column(Alias::new("x"))
+                .from(Alias::new("t"))
+                .order_by(Alias::new("x"), Order::Desc)
+                .limit(3)
+                .to_owned(),
+            order: (
+                Expr::col(Alias::new("x")),
+                Expr::col(Alias::new("id")),
+                Order::Desc,
+            ),
+        };
+        let statement =
+            DbBackend::Postgres.build(&with_membership_and("h", OrganizationId::new(), rider));
+        let sql = statement.sql;
+        assert!(sql.starts_with(r#"WITH "caller" AS (SELECT"#), "{sql}");
+        assert!(
+            sql.contains(r#"FROM "caller" LEFT JOIN (SELECT "x", "x" AS "rider_key", "id" AS "rider_id" FROM "t" WHERE EXISTS(SELECT $4 FROM "caller" WHERE "caller"."C_id" IS NOT NULL AND "caller"."D_id" IS NOT NULL) ORDER BY "x" DESC LIMIT $5) AS "rider" ON TRUE"#),
+            "{sql}"
+        );
+        assert!(
+            sql.ends_with(r#"ORDER BY "rider"."rider_key" DESC, "rider"."rider_id" DESC"#),
+            "{sql}"
+        );
     }
 }
