@@ -6,7 +6,7 @@
 # every statement). Prints each plan's node types; fails when a plan reads
 # users, organization_members, sessions, api_keys or invitations with a
 # sequential scan, unless its file says `-- plan-check: seq-scan-allowed` and
-# why (only the deep OFFSET page does: reading most of a table is what it asks).
+# why (none does since the deep OFFSET page picks its rows by key on an index).
 #
 #   bench/plans.sh DATABASE_URL MANIFEST_JSON [OUT_JSON]
 set -euo pipefail
@@ -32,6 +32,7 @@ declare -A value=(
     [one]=1
     [zero]=0
     [page_limit]=11
+    [page_limit_20]=21
     [now]=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 )
 
@@ -40,7 +41,7 @@ declare -A value=(
 explain() {
     local sql=$1 names name i=0 args=()
     # Distinct variables in order of first use; `::type` casts are not variables.
-    mapfile -t names < <(grep -oP '(?<![:\w]):\K[a-z_]+\b' <<<"$sql" | awk '!seen[$0]++')
+    mapfile -t names < <(grep -oP '(?<![:\w]):\K[a-z_][a-z0-9_]*\b' <<<"$sql" | awk '!seen[$0]++')
     for name in "${names[@]}"; do
         i=$((i + 1))
         sql=$(perl -pe "s/(?<![:\\w]):\\Q$name\\E\\b/\\\$$i/g" <<<"$sql")

@@ -15,9 +15,10 @@
 # --repeat N runs each scenario's wrk and pgbench pair N times, back to back,
 # and reports the pair with the median ratio (all ratios go to the JSON).
 # --only runs just the named scenarios (members_first, members_cursor,
-# members_page, organization, waitlist, sign_in, flood, claim, webhooks) and writes
-# no report. webhooks: bench/webhooks.py (1,000 events x 4 webhooks to a local
-# receiver; printed, not in the report).
+# members_page, the same three at pageSize 20: members_first_20,
+# members_cursor_20, members_page_20; organization, waitlist, sign_in, flood,
+# claim, webhooks) and writes no report. webhooks: bench/webhooks.py (1,000
+# events x 4 webhooks to a local receiver; printed, not in the report).
 # claim: --claim-workers clients claim --claim-batch jobs at a time over HTTP and
 # complete each (`api bench-claim`), then pgbench runs the same statements
 # (bench/sql/claim/) with as many clients (--claim-pgbench-clients to change),
@@ -57,7 +58,7 @@ while (($#)); do
         --claim-workers) claim_workers=$2; shift 2 ;;
         --claim-batch) claim_batch=$2; shift 2 ;;
         --claim-pgbench-clients) claim_pgbench_clients=$2; shift 2 ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -149,6 +150,10 @@ token=$(mf sessionToken)
 cursor=$(mf deep.cursor)
 deep_page=$(mf deep.page)
 deep_rows=$(mf deep.rows)
+# The same depth at pageSize 20: the manifest's cursor is after row deep_rows
+# whatever the page size; the page number is computed for 20.
+((deep_rows % 20 == 0)) || { echo "the seed's deep rows ($deep_rows) are not a multiple of 20" >&2; exit 1; }
+deep_page_20=$((deep_rows / 20 + 1))
 
 log "plan check"
 plans_ok=true
@@ -182,6 +187,9 @@ scenarios=(
     "members_first|GET|/members (first page)|get|$members"
     "members_cursor|GET|/members?cursor= ($deep_rows rows deep)|get|$members?cursor=$cursor"
     "members_page|GET|/members?page=$deep_page ($deep_rows rows deep)|get|$members?page=$deep_page"
+    "members_first_20|GET|/members?pageSize=20 (first page)|get|$members?pageSize=20"
+    "members_cursor_20|GET|/members?pageSize=20&cursor= ($deep_rows rows deep)|get|$members?pageSize=20&cursor=$cursor"
+    "members_page_20|GET|/members?pageSize=20&page=$deep_page_20 ($deep_rows rows deep)|get|$members?pageSize=20&page=$deep_page_20"
     "organization|GET|/organizations/{id}|get|$base/v1/organizations/$org"
     "waitlist|POST|/waitlist|waitlist|$base"
     "sign_in|POST|/auth/sign-in|sign_in|$base"
@@ -193,16 +201,24 @@ expect() {
     status=$(curl -s -o "$work/check.json" -w '%{http_code}' "${@:2}")
     [[ $status == "$1" ]] || { echo "expected $1, got $status from ${*:2}: $(cat "$work/check.json")" >&2; exit 1; }
 }
-expect 200 -H "Authorization: Bearer $token" "$members"
-first_id=$(jq -r '.items[0].id' "$work/check.json")
-expect 200 -H "Authorization: Bearer $token" "$members?cursor=$cursor"
-cursor_first=$(jq -r '.items[0].id' "$work/check.json")
-expect 200 -H "Authorization: Bearer $token" "$members?page=$deep_page"
-page_first=$(jq -r '.items[0].id' "$work/check.json")
-[[ $cursor_first == "$page_first" && $cursor_first != "$first_id" ]] || {
-    echo "the cursor and page $deep_page disagree ($cursor_first vs $page_first)" >&2
-    exit 1
+# check_deep SIZE PAGE: the first page, the cursor page and page PAGE at
+# pageSize SIZE answer SIZE members, and the cursor and the page land on the
+# same rows (not the first page's).
+check_deep() {
+    local size=$1 page=$2 first_id cursor_ids page_ids
+    expect 200 -H "Authorization: Bearer $token" "$members?pageSize=$size"
+    first_id=$(jq -r '.items[0].id' "$work/check.json")
+    expect 200 -H "Authorization: Bearer $token" "$members?pageSize=$size&cursor=$cursor"
+    cursor_ids=$(jq -c '[.items[].id]' "$work/check.json")
+    expect 200 -H "Authorization: Bearer $token" "$members?pageSize=$size&page=$page"
+    page_ids=$(jq -c '[.items[].id]' "$work/check.json")
+    [[ $cursor_ids == "$page_ids" && $(jq length <<<"$page_ids") == "$size" && $(jq -r '.[0]' <<<"$page_ids") != "$first_id" ]] || {
+        echo "pageSize $size: the cursor and page $page disagree ($cursor_ids vs $page_ids)" >&2
+        exit 1
+    }
 }
+check_deep 10 "$deep_page"
+check_deep 20 "$deep_page_20"
 expect 200 -H "Authorization: Bearer $token" "$base/v1/organizations/$org"
 expect 201 -H 'Content-Type: application/json' -d '{"email":"check@bench.example","role":"employee"}' "$base/v1/waitlist"
 expect 200 -H 'Content-Type: application/json' \
@@ -279,7 +295,7 @@ run_pgbench() {
         -D token_hash="$(sqlv tokenHash)" -D organization_id="$(sqlv organizationId)" \
         -D user_id="$(sqlv userId)" -D cursor_at="$(sqlv cursorCreatedAt)" \
         -D cursor_id="$(sqlv cursorMemberId)" -D deep_offset="$deep_rows" -D users="$(mf users)" \
-        -D one=1 -D zero=0 -D page_limit=11 \
+        -D one=1 -D zero=0 -D page_limit=11 -D page_limit_20=21 \
         "$PG_URL" >"../pgbench_$name.txt" 2>&1) || { cat "$work/pgbench_$name.txt" >&2; exit 1; }
     wait "$sampler"
     tps=$(awk '/^tps = / {print $3}' "$work/pgbench_$name.txt")
@@ -494,7 +510,7 @@ printf '%s\n' "${rows[@]}" | jq -s \
                loadAverageAtEnd: $load,
                note: "wrk, the server and PostgreSQL share these cores"},
      settings: {duration: $duration, repeat: $repeat, connections: $connections, wrkThreads: $threads,
-                floodConnections: $flood, pool: $pool, pageSize: 10,
+                floodConnections: $flood, pool: $pool, pageSize: "10 (20 in the *_20 scenarios)",
                 server: "release build, APP_ENV=production (2 workers, request logging at info)"},
      seed: {seconds: $seed[0].seconds, tables: ($seed[0].tables | map(. + {rowsPerSecond: ((.rows / .seconds) | round)}))},
      scenarios: .,

@@ -7,7 +7,7 @@ use domain::{Cursor, MemberRole};
 use groundwork_tests::Backend;
 use groundwork_tests::app::{SignedUp, TestApp, TestResponse, spawn_app};
 use groundwork_tests::on_both_databases;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Percent-encodes every byte but ASCII letters and digits.
 fn encode(raw: &str) -> String {
@@ -464,6 +464,209 @@ async fn a_search_is_at_most_200_characters(backend: Backend) {
     }
 }
 
+/// Walks `query` by `page=1, 2, ...` until a page says there is no next one;
+/// every page's ids.
+async fn walk_numbered(app: &TestApp, token: &str, query: &str) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    for page in 1..=50 {
+        let url = format!("{query}&page={page}");
+        let res = app.get_as(&url, token).await;
+        assert_eq!(res.status, 200, "{url}: {}", res.text);
+        pages.push(ids(&res));
+        if res.body["hasNext"] == false {
+            return pages;
+        }
+    }
+    panic!("{query}: more than 50 pages")
+}
+
+/// For every sort field, both directions, two page sizes and each search:
+/// walking `list` by `page=N` gives the same pages as walking it by cursor,
+/// and together they are the whole list (one page of 100) in order. Returns
+/// how many items the unsearched walks saw.
+async fn numbered_pages_match_cursor_pages(
+    app: &TestApp,
+    token: &str,
+    list: &str,
+    fields: &[&str],
+    searches: &[&str],
+) -> usize {
+    let mut seen = 0;
+    for field in fields {
+        for direction in ["asc", "desc"] {
+            for search in std::iter::once("").chain(searches.iter().copied()) {
+                let filter = if search.is_empty() {
+                    String::new()
+                } else {
+                    format!("&searchQuery={}", encode(search))
+                };
+                let order = format!("{list}?sortBy={field}&sortDirection={direction}{filter}");
+                let all = app.get_as(&format!("{order}&pageSize=100"), token).await;
+                assert_eq!(all.status, 200, "{order}: {}", all.text);
+                for size in [2, 3] {
+                    let query = format!("{order}&pageSize={size}");
+                    let by_cursor = walk(app, token, &query).await;
+                    let by_number = walk_numbered(app, token, &query).await;
+                    assert_eq!(
+                        by_number, by_cursor,
+                        "{query}: numbered against cursor pages"
+                    );
+                    assert_eq!(by_cursor.concat(), ids(&all), "{query}: the whole list");
+                }
+                if search.is_empty() {
+                    seen = ids(&all).len();
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// Gives the rows of `table` keyed `keys` one `created_at` and `updated_at`:
+/// ties in the time sorts.
+async fn same_times(app: &TestApp, table: &str, keys: Vec<sea_orm::Value>) {
+    use sea_orm::ConnectionTrait;
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    let at = domain::Clock::now(app.clock.as_ref()) - chrono::TimeDelta::hours(1);
+    let count = keys.len() as u64;
+    let update = Query::update()
+        .table(Alias::new(table))
+        .value(Alias::new("created_at"), at)
+        .value(Alias::new("updated_at"), at)
+        .and_where(Expr::col(Alias::new("id")).is_in(keys))
+        .to_owned();
+    let result = app.database.conn().execute(&update).await.unwrap();
+    assert_eq!(result.rows_affected(), count, "{table}");
+}
+
+async fn numbered_member_pages_hold_the_cursor_pages_items(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (owner, org) = populated_team(&app).await;
+    let base = format!("/v1/organizations/{org}/members");
+    let mut added = Vec::new();
+    for (email, first, last, role) in [
+        ("fay@example.com", "amy", "baker", MemberRole::Member),
+        ("gus@example.com", "gus", "baker", MemberRole::Admin),
+        ("hal@example.com", "amy", "young", MemberRole::Member),
+    ] {
+        let user = app.create_user_named(email, first, last).await;
+        added.push(app.add_member(&org, &user.user_id, role).await);
+    }
+    // Ties: three members created at the same instant, two of them with one role.
+    let keys = added
+        .iter()
+        .map(|id| domain::MemberId::parse(id).unwrap().as_uuid().into())
+        .collect();
+    same_times(&app, "organization_members", keys).await;
+    // A member whose account was deleted, and one removed from the team.
+    let gone = app
+        .create_user_named("gone@example.com", "amy", "baker")
+        .await;
+    let gone_member = app
+        .add_member(&org, &gone.user_id, MemberRole::Member)
+        .await;
+    assert_eq!(app.delete_as("/v1/me", &gone.token).await.status, 204);
+    let left = app
+        .create_user_named("left@example.com", "amy", "cole")
+        .await;
+    let left_member = app
+        .add_member(&org, &left.user_id, MemberRole::Member)
+        .await;
+    let removed = app
+        .delete_as(&format!("{base}/{left_member}"), &owner.token)
+        .await;
+    assert_eq!(removed.status, 204, "{}", removed.text);
+
+    let seen = numbered_pages_match_cursor_pages(
+        &app,
+        &owner.token,
+        &base,
+        &["createdAt", "email", "firstName", "lastName", "role"],
+        &["amy", "BAKER"],
+    )
+    .await;
+
+    assert_eq!(seen, 9, "the owner, five, three more; not the deleted two");
+    let everyone = app
+        .get_as(&format!("{base}?pageSize=100&page=1"), &owner.token)
+        .await;
+    for gone in [&gone_member, &left_member] {
+        assert!(!ids(&everyone).contains(gone), "{gone} is listed");
+    }
+}
+
+async fn numbered_job_pages_hold_the_cursor_pages_items(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.set_plan_caps("free", &[("max_jobs", 100)]).await;
+    let (ada, orgs) = owner_with_organizations(&app, &["Acme"]).await;
+    let jobs = format!("/v1/organizations/{}/jobs", orgs[0]);
+    let next_run = (domain::Clock::now(app.clock.as_ref()) + chrono::TimeDelta::days(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut created = Vec::new();
+    for (name, definition, schedule) in [
+        (
+            "digest",
+            "summarise the week",
+            json!({"nextRunAt": next_run}),
+        ),
+        (
+            "digest",
+            "summarise the day",
+            json!({"nextRunAt": next_run}),
+        ),
+        (
+            "alerts",
+            "watch the queue",
+            json!({"intervalSeconds": 3600}),
+        ),
+        ("backup", "copy the week", json!({})),
+        (
+            "digest",
+            "summarise the month",
+            json!({"nextRunAt": next_run}),
+        ),
+        (
+            "cleanup",
+            "delete old rows",
+            json!({"intervalSeconds": 600}),
+        ),
+        ("alerts", "watch the disk", json!({})),
+        (
+            "report",
+            "the week in numbers",
+            json!({"nextRunAt": next_run}),
+        ),
+    ] {
+        let mut body = json!({"name": name, "definition": definition});
+        body.as_object_mut()
+            .unwrap()
+            .extend(schedule.as_object().unwrap().clone());
+        let res = app.post_as(&jobs, &ada.token, &body).await;
+        assert_eq!(res.status, 201, "{}", res.text);
+        created.push(res.body["id"].as_str().unwrap().to_owned());
+    }
+    let keys = [0, 2, 4, 6]
+        .iter()
+        .map(|&i| domain::JobId::parse(&created[i]).unwrap().as_uuid().into())
+        .collect();
+    same_times(&app, "jobs", keys).await;
+    let deleted = app
+        .delete_as(&format!("{jobs}/{}", created[3]), &ada.token)
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+
+    let seen = numbered_pages_match_cursor_pages(
+        &app,
+        &ada.token,
+        &jobs,
+        &["createdAt", "updatedAt", "name", "nextRunAt"],
+        &["week"],
+    )
+    .await;
+
+    assert_eq!(seen, 7, "eight jobs, one deleted");
+}
+
 on_both_databases!(
     pages_deeper_than_a_million_rows_are_a_422,
     a_search_is_at_most_200_characters,
@@ -473,4 +676,6 @@ on_both_databases!(
     a_cursor_only_works_for_the_order_it_was_made_for,
     every_member_sort_field_orders_both_ways_in_pages_and_cursors,
     search_is_literal_and_case_insensitive,
+    numbered_member_pages_hold_the_cursor_pages_items,
+    numbered_job_pages_hold_the_cursor_pages_items,
 );

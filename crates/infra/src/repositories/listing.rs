@@ -10,7 +10,7 @@ use std::future::Future;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use domain::{Cursor, DomainError, Page, PagePosition, PageRequest, SortDirection, SortField};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr, Value};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr, SelectStatement, Value};
 use sea_orm::{Order, QueryFilter, QueryOrder, QuerySelect};
 
 /// How a sort column's values are compared and written into a cursor.
@@ -57,7 +57,11 @@ pub trait Listing {
 }
 
 /// One page of list `L`: `query` (already filtered to the rows the list may
-/// show) shaped by [`page_query`], fetched by `fetch`, and cut by [`cut`].
+/// show) searched, ordered by the requested sort then the ID, started at the
+/// requested page or after the cursor, fetched with `page_size + 1` rows by
+/// `fetch` (the extra row tells whether a next page exists), and cut into a
+/// page whose `nextCursor` points after its last row. [`page_query`] then
+/// `fetch` then [`cut`].
 ///
 /// Errors: `Validation` (`cursor`, `INVALID_CURSOR`) when the cursor was made for
 /// another order or its value or ID does not parse; whatever `fetch` returns.
@@ -72,46 +76,29 @@ where
     F: FnOnce(Q) -> Fut,
     Fut: Future<Output = Result<Vec<L::Row>, DomainError>>,
 {
-    let query = page_query::<L, Q>(query, request)?;
-    Ok(cut::<L>(fetch(query).await?, request))
+    page_keyed::<L, Q, F, Fut>(query, None, request, fetch).await
 }
 
-/// `query` searched, ordered by the requested sort then the ID, started at the
-/// requested page or after the cursor, limited to `page_size + 1` rows (the
-/// extra row tells whether a next page exists). For a caller that runs the page
-/// inside a larger statement; [`page`] is the usual way.
-///
-/// Errors: `Validation` (`cursor`, `INVALID_CURSOR`) as for [`page`].
-pub fn page_query<L, Q>(query: Q, request: &PageRequest<L::Sort>) -> Result<Q, DomainError>
+/// [`page`], with a narrower statement for an offset page's key subquery
+/// (see [`page_query_keyed`]).
+pub async fn page_keyed<L, Q, F, Fut>(
+    query: Q,
+    keys: Option<SelectStatement>,
+    request: &PageRequest<L::Sort>,
+    fetch: F,
+) -> Result<Page<L::Row>, DomainError>
 where
     L: Listing,
     Q: QueryFilter + QueryOrder + QuerySelect,
+    F: FnOnce(Q) -> Fut,
+    Fut: Future<Output = Result<Vec<L::Row>, DomainError>>,
 {
-    let (column, kind) = L::column(request.sort_by);
-    let id = L::id_column();
-    let mut query = query;
-    if let Some(search) = &request.search {
-        query = query.filter(search_any(&L::search_columns(), search));
-    }
-    let (_, _, order) = order_keys::<L>(request);
-    let query = query
-        .order_by(column.clone(), order.clone())
-        .order_by(id.clone(), order)
-        .limit(request.page_size.saturating_add(1));
-    Ok(match &request.position {
-        PagePosition::Number(page) => {
-            query.offset(page.saturating_sub(1).saturating_mul(request.page_size))
-        }
-        PagePosition::After(cursor) => {
-            let value = cursor_value(request, kind, cursor)?;
-            let last = L::parse_id(&cursor.id)
-                .ok_or_else(|| invalid_cursor("the cursor's ID is not valid"))?;
-            query.filter(after(request.direction, column, value, id, last))
-        }
-    })
+    let query = page_query_keyed::<L, Q>(query, keys, request)?;
+    Ok(cut::<L>(fetch(query).await?, request))
 }
 
-/// The page's order: the sort column, the ID column, and the direction of both.
+/// The order of list `L` for `request`: the sort column, the ID column (the
+/// tie-breaker) and the direction both are ordered in.
 pub fn order_keys<L: Listing>(request: &PageRequest<L::Sort>) -> (Expr, Expr, Order) {
     let order = match request.direction {
         SortDirection::Asc => Order::Asc,
@@ -120,8 +107,96 @@ pub fn order_keys<L: Listing>(request: &PageRequest<L::Sort>) -> (Expr, Expr, Or
     (L::column(request.sort_by).0, L::id_column(), order)
 }
 
-/// The rows [`page_query`] fetched, cut to the page (the extra row dropped) with
-/// a `nextCursor` after its last row when there is more.
+/// The select of one page of list `L`: `query` (already filtered to the rows
+/// the list may show) searched, ordered by [`order_keys`], limited to
+/// `page_size + 1` rows, and started after the cursor or at the page.
+///
+/// A page past the first picks its rows by key first: `id IN (SELECT id ...
+/// ORDER BY sort, id LIMIT page_size + 1 OFFSET skipped)` over the same
+/// filtered, searched rows, so the skipped rows are read only as far as the
+/// order needs (on an index on the sort column, not at all from the table)
+/// and only the page's rows are read in full and joined.
+///
+/// Errors: `Validation` (`cursor`, `INVALID_CURSOR`) when the cursor was made for
+/// another order or its value or ID does not parse.
+pub fn page_query<L, Q>(query: Q, request: &PageRequest<L::Sort>) -> Result<Q, DomainError>
+where
+    L: Listing,
+    Q: QueryFilter + QueryOrder + QuerySelect,
+{
+    page_query_keyed::<L, Q>(query, None, request)
+}
+
+/// [`page_query`], where an offset page's key subquery selects from `keys`
+/// instead of from `query` when given: a statement over fewer tables that
+/// holds the same rows (the list's filters without a join that removes no
+/// live row), searched in the same way. The caller gives it only when the
+/// request's sort column (and its search columns, when it searches) are on
+/// the tables `keys` reads.
+pub fn page_query_keyed<L, Q>(
+    query: Q,
+    keys: Option<SelectStatement>,
+    request: &PageRequest<L::Sort>,
+) -> Result<Q, DomainError>
+where
+    L: Listing,
+    Q: QueryFilter + QueryOrder + QuerySelect,
+{
+    let (column, kind) = L::column(request.sort_by);
+    let (_, id, order) = order_keys::<L>(request);
+    let mut query = query;
+    let search = request
+        .search
+        .as_ref()
+        .map(|search| search_any(&L::search_columns(), search));
+    if let Some(search) = &search {
+        query = query.filter(search.clone());
+    }
+    let limit = request.page_size.saturating_add(1);
+    let query = match &request.position {
+        PagePosition::Number(page) if *page > 1 => {
+            let skipped = page.saturating_sub(1).saturating_mul(request.page_size);
+            let mut keys = match keys {
+                Some(mut keys) => {
+                    if let Some(search) = search {
+                        keys.cond_where(search);
+                    }
+                    keys
+                }
+                None => QuerySelect::query(&mut query).clone(),
+            };
+            keys.clear_selects()
+                .expr(id.clone())
+                .clear_order_by()
+                .order_by_expr(column.clone(), order.clone())
+                .order_by_expr(id.clone(), order.clone())
+                .limit(limit)
+                .offset(skipped);
+            query.filter(id.clone().in_subquery(keys))
+        }
+        PagePosition::Number(_) => query.offset(0),
+        PagePosition::After(cursor) => {
+            let value = cursor_value(request, kind, cursor)?;
+            let last = L::parse_id(&cursor.id)
+                .ok_or_else(|| invalid_cursor("the cursor's ID is not valid"))?;
+            query.filter(after(
+                request.direction,
+                column.clone(),
+                value,
+                id.clone(),
+                last,
+            ))
+        }
+    };
+    Ok(query
+        .order_by(column, order.clone())
+        .order_by(id, order)
+        .limit(limit))
+}
+
+/// The page of list `L` in `rows` as [`page_query`] fetched them (`page_size +
+/// 1` at most): the first `page_size`, `hasNext` when there were more, and a
+/// `nextCursor` after the last one kept.
 pub fn cut<L: Listing>(rows: Vec<L::Row>, request: &PageRequest<L::Sort>) -> Page<L::Row> {
     Page::from_overfetch(rows, request.page_size, |row| {
         let (value, id) = L::position(row, request.sort_by);

@@ -6,7 +6,7 @@ use domain::{
     DomainError, Email, Member, MemberId, MemberRole, NewMember, OrganizationId, Page, PageRequest,
     UserId,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Query, Value};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, Value};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType,
     PaginatorTrait, QueryFilter, QuerySelect, QueryTrait, RelationDef, Select, SelectTwo, Set,
@@ -277,24 +277,28 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     /// One page of `organization`'s live members with their (live) users, in one
     /// joined query (see [`MemberList`]). `Validation` (`INVALID_CURSOR`) for a
     /// cursor of another order.
+    ///
+    /// A deep page picks its members by key on `organization_members` alone
+    /// when neither the order nor a search reads `users`: a live membership's
+    /// user is live (deleting an account ends its memberships in the same unit
+    /// of work, [`Self::soft_delete_all_of`], and [`Self::restore_all_in`]
+    /// skips deleted users), so the join would remove no row there; the page's
+    /// own rows still join `users` and check it.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list(
         &self,
         organization: OrganizationId,
         request: &PageRequest<MemberSort>,
     ) -> Result<Page<MemberWithUser>, DomainError> {
-        listing::page::<MemberList, _, _, _>(
-            list_select(organization),
-            request,
-            |query| async move {
-                all_pairs(self.conn, query)
-                    .await
-                    .map_err(to_domain)?
-                    .into_iter()
-                    .map(with_user)
-                    .collect()
-            },
-        )
+        let (query, keys) = list_query(organization, request);
+        listing::page_keyed::<MemberList, _, _, _>(query, keys, request, |query| async move {
+            all_pairs(self.conn, query)
+                .await
+                .map_err(to_domain)?
+                .into_iter()
+                .map(with_user)
+                .collect()
+        })
         .await
     }
 }
@@ -312,9 +316,9 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         organization: OrganizationId,
         request: &PageRequest<MemberSort>,
     ) -> Result<(Option<SessionStanding>, Option<Page<MemberWithUser>>), DomainError> {
+        let (query, keys) = list_query(organization, request);
         let rider = Rider {
-            query: listing::page_query::<MemberList, _>(list_select(organization), request)?
-                .into_query(),
+            query: listing::page_query_keyed::<MemberList, _>(query, keys, request)?.into_query(),
             order: listing::order_keys::<MemberList>(request),
         };
         let (standing, rows) = SessionRepository::at(self.conn, self.now)
@@ -333,13 +337,20 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
     }
 }
 
-/// The member list's rows before paging: live memberships of `organization`
-/// with their live users.
-fn list_select(organization: OrganizationId) -> SelectTwo<Entity, users::Entity> {
-    live_in(organization)
+/// The member list's query for `request` and, when its order and search read
+/// no column of `users`, the narrower statement a deep page picks its keys
+/// from (see [`SoftDeleteRepository::list`]).
+fn list_query(
+    organization: OrganizationId,
+    request: &PageRequest<MemberSort>,
+) -> (SelectTwo<Entity, users::Entity>, Option<SelectStatement>) {
+    let query = live_in(organization)
         .join(JoinType::InnerJoin, to_users())
         .filter(users::Column::DeletedAt.is_null())
-        .select_also(users::Entity)
+        .select_also(users::Entity);
+    let on_members = matches!(request.sort_by, MemberSort::CreatedAt | MemberSort::Role);
+    let keys = (on_members && request.search.is_none()).then(|| live_in(organization).into_query());
+    (query, keys)
 }
 
 /// The member list: sorted by `createdAt`, `email`, `firstName`, `lastName` or
@@ -386,5 +397,54 @@ impl Listing for MemberList {
             MemberSort::Role => SortValue::Text(row.member.role.as_str().to_owned()),
         };
         (value, row.member.id.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::{PagePosition, SortDirection};
+    use sea_orm::DbBackend;
+
+    use super::*;
+
+    /// The member list's statement for a page of 10 at `position`, as
+    /// PostgreSQL gets it.
+    fn sql(sort_by: MemberSort, search: Option<&str>, position: PagePosition) -> String {
+        let request = PageRequest {
+            position,
+            page_size: 10,
+            sort_by,
+            direction: SortDirection::Desc,
+            search: search.map(str::to_owned),
+        };
+        let (query, keys) = list_query(OrganizationId::new(), &request);
+        listing::page_query_keyed::<MemberList, _>(query, keys, &request)
+            .unwrap()
+            .build(DbBackend::Postgres)
+            .sql
+    }
+
+    #[test]
+    fn a_deep_page_picks_its_keys_on_the_memberships_alone_when_it_can() {
+        let deep = sql(MemberSort::CreatedAt, None, PagePosition::Number(4001));
+        let (outer, keys) = deep.split_once(" IN (SELECT ").expect(&deep);
+        assert!(outer.contains(r#"INNER JOIN "users""#), "{deep}");
+        assert!(!keys.contains(r#""users""#), "{deep}");
+        assert!(keys.contains("LIMIT $3 OFFSET $4)"), "{deep}");
+        let (_, outer_tail) = deep.rsplit_once(')').expect(&deep);
+        assert!(!outer_tail.contains("OFFSET"), "{deep}");
+
+        for (sort, search) in [
+            (MemberSort::Email, None),
+            (MemberSort::CreatedAt, Some("ada")),
+        ] {
+            let deep = sql(sort, search, PagePosition::Number(2));
+            let (_, keys) = deep.split_once(" IN (SELECT ").expect(&deep);
+            assert!(keys.contains(r#"INNER JOIN "users""#), "{deep}");
+        }
+
+        let first = sql(MemberSort::CreatedAt, None, PagePosition::Number(1));
+        assert!(!first.contains(" IN (SELECT "), "{first}");
+        assert!(first.ends_with("OFFSET $3"), "{first}");
     }
 }
