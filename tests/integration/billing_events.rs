@@ -308,7 +308,12 @@ async fn a_bad_signature_or_a_stale_timestamp_is_401_and_writes_nothing(backend:
     assert_eq!(count_rows(&app.database, "billing_events").await, 0);
     assert_eq!(subscription(&b).await["plan"], "free");
     // Inside the tolerance, both ways, it is accepted.
-    assert_eq!(post_signed(app, &event, now(app) - 290, SECRET).await.status, 200);
+    assert_eq!(
+        post_signed(app, &event, now(app) - 290, SECRET)
+            .await
+            .status,
+        200
+    );
     let later = subscription_event(
         "evt_ahead",
         "customer.subscription.updated",
@@ -316,7 +321,12 @@ async fn a_bad_signature_or_a_stale_timestamp_is_401_and_writes_nothing(backend:
         &b.org,
         "active",
     );
-    assert_eq!(post_signed(app, &later, now(app) + 290, SECRET).await.status, 200);
+    assert_eq!(
+        post_signed(app, &later, now(app) + 290, SECRET)
+            .await
+            .status,
+        200
+    );
 }
 
 async fn owners_and_platform_admins_list_billing_events(backend: Backend) {
