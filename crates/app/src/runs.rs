@@ -147,7 +147,9 @@ pub async fn heartbeat(
 /// `RunResult::after`); 409 `LEASE_LOST`, with nothing recorded, when the
 /// token is not the job's live lease.
 ///
-/// The run's `tokensUsed` is recorded as usage `tokens` in the same transaction.
+/// The run's `tokensUsed` is recorded as usage `tokens`, and its `task.*` event
+/// queued, in the same transaction; the event's webhook read only when the
+/// statement that locks the job saw an enabled webhook in the organization.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn complete(
     db: &Database,
@@ -163,7 +165,10 @@ pub async fn complete(
         Some(token) => jobs.find_leased(organization, id, token).await?,
         None => None,
     };
-    let Some((job, lease)) = leased.and_then(|j| j.lease.clone().map(|l| (j, l))) else {
+    let Some((job, lease, any_webhook)) = leased.and_then(|l| {
+        let lease = l.job.lease.clone()?;
+        Some((l.job, lease, l.any_webhook))
+    }) else {
         return Err(lost_or_missing(&jobs, organization, id).await);
     };
     let result = RunResult::after(
@@ -187,7 +192,9 @@ pub async fn complete(
         .await?;
     crate::usage::record_task_tokens(uow.conn(), ctx.now, organization, task.id, task.tokens_used)
         .await?;
-    crate::webhooks::task_finished(uow.conn(), ctx.now, &task).await?;
+    if any_webhook {
+        crate::webhooks::task_finished(uow.conn(), ctx.now, &task).await?;
+    }
     uow.commit().await?;
     Ok((job, task))
 }

@@ -45,7 +45,7 @@ pub use github::{
     GithubDeliveryRepository, GithubInstallationList, GithubInstallationRepository,
     GithubRepositoryList, KeptDelivery, NewDelivery,
 };
-pub use jobs::{ClaimedJob, JobList, JobRepository};
+pub use jobs::{ClaimedJob, JobList, JobRepository, LeasedJob};
 pub use members::MemberRepository;
 pub use messages::MessageRepository;
 pub use organizations::OrganizationRepository;
