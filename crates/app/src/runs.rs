@@ -7,6 +7,7 @@ use domain::access::Operation;
 use domain::jobs::leases::lease_lost;
 use domain::jobs::{Claim, Completion, Heartbeat, Job, RunResult};
 use domain::tasks::{Task, TaskStatus};
+use domain::usage::ensure_under_quota;
 use domain::{DomainError, JobId, OrganizationId};
 use infra::Database;
 use infra::repositories::{JobRepository, TaskRepository};
@@ -44,11 +45,11 @@ pub async fn claim(
     claim: Claim,
 ) -> Result<Vec<ClaimedRun>, DomainError> {
     let uow = db.begin().await?;
-    let (_, limits) =
+    let (_, locked) =
         access::require_locked(uow.conn(), ctx, organization, Operation::ClaimJobs).await?;
+    let limits = locked.limits;
+    ensure_under_quota(locked.tokens_this_month, limits.monthly_token_quota)?;
     let jobs = JobRepository::at(uow.conn(), ctx.now);
-    let quota = limits.monthly_token_quota;
-    crate::usage::ensure_token_quota(uow.conn(), ctx.now, organization, quota).await?;
     let cap = limits.max_concurrent_tasks;
     let running = jobs.count_leased(organization).await?;
     let room = cap.saturating_sub(running).min(u64::from(claim.limit));

@@ -48,7 +48,7 @@ pub use github::{
 pub use jobs::{ClaimedJob, JobList, JobRepository, LeasedJob};
 pub use members::MemberRepository;
 pub use messages::MessageRepository;
-pub use organizations::OrganizationRepository;
+pub use organizations::{LockedForClaim, OrganizationRepository};
 pub use outbox::{EmailTemplate, OutboxMessage, OutboxRepository};
 pub use plans::{PlanList, PlanRepository};
 pub use sessions::{ClientInfo, SessionRepository};

@@ -314,7 +314,7 @@ fn enabled_of(organization: OrganizationId) -> Condition {
 pub(crate) fn any_enabled_in(organization: OrganizationId) -> SimpleExpr {
     Expr::exists(
         Query::select()
-            .expr(Expr::val(1))
+            .expr(Expr::cust("1"))
             .from(Entity)
             .cond_where(enabled_of(organization))
             .to_owned(),
