@@ -468,7 +468,12 @@ mod tests {
         let jobs: Vec<_> = (0..cpus)
             .map(|_| {
                 let (h, started) = (h.clone(), Arc::clone(&started));
-                tokio::spawn(async move { h.run(move |_, _| drop(started.wait())).await })
+                tokio::spawn(async move {
+                    h.run(move |_, _| {
+                        started.wait();
+                    })
+                    .await
+                })
             })
             .collect();
         let all = async {
