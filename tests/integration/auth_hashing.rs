@@ -17,14 +17,14 @@ use serde_json::json;
 
 use crate::auth::sign_in;
 
-/// The server's hashing threads: half the CPUs, at least one.
+/// The server's hashing threads: one per available CPU.
 fn hashing_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 async fn sign_ins_past_a_full_hashing_queue_are_503_busy(backend: Backend) {
     // Slow hashes (about 100 ms each) and one queue slot: while the hashing
-    // threads (half the CPUs) work and one sign-in waits, the rest find it full.
+    // threads (one per CPU) work and one sign-in waits, the rest find it full.
     let app = spawn_app_with(
         backend,
         &[

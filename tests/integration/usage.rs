@@ -588,6 +588,16 @@ async fn claims_stop_at_the_monthly_token_quota_and_resume_next_month(backend: B
     .await;
     assert_eq!(other.status, 201);
     assert_eq!(claim(&app, &o).await.status, 403);
+    // A person's claim (membership read apart) is held to the same quota.
+    let by_owner = app
+        .post_as(
+            &format!("/v1/organizations/{}/jobs/claim", o.org),
+            &o.owner,
+            &json!({"worker": "w2", "limit": 1}),
+        )
+        .await;
+    assert_eq!(by_owner.status, 403, "{}", by_owner.text);
+    assert_eq!(by_owner.code(), "QUOTA_EXCEEDED");
 
     // A new month: claims again.
     set_clock(&app, "2027-01-01T00:00:01Z");

@@ -1066,6 +1066,105 @@ async fn a_finished_task_becomes_an_event(backend: Backend) {
     assert_eq!(task.payload["data"]["error"], "broke");
 }
 
+/// Creates a job, claims it and completes it `succeeded`; the job's id. In
+/// between, checks what the completion's locking statement reads of the
+/// organization's webhooks: whether it has an enabled one.
+async fn run_one_job(app: &TestApp, org: &Org, any_webhook: bool) -> String {
+    let jobs = format!("/v1/organizations/{}/jobs", org.id);
+    let job = app
+        .post_as(
+            &jobs,
+            &org.token,
+            &json!({"name": "j", "definition": "d", "status": "active"}),
+        )
+        .await;
+    assert_eq!(job.status, 201, "{}", job.text);
+    let job = job.body["id"].as_str().unwrap().to_owned();
+    let claimed = app
+        .post_as(
+            &format!("{jobs}/claim"),
+            &org.token,
+            &json!({"worker": "w"}),
+        )
+        .await;
+    assert_eq!(
+        claimed.body["items"][0]["job"]["id"],
+        job.as_str(),
+        "{}",
+        claimed.text
+    );
+    let lease = claimed.body["items"][0]["lease"]["token"].as_str().unwrap();
+    let leased = infra::repositories::JobRepository::at(app.database.conn(), app.clock.now())
+        .find_leased(
+            domain::OrganizationId::parse(&org.id).unwrap(),
+            domain::JobId::parse(&job).unwrap(),
+            domain::jobs::LeaseToken::parse(lease).unwrap(),
+        )
+        .await
+        .unwrap()
+        .expect("the job under its lease");
+    assert_eq!(leased.any_webhook, any_webhook, "any enabled webhook");
+    let done = app
+        .post_as(
+            &format!("{jobs}/{job}/complete"),
+            &org.token,
+            &json!({"leaseToken": lease, "outcome": "succeeded"}),
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    job
+}
+
+async fn task_rows(app: &TestApp) -> Vec<outbox_messages::Model> {
+    let mut rows = webhook_rows(app).await;
+    rows.retain(|r| {
+        r.payload["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("task."))
+    });
+    rows
+}
+
+async fn a_completion_reaches_only_its_organization_s_enabled_webhooks(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    let org = organization(&app).await;
+    // Another organization's enabled webhook must not count as this one's.
+    let other_owner = app.create_user("other@example.com").await;
+    let other = Org {
+        id: app.create_organization(&other_owner.token, "Other").await,
+        token: other_owner.token,
+    };
+    webhook(&app, &other, "https://example.com/other", json!(["task.*"])).await;
+    let (disabled, _) = webhook(&app, &org, "https://example.com/off", json!(["task.*"])).await;
+    let res = app
+        .patch_as(
+            &format!("/v1/organizations/{}/webhooks/{disabled}", org.id),
+            &org.token,
+            &json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+
+    run_one_job(&app, &org, false).await;
+    let rows = task_rows(&app).await;
+    assert!(rows.is_empty(), "only a disabled webhook, yet {rows:?}");
+
+    let (enabled, _) = webhook(
+        &app,
+        &org,
+        "https://example.com/on",
+        json!(["task.succeeded"]),
+    )
+    .await;
+    let job = run_one_job(&app, &org, true).await;
+    let rows = task_rows(&app).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].payload["webhookId"], enabled.as_str());
+    assert_eq!(rows[0].payload["type"], "task.succeeded");
+    assert_eq!(rows[0].payload["data"]["jobId"], job.as_str());
+    assert_eq!(rows[0].payload["data"]["status"], "succeeded");
+}
+
 async fn a_run_whose_lease_ran_out_becomes_a_task_failed_event(backend: Backend) {
     let app = spawn_app_with(backend, &[]).await;
     let org = organization(&app).await;
@@ -1105,6 +1204,7 @@ async fn a_run_whose_lease_ran_out_becomes_a_task_failed_event(backend: Backend)
 }
 
 on_both_databases!(
+    a_completion_reaches_only_its_organization_s_enabled_webhooks,
     a_run_whose_lease_ran_out_becomes_a_task_failed_event,
     a_renamed_organization_reaches_its_webhook_signed_per_the_specification,
     a_rolled_back_change_sends_nothing,

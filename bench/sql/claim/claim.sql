@@ -1,16 +1,16 @@
 -- POST /v1/organizations/{orgId}/jobs/claim {limit, leaseSeconds: 60} by an
 -- API key: the key with its organization, then one transaction: the
--- organization row locked and read with its plan in one statement (claims
--- queue on it, so none overshoots the plan's max_concurrent_tasks; a key in its
--- own organization needs no other access read), the month's tokens read from
--- their counter (the monthly_token_quota check), the live leases counted, and
--- the claim itself (CLAIM_POSTGRES in
+-- organization row locked and read with its plan and the month's tokens from
+-- their counter (the monthly_token_quota check) in one statement
+-- (OrganizationRepository::lock_for_claim; claims queue on the row, so none
+-- overshoots the plan's max_concurrent_tasks; a key in its own organization
+-- needs no other access read), the live leases counted, and the claim itself
+-- (CLAIM_POSTGRES in
 -- crates/infra/src/repositories/jobs.rs). Copied from the server's statement log;
 -- pgbench script (-M prepared), variables from run.sh (-D).
 -- Where it differs from the server, and why:
--- - the plan join and the month's token counter are written from the code
---   (OrganizationRepository::lock_and_read, UsageRepository::month_total) in
---   SeaORM's form, the counter's month bound as the server computes it;
+-- - the values the server binds are literals or variables here (the counter's
+--   metric, its month computed as the server computes it);
 -- - the timestamps the server binds are now() (one value per transaction,
 --   as the server's one clock reading per request);
 -- - the fresh lease tokens (random) and task ids (time-ordered, as the
@@ -20,8 +20,7 @@
 --   claimed rows whole.
 SELECT "api_keys"."id" AS "A_id", "api_keys"."organization_id" AS "A_organization_id", "api_keys"."created_by" AS "A_created_by", "api_keys"."name" AS "A_name", "api_keys"."role" AS "A_role", "api_keys"."prefix" AS "A_prefix", "api_keys"."secret_hash" AS "A_secret_hash", "api_keys"."last_used_at" AS "A_last_used_at", "api_keys"."expires_at" AS "A_expires_at", "api_keys"."revoked_at" AS "A_revoked_at", "api_keys"."created_at" AS "A_created_at", "api_keys"."updated_at" AS "A_updated_at", "organizations"."id" AS "B_id", "organizations"."name" AS "B_name", "organizations"."slug" AS "B_slug", "organizations"."plan" AS "B_plan", "organizations"."created_at" AS "B_created_at", "organizations"."updated_at" AS "B_updated_at", "organizations"."deleted_at" AS "B_deleted_at" FROM "api_keys" INNER JOIN "organizations" ON "api_keys"."organization_id" = "organizations"."id" WHERE "api_keys"."prefix" = :api_key_prefix LIMIT :one;
 BEGIN;
-SELECT "organizations"."id" AS "A_id", "organizations"."name" AS "A_name", "organizations"."slug" AS "A_slug", "organizations"."plan" AS "A_plan", "organizations"."created_at" AS "A_created_at", "organizations"."updated_at" AS "A_updated_at", "organizations"."deleted_at" AS "A_deleted_at", "plans"."id" AS "B_id", "plans"."key" AS "B_key", "plans"."name" AS "B_name", "plans"."max_members" AS "B_max_members", "plans"."max_api_keys" AS "B_max_api_keys", "plans"."max_jobs" AS "B_max_jobs", "plans"."max_concurrent_tasks" AS "B_max_concurrent_tasks", "plans"."monthly_token_quota" AS "B_monthly_token_quota", "plans"."price_cents" AS "B_price_cents", "plans"."currency" AS "B_currency", "plans"."provider_price_id" AS "B_provider_price_id", "plans"."created_at" AS "B_created_at", "plans"."updated_at" AS "B_updated_at" FROM "organizations" INNER JOIN "plans" ON "organizations"."plan" = "plans"."key" WHERE "organizations"."deleted_at" IS NULL AND "organizations"."id" = :organization_id LIMIT :one FOR UPDATE OF "organizations";
-SELECT "usage_counters"."id", "usage_counters"."organization_id", "usage_counters"."metric", "usage_counters"."period_start", "usage_counters"."quantity", "usage_counters"."created_at", "usage_counters"."updated_at" FROM "usage_counters" WHERE "usage_counters"."organization_id" = :organization_id AND "usage_counters"."metric" = 'tokens' AND "usage_counters"."period_start" = date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' LIMIT :one;
+SELECT "organizations"."id" AS "A_id", "organizations"."name" AS "A_name", "organizations"."slug" AS "A_slug", "organizations"."plan" AS "A_plan", "organizations"."created_at" AS "A_created_at", "organizations"."updated_at" AS "A_updated_at", "organizations"."deleted_at" AS "A_deleted_at", "plans"."id" AS "B_id", "plans"."key" AS "B_key", "plans"."name" AS "B_name", "plans"."max_members" AS "B_max_members", "plans"."max_api_keys" AS "B_max_api_keys", "plans"."max_jobs" AS "B_max_jobs", "plans"."max_concurrent_tasks" AS "B_max_concurrent_tasks", "plans"."monthly_token_quota" AS "B_monthly_token_quota", "plans"."price_cents" AS "B_price_cents", "plans"."currency" AS "B_currency", "plans"."provider_price_id" AS "B_provider_price_id", "plans"."created_at" AS "B_created_at", "plans"."updated_at" AS "B_updated_at", (SELECT "quantity" FROM "usage_counters" WHERE "usage_counters"."organization_id" = :organization_id AND "usage_counters"."metric" = 'tokens' AND "usage_counters"."period_start" = date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS "tokens_this_month" FROM "organizations" INNER JOIN "plans" ON "organizations"."plan" = "plans"."key" WHERE "organizations"."deleted_at" IS NULL AND "organizations"."id" = :organization_id LIMIT :one FOR UPDATE OF "organizations";
 SELECT COUNT(*) AS num_items FROM (SELECT "jobs"."id", "jobs"."organization_id", "jobs"."created_by", "jobs"."name", "jobs"."definition", "jobs"."status", "jobs"."interval_seconds", "jobs"."cron", "jobs"."timezone", "jobs"."next_run_at", "jobs"."scheduled_at", "jobs"."max_attempts", "jobs"."attempt", "jobs"."endpoint_id", "jobs"."lease_token", "jobs"."lease_owner", "jobs"."lease_expires_at", "jobs"."current_task_id", "jobs"."last_run_at", "jobs"."last_error", "jobs"."tokens_used", "jobs"."created_at", "jobs"."updated_at", "jobs"."deleted_at" FROM "jobs" WHERE "jobs"."deleted_at" IS NULL AND "jobs"."organization_id" = :organization_id AND "jobs"."lease_token" IS NOT NULL AND "jobs"."lease_expires_at" > now()) AS "sub_query";
 WITH picked AS (
     SELECT id, next_run_at, current_task_id AS abandoned

@@ -3,12 +3,11 @@
 
 use domain::access::{AccessRole, Operation, authorize};
 use domain::organizations::ORGANIZATION_NOT_FOUND;
-use domain::plans::PlanLimits;
 use domain::{Actor, DomainError, OrganizationAccess, OrganizationId};
 use sea_orm::ConnectionTrait;
 
 use crate::Context;
-use infra::repositories::OrganizationRepository;
+use infra::repositories::{LockedForClaim, OrganizationRepository};
 
 /// How `ctx`'s actor stands in organization `id`. `NotFound`
 /// (`ORGANIZATION_NOT_FOUND`) when it is deleted or missing, when a user is not a
@@ -81,26 +80,28 @@ pub async fn permit<C: ConnectionTrait>(
     }
 }
 
-/// [`require`] under the organization's lock, with the organization and its
-/// plan's caps read in the locking statement: a key in its own organization
-/// costs that one read; a person, the lock (with the caps) and then their
-/// membership.
+/// [`require`] under the organization's lock for a claim, with what the claim
+/// checks read in the locking statement
+/// ([`OrganizationRepository::lock_for_claim`]: the organization, its plan's
+/// caps, the month's tokens): a key in its own organization costs that one
+/// read; a person, that and then their membership.
 pub async fn require_locked<C: ConnectionTrait>(
     conn: &C,
     ctx: &Context,
     id: OrganizationId,
     operation: Operation,
-) -> Result<(OrganizationAccess, PlanLimits), DomainError> {
+) -> Result<(OrganizationAccess, LockedForClaim), DomainError> {
     let orgs = OrganizationRepository::at(conn, ctx.now);
     match (key_in_own_organization(ctx, id, operation), ctx.actor) {
         (Some(verdict), Actor::ApiKey(grant)) => {
             verdict?;
-            let (organization, limits) = orgs.lock_and_read(id).await?;
-            Ok((OrganizationAccess::of_key(organization, grant), limits))
+            let locked = orgs.lock_for_claim(id).await?;
+            let access = OrganizationAccess::of_key(locked.organization.clone(), grant);
+            Ok((access, locked))
         }
         _ => {
-            let limits = orgs.lock_with_limits(id).await?;
-            Ok((require(conn, ctx, id, operation).await?, limits))
+            let locked = orgs.lock_for_claim(id).await?;
+            Ok((require(conn, ctx, id, operation).await?, locked))
         }
     }
 }

@@ -7,6 +7,7 @@ use domain::access::Operation;
 use domain::jobs::leases::lease_lost;
 use domain::jobs::{Claim, Completion, Heartbeat, Job, RunResult};
 use domain::tasks::{Task, TaskStatus};
+use domain::usage::ensure_under_quota;
 use domain::{DomainError, JobId, OrganizationId};
 use infra::Database;
 use infra::repositories::{JobRepository, TaskRepository};
@@ -44,11 +45,11 @@ pub async fn claim(
     claim: Claim,
 ) -> Result<Vec<ClaimedRun>, DomainError> {
     let uow = db.begin().await?;
-    let (_, limits) =
+    let (_, locked) =
         access::require_locked(uow.conn(), ctx, organization, Operation::ClaimJobs).await?;
+    let limits = locked.limits;
+    ensure_under_quota(locked.tokens_this_month, limits.monthly_token_quota)?;
     let jobs = JobRepository::at(uow.conn(), ctx.now);
-    let quota = limits.monthly_token_quota;
-    crate::usage::ensure_token_quota(uow.conn(), ctx.now, organization, quota).await?;
     let cap = limits.max_concurrent_tasks;
     let running = jobs.count_leased(organization).await?;
     let room = cap.saturating_sub(running).min(u64::from(claim.limit));
@@ -147,7 +148,9 @@ pub async fn heartbeat(
 /// `RunResult::after`); 409 `LEASE_LOST`, with nothing recorded, when the
 /// token is not the job's live lease.
 ///
-/// The run's `tokensUsed` is recorded as usage `tokens` in the same transaction.
+/// The run's `tokensUsed` is recorded as usage `tokens`, and its `task.*` event
+/// queued, in the same transaction; the event's webhook read only when the
+/// statement that locks the job saw an enabled webhook in the organization.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn complete(
     db: &Database,
@@ -163,7 +166,10 @@ pub async fn complete(
         Some(token) => jobs.find_leased(organization, id, token).await?,
         None => None,
     };
-    let Some((job, lease)) = leased.and_then(|j| j.lease.clone().map(|l| (j, l))) else {
+    let Some((job, lease, any_webhook)) = leased.and_then(|l| {
+        let lease = l.job.lease.clone()?;
+        Some((l.job, lease, l.any_webhook))
+    }) else {
         return Err(lost_or_missing(&jobs, organization, id).await);
     };
     let result = RunResult::after(
@@ -187,7 +193,9 @@ pub async fn complete(
         .await?;
     crate::usage::record_task_tokens(uow.conn(), ctx.now, organization, task.id, task.tokens_used)
         .await?;
-    crate::webhooks::task_finished(uow.conn(), ctx.now, &task).await?;
+    if any_webhook {
+        crate::webhooks::task_finished(uow.conn(), ctx.now, &task).await?;
+    }
     uow.commit().await?;
     Ok((job, task))
 }

@@ -1,13 +1,13 @@
 //! Usage records: reported by the organization's metering clients (admins,
-//! owners, any key) and by finished tasks (`tokens`), summed by day or month,
-//! and the monthly token quota a claim checks. Records are not audited: they
-//! are high-volume facts, each one its own record already.
+//! owners, any key) and by finished tasks (`tokens`), summed by day or month.
+//! (A claim checks the monthly token quota on the counter it reads with its
+//! organization's lock: `OrganizationRepository::lock_for_claim`.) Records are
+//! not audited: they are high-volume facts, each one its own record already.
 
 use chrono::{DateTime, Utc};
 use domain::access::Operation;
 use domain::usage::{
-    IDEMPOTENCY_KEY_REUSED, Metric, NewUsageRecord, SummaryRequest, UsageBucket, UsageDraft,
-    UsageRecord, ensure_under_quota,
+    IDEMPOTENCY_KEY_REUSED, NewUsageRecord, SummaryRequest, UsageBucket, UsageDraft, UsageRecord,
 };
 use domain::{DomainError, OrganizationId, TaskId};
 use infra::Database;
@@ -88,19 +88,4 @@ pub(crate) async fn record_task_tokens<C: ConnectionTrait>(
         .record(organization, &NewUsageRecord::for_task(task, tokens, now))
         .await
         .map(drop)
-}
-
-/// 403 `QUOTA_EXCEEDED` once the organization's `tokens` of `now`'s UTC month
-/// reach `quota`: one row of the monthly counters, read on `conn` (the
-/// claim's transaction, under the organization's lock).
-pub(crate) async fn ensure_token_quota<C: ConnectionTrait>(
-    conn: &C,
-    now: DateTime<Utc>,
-    organization: OrganizationId,
-    quota: u64,
-) -> Result<(), DomainError> {
-    let used = UsageRepository::at(conn, now)
-        .month_total(organization, &Metric::tokens(), now)
-        .await?;
-    ensure_under_quota(used, quota)
 }

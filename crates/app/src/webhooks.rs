@@ -355,7 +355,8 @@ pub async fn purge_deliveries(
 }
 
 /// The `task.succeeded` / `task.failed` event of a finished task, on `conn`
-/// (the completion's transaction).
+/// (the completion's transaction). The completion calls it only when its
+/// organization has an enabled webhook (`LeasedJob::any_webhook`).
 pub async fn task_finished<C: ConnectionTrait>(
     conn: &C,
     now: DateTime<Utc>,

@@ -25,7 +25,7 @@ pub use api_keys::{API_KEY_PREFIX, IssuedApiKey, PresentedApiKey, issue_api_key,
 
 /// Hashes and verifies passwords with argon2id.
 ///
-/// The work runs on a few dedicated threads (half the CPUs, at least one,
+/// The work runs on dedicated threads (one per available CPU,
 /// [`HASHING_NICE`] nicer than the process), in arrival order, never on the async
 /// workers, each thread hashing in one `argon2_memory_kib` buffer it keeps. Not on
 /// tokio's blocking pool: that pool grows a thread per waiting call (up to 512),
@@ -60,10 +60,14 @@ type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send + 'static>;
 const ALGORITHM: Algorithm = Algorithm::Argon2id;
 const VERSION: Version = Version::V0x13;
 
-/// How many threads hash passwords: half the CPUs, at least one. Hashing is
-/// CPU-bound, so more threads would only take cores from other requests.
+/// How many threads hash passwords: one per CPU this process may use
+/// (`available_parallelism` counts the affinity mask and a cgroup quota), one
+/// when that is unknown. Every core, because the threads' nice value, not their
+/// count, is what leaves the CPU to other requests under load: with half the
+/// cores a quiet server signed in at half the rate it could. More threads than
+/// cores would only hold more argon2 buffers.
 fn hashing_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -446,7 +450,40 @@ mod tests {
                     .unwrap()
             );
         }
-        assert!(hashing_threads() >= 1);
+    }
+
+    #[test]
+    fn there_is_a_hashing_thread_for_every_available_cpu() {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(hashing_threads(), cpus);
+    }
+
+    /// As many jobs as CPUs, each waiting for all the others to start: they
+    /// all finish only if every one of them has a thread at the same time.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_cpu_hashes_at_once() {
+        let h = hasher();
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let started = Arc::new(std::sync::Barrier::new(cpus));
+        let jobs: Vec<_> = (0..cpus)
+            .map(|_| {
+                let (h, started) = (h.clone(), Arc::clone(&started));
+                tokio::spawn(async move {
+                    h.run(move |_, _| {
+                        started.wait();
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let all = async {
+            for job in jobs {
+                job.await.unwrap().unwrap();
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), all)
+            .await
+            .expect("fewer hashing threads than CPUs: the jobs waited for each other");
     }
 
     /// Polls `future` once, as a request does before it waits: a `run` future

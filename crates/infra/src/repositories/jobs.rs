@@ -110,6 +110,20 @@ pub struct ClaimedJob {
     pub task_id: TaskId,
 }
 
+/// A job under a live lease, locked for a completion, with what the
+/// completion's event needs to know of its organization.
+#[derive(Clone, Debug)]
+pub struct LeasedJob {
+    /// The job (`job.lease` is the lease presented).
+    pub job: Job,
+    /// Whether the organization had an enabled webhook when the job was
+    /// locked; when not, its `task.*` event would reach no one.
+    pub any_webhook: bool,
+}
+
+/// The column [`LeasedJob::any_webhook`] is read from.
+const ANY_WEBHOOK: &str = "any_webhook";
+
 impl<'c, C: ConnectionTrait> SoftDeleteRepository<'c, C, Entity> {
     /// Stores a new job of `organization` made by `created_by` (`usr_...` or
     /// `key_...`), first due at `first_run`.
@@ -490,23 +504,35 @@ impl<'c, C: ConnectionTrait> SoftDeleteRepository<'c, C, Entity> {
     }
 
     /// The job `id` of `organization` if `token` is its live lease, locked for
-    /// the unit of work (PostgreSQL; SQLite's write lock already holds).
+    /// the unit of work (PostgreSQL; SQLite's write lock already holds), and
+    /// whether the organization has an enabled webhook, read in the same
+    /// statement: a completion without one skips the webhook read.
     pub async fn find_leased(
         &self,
         organization: OrganizationId,
         id: JobId,
         token: LeaseToken,
-    ) -> Result<Option<Job>, DomainError> {
-        let mut query = Entity::find().filter(live_lease(organization, id, token, self.now));
+    ) -> Result<Option<LeasedJob>, DomainError> {
+        let mut query = Entity::find()
+            .filter(live_lease(organization, id, token, self.now))
+            .expr_as(super::webhooks::any_enabled_in(organization), ANY_WEBHOOK);
         if self.conn.get_database_backend() == DbBackend::Postgres {
+            // The job's row only: `FOR UPDATE` does not reach into the subquery.
             query = query.lock_exclusive();
         }
-        query
-            .one(self.conn)
+        let Some(row) = self
+            .conn
+            .query_one(&sea_orm::QueryTrait::into_query(query))
             .await
             .map_err(to_domain)?
-            .map(Entity::to_domain)
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        let job = jobs::Model::from_query_result(&row, "").map_err(to_domain)?;
+        Ok(Some(LeasedJob {
+            job: Entity::to_domain(job)?,
+            any_webhook: row.try_get("", ANY_WEBHOOK).map_err(to_domain)?,
+        }))
     }
 
     /// Ends the run `job` holds: its lease is dropped, `result` becomes its

@@ -45,10 +45,10 @@ pub use github::{
     GithubDeliveryRepository, GithubInstallationList, GithubInstallationRepository,
     GithubRepositoryList, KeptDelivery, NewDelivery,
 };
-pub use jobs::{ClaimedJob, JobList, JobRepository};
+pub use jobs::{ClaimedJob, JobList, JobRepository, LeasedJob};
 pub use members::MemberRepository;
 pub use messages::MessageRepository;
-pub use organizations::OrganizationRepository;
+pub use organizations::{LockedForClaim, OrganizationRepository};
 pub use outbox::{EmailTemplate, OutboxMessage, OutboxRepository};
 pub use plans::{PlanList, PlanRepository};
 pub use sessions::{ClientInfo, Rider, SessionRepository, SessionStanding};

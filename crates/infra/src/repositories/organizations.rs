@@ -6,6 +6,7 @@ use domain::organizations::{
     ORGANIZATION_NOT_FOUND, OrganizationChanges, OrganizationMembership, SLUG_TAKEN,
 };
 use domain::plans::PlanLimits;
+use domain::usage::Metric;
 use domain::{
     DomainError, Member, NewOrganization, Organization, OrganizationId, Page, PageRequest, PlanKey,
     Slug, UserId,
@@ -14,7 +15,7 @@ use sea_orm::sea_query::Value;
 use sea_orm::sea_query::{Expr, LockType, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, RelationDef, Set,
+    QueryOrder, QuerySelect, QueryTrait, RelationDef, Set, TryGetable,
 };
 
 use super::corrupt;
@@ -24,9 +25,10 @@ use crate::db_error::to_domain;
 use crate::entities::organization_members as members;
 use crate::entities::organizations::{self, Column, Entity};
 use crate::entities::plans;
-use crate::entities::positional::{all_pairs, one_pair};
+use crate::entities::positional::{Positional, all_pairs, one_pair};
 use crate::repositories::SubscriptionRepository;
 use crate::repositories::plans::limits_of;
+use crate::repositories::usage::month_total_expr;
 
 /// Organizations, soft-delete aware.
 pub type OrganizationRepository<'c, C> = SoftDeleteRepository<'c, C, Entity>;
@@ -80,6 +82,17 @@ fn membership_row(
 ) -> Result<(Organization, Member), DomainError> {
     let member = member.ok_or_else(|| DomainError::Internal("inner join without a row".into()))?;
     Ok((Entity::to_domain(org)?, members::Entity::to_domain(member)?))
+}
+
+/// What [`OrganizationRepository::lock_for_claim`] reads under the lock.
+#[derive(Clone, Debug)]
+pub struct LockedForClaim {
+    /// The organization (live).
+    pub organization: Organization,
+    /// Its plan's caps.
+    pub limits: PlanLimits,
+    /// Its `tokens` of the current UTC month.
+    pub tokens_this_month: i64,
 }
 
 impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
@@ -165,27 +178,48 @@ impl<C: ConnectionTrait> SoftDeleteRepository<'_, C, Entity> {
         }
     }
 
-    /// [`Self::lock`], returning the organization it locked and its plan's
-    /// caps: one statement where a unit of work needs both (a claim reads the
-    /// plan under the lock).
+    /// [`Self::lock`] for a claim, returning in the locking statement what the
+    /// claim checks under the lock: the organization, its plan's caps, and the
+    /// `tokens` of the current UTC month (0 when none were recorded).
+    ///
+    /// On PostgreSQL the counter is read with the statement's snapshot, taken
+    /// before any wait for the lock: tokens committed during that wait are
+    /// not seen. The lock does not order them anyway (completions record
+    /// tokens without it), so the quota check is as exact either way.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn lock_and_read(
-        &self,
-        id: OrganizationId,
-    ) -> Result<(Organization, PlanLimits), DomainError> {
+    pub async fn lock_for_claim(&self, id: OrganizationId) -> Result<LockedForClaim, DomainError> {
         let mut query = Self::live()
             .join(JoinType::InnerJoin, to_plan())
             .filter(Column::Id.eq(id.as_uuid()))
-            .select_also(plans::Entity);
+            .select_also(plans::Entity)
+            .expr_as(
+                month_total_expr(id, &Metric::tokens(), self.now),
+                "tokens_this_month",
+            )
+            .limit(1);
         if self.conn.get_database_backend() == DbBackend::Postgres {
             // Only the organization's row: the plan is shared by many.
             QueryTrait::query(&mut query).lock_with_tables(LockType::Update, [Entity]);
         }
-        match one_pair(self.conn, query).await {
-            Ok(Some((org, Some(plan)))) => Ok((Entity::to_domain(org)?, limits_of(&plan))),
-            Ok(_) => Err(ORGANIZATION_NOT_FOUND),
-            Err(e) => Err(to_domain(e)),
-        }
+        let rows = self
+            .conn
+            .query_all(&query.into_query())
+            .await
+            .map_err(to_domain)?;
+        let Some(row) = rows.first() else {
+            return Err(ORGANIZATION_NOT_FOUND);
+        };
+        let orgs = organizations::Model::FIELDS.len();
+        let tokens_at = orgs + plans::Model::FIELDS.len();
+        let organization = organizations::Model::decode_at(row, 0).map_err(to_domain)?;
+        let plan = plans::Model::decode_at(row, orgs).map_err(to_domain)?;
+        let tokens: Option<i64> =
+            Option::<i64>::try_get_by_index(row, tokens_at).map_err(|e| to_domain(e.into()))?;
+        Ok(LockedForClaim {
+            organization: Entity::to_domain(organization)?,
+            limits: limits_of(&plan),
+            tokens_this_month: tokens.unwrap_or(0),
+        })
     }
 
     /// [`Self::lock`], returning the caps of the organization's plan, read in

@@ -12,10 +12,10 @@ use domain::usage::{
     GroupBy, Metric, NewUsageRecord, SummaryRequest, UsageBucket, UsageRecord, month_start,
 };
 use domain::{DomainError, OrganizationId, UsageRecordId};
-use sea_orm::sea_query::{Expr, OnConflict, Value};
+use sea_orm::sea_query::{Expr, OnConflict, Query, Value};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, Set,
-    Statement, TryInsertResult,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
+    Set, Statement, TryInsertResult,
 };
 
 use super::corrupt;
@@ -31,6 +31,36 @@ pub enum Recorded {
     /// Its key was taken: the record stored under it first (possibly with
     /// another body; the caller compares).
     Duplicate(UsageRecord),
+}
+
+/// The counter row of `metric` in `organization` for the UTC month of `at`
+/// (at most one: the counters' unique index).
+fn month_counter(organization: OrganizationId, metric: &Metric, at: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(counters::Column::OrganizationId.eq(organization.as_uuid()))
+        .add(counters::Column::Metric.eq(metric.as_str()))
+        .add(counters::Column::PeriodStart.eq(month_start(at)))
+}
+
+/// [`UsageRepository::month_total`] as a scalar subquery (NULL when nothing
+/// was recorded), for a statement that runs anyway: the claim's lock of its
+/// organization.
+pub(crate) fn month_total_expr(
+    organization: OrganizationId,
+    metric: &Metric,
+    at: DateTime<Utc>,
+) -> Expr {
+    Expr::SubQuery(
+        None,
+        Box::new(
+            Query::select()
+                .column(counters::Column::Quantity)
+                .from(counters::Entity)
+                .cond_where(month_counter(organization, metric, at))
+                .to_owned()
+                .into(),
+        ),
+    )
 }
 
 /// Usage records over a connection or transaction.
@@ -227,9 +257,7 @@ impl<'c, C: ConnectionTrait> UsageRepository<'c, C> {
         at: DateTime<Utc>,
     ) -> Result<i64, DomainError> {
         let row = counters::Entity::find()
-            .filter(counters::Column::OrganizationId.eq(organization.as_uuid()))
-            .filter(counters::Column::Metric.eq(metric.as_str()))
-            .filter(counters::Column::PeriodStart.eq(month_start(at)))
+            .filter(month_counter(organization, metric, at))
             .one(self.conn)
             .await
             .map_err(to_domain)?;

@@ -9,10 +9,10 @@ use domain::webhooks::{
     Webhook, WebhookDelivery, WebhookDraft, WebhookEvents, WebhookSort,
 };
 use domain::{DeliveryId, DomainError, EventId, OrganizationId, Page, PageRequest, WebhookId};
-use sea_orm::sea_query::{Expr, Value};
+use sea_orm::sea_query::{Expr, Query, SimpleExpr, Value};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -141,8 +141,7 @@ impl<'c, C: ConnectionTrait> WebhookRepository<'c, C> {
         organization: OrganizationId,
     ) -> Result<Vec<Webhook>, DomainError> {
         Entity::find()
-            .filter(Column::OrganizationId.eq(organization.as_uuid()))
-            .filter(Column::Enabled.eq(true))
+            .filter(enabled_of(organization))
             .order_by_asc(Column::Id)
             .all(self.conn)
             .await
@@ -300,6 +299,26 @@ impl Listing for WebhookList {
             WebhookSort::CreatedAt => (SortValue::At(row.created_at), row.id.to_string()),
         }
     }
+}
+
+/// The webhooks [`emit_event`] considers: `organization`'s enabled ones.
+fn enabled_of(organization: OrganizationId) -> Condition {
+    Condition::all()
+        .add(Column::OrganizationId.eq(organization.as_uuid()))
+        .add(Column::Enabled.eq(true))
+}
+
+/// `EXISTS` an enabled webhook of `organization`: exactly the rows
+/// [`WebhookRepository::enabled_in`] reads, for a statement that runs anyway
+/// to learn whether [`emit_event`] can have anything to do (a completion's).
+pub(crate) fn any_enabled_in(organization: OrganizationId) -> SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::cust("1"))
+            .from(Entity)
+            .cond_where(enabled_of(organization))
+            .to_owned(),
+    )
 }
 
 /// What [`emit_event`] and the explicit sends (test, replay) queue for one webhook.
