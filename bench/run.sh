@@ -7,7 +7,7 @@
 #                [--flood-connections 32] [--pool 2*cores+1] [--repeat 1]
 #                [--only NAME,...] [--no-build] [--keep]
 #                [--claim-jobs 100000] [--claim-workers 16] [--claim-batch 50]
-#                [--claim-pgbench-clients 16]
+#                [--claim-pgbench-clients 16] [--plan-cache-mode force_generic_plan]
 #
 # --pool is the server's database.max_connections. PostgreSQL shares this
 # machine's cores, so the default is the usual sizing rule for them, cores x 2 + 1
@@ -23,6 +23,10 @@
 # complete each (`api bench-claim`), then pgbench runs the same statements
 # (bench/sql/claim/) with as many clients (--claim-pgbench-clients to change),
 # and again with --pool clients; --claim-jobs due jobs, reset before each side.
+#
+# --plan-cache-mode sets the server's database.plan_cache_mode and, through
+# PGOPTIONS, the same plan_cache_mode for every pgbench run: both sides plan
+# their statements alike (auto is PostgreSQL's default).
 #
 # Environment: BENCH_TARGET_DIR (release build directory; default target/bench,
 # apart from target/ so a release build never holds the debug build's lock), BENCH_OUT
@@ -43,6 +47,7 @@ claim_jobs=100000
 claim_workers=16
 claim_batch=50
 claim_pgbench_clients=""
+plan_cache_mode=force_generic_plan
 while (($#)); do
     case $1 in
         --duration) duration=$2; shift 2 ;;
@@ -54,6 +59,7 @@ while (($#)); do
         --only) only=,$2,; shift 2 ;;
         --no-build) build=0; shift ;;
         --keep) keep=1; shift ;;
+        --plan-cache-mode) plan_cache_mode=$2; shift 2 ;;
         --claim-jobs) claim_jobs=$2; shift 2 ;;
         --claim-workers) claim_workers=$2; shift 2 ;;
         --claim-batch) claim_batch=$2; shift 2 ;;
@@ -65,6 +71,9 @@ done
 [[ $duration =~ ^[0-9]+s$ && ${duration%s} -ge 5 ]] || { echo "--duration takes seconds, at least 5s, like 10s" >&2; exit 2; }
 seconds=${duration%s}
 [[ $repeat =~ ^[1-9][0-9]*$ ]] || { echo "--repeat takes a count, 1 or more" >&2; exit 2; }
+[[ $plan_cache_mode =~ ^(force_generic_plan|auto|force_custom_plan)$ ]] || { echo "--plan-cache-mode takes force_generic_plan, auto or force_custom_plan" >&2; exit 2; }
+# pgbench plans as the server does (the server sets it on its own connections).
+export PGOPTIONS="-c plan_cache_mode=$plan_cache_mode"
 # wanted NAME: whether --only leaves NAME in
 wanted() { [[ -z $only || $only == *",$1,"* ]]; }
 
@@ -171,7 +180,7 @@ log "starting the release server on $base (production settings, pool $pool)"
 APP_ENV=production DATABASE_URL=$PG_URL APP__SERVER__HOST=127.0.0.1 APP__SERVER__PORT=$port \
     APP__DATABASE__MAX_CONNECTIONS=$pool APP__RATE_LIMITS__ENABLED=false \
     APP__SECRETS__KEYS__BENCH="$(head -c 32 /dev/urandom | base64)" \
-    APP__WEBHOOKS__ALLOW_PRIVATE_NETWORKS=true \
+    APP__WEBHOOKS__ALLOW_PRIVATE_NETWORKS=true APP__DATABASE__PLAN_CACHE_MODE=$plan_cache_mode \
     "$bin/api" serve >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do

@@ -62,6 +62,10 @@ fn the_defaults_are_the_documented_ones() {
     assert_eq!(settings.database.connect_timeout_secs, 5);
     assert_eq!(settings.database.acquire_timeout_secs, 5);
     assert!(settings.database.auto_migrate);
+    assert_eq!(
+        settings.database.plan_cache_mode,
+        infra::config::PlanCacheMode::ForceGenericPlan
+    );
     assert_eq!(settings.auth.argon2_memory_kib, 19_456);
     assert_eq!(settings.auth.argon2_iterations, 2);
     assert_eq!(settings.auth.argon2_parallelism, 1);

@@ -301,3 +301,34 @@ async fn reads_passing_the_connection_on_do_not_starve_the_pools_other_users_on_
     );
     assert!(has_user(&database, "ada@example.com").await);
 }
+
+async fn plan_cache_mode(database: &Database) -> String {
+    let row = database
+        .conn()
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_setting('plan_cache_mode') AS mode",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get("", "mode").unwrap()
+}
+
+/// Every connection the server opens plans a statement once
+/// (`database.plan_cache_mode`, by default `force_generic_plan`), pinned ones too.
+#[actix_web::test]
+async fn the_server_s_connections_use_the_configured_plan_cache_mode_on_postgres() {
+    let db = TestDb::migrated(Backend::Postgres).await;
+    let app = groundwork_tests::app::spawn_app_on(db.url(), &[]).await;
+    assert_eq!(plan_cache_mode(&app.database).await, "force_generic_plan");
+    let pinned = app.database.pinned().await.unwrap();
+    assert_eq!(plan_cache_mode(&pinned).await, "force_generic_plan");
+
+    let auto = groundwork_tests::app::spawn_app_on(
+        db.url(),
+        &[("APP__DATABASE__PLAN_CACHE_MODE", "auto")],
+    )
+    .await;
+    assert_eq!(plan_cache_mode(&auto.database).await, "auto");
+}

@@ -782,6 +782,7 @@ mod tests {
             idle_timeout_secs: 30,
             auto_migrate: false,
             log_statements: false,
+            plan_cache_mode: Default::default(),
         })
         .await
         .unwrap();

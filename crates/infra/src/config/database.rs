@@ -29,6 +29,40 @@ pub struct DatabaseSettings {
     pub auto_migrate: bool,
     /// Log every SQL statement (debug level).
     pub log_statements: bool,
+    /// PostgreSQL's `plan_cache_mode` for the server's connections.
+    pub plan_cache_mode: PlanCacheMode,
+}
+
+/// How PostgreSQL plans the server's prepared statements (its `plan_cache_mode`,
+/// set on every connection the pool opens; SQLite has no such choice).
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanCacheMode {
+    /// One plan per statement and connection, for any values. Every statement
+    /// the server sends is an indexed lookup or an index-ordered page whose best
+    /// plan does not hang on its values (`bench/plans.sh` checks the generic
+    /// plans), and re-planning cost more than running: PostgreSQL's own choice
+    /// re-planned a member page on every request (0.14 ms of planning against
+    /// 0.06 ms of running), since for a large organization the custom plan's
+    /// estimate is always the lower.
+    #[default]
+    ForceGenericPlan,
+    /// PostgreSQL's default: custom plans for the first five runs, then a
+    /// generic plan if its estimate is not above theirs.
+    Auto,
+    /// A new plan for every run, for the values given.
+    ForceCustomPlan,
+}
+
+impl PlanCacheMode {
+    /// The setting's value as PostgreSQL spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ForceGenericPlan => "force_generic_plan",
+            Self::Auto => "auto",
+            Self::ForceCustomPlan => "force_custom_plan",
+        }
+    }
 }
 
 impl DatabaseSettings {
@@ -98,6 +132,7 @@ impl fmt::Debug for DatabaseSettings {
             .field("idle_timeout_secs", &self.idle_timeout_secs)
             .field("auto_migrate", &self.auto_migrate)
             .field("log_statements", &self.log_statements)
+            .field("plan_cache_mode", &self.plan_cache_mode)
             .finish()
     }
 }

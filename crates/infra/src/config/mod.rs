@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 pub use auth::AuthSettings;
 pub use billing::BillingSettings;
-pub use database::DatabaseSettings;
+pub use database::{DatabaseSettings, PlanCacheMode};
 pub use github::GithubSettings;
 pub use jobs::JobsSettings;
 pub use log::LogSettings;

@@ -76,6 +76,7 @@ impl Database {
         if settings.is_sqlite() {
             ensure_sqlite_directory(&settings.url)?;
         }
+        let plan_cache_mode = settings.plan_cache_mode.as_str();
         let mut options = ConnectOptions::new(settings.url.clone());
         options
             .max_connections(settings.max_connections)
@@ -88,7 +89,8 @@ impl Database {
             .sqlx_logging_level(tracing::log::LevelFilter::Debug)
             // WAL lets readers proceed while one writer writes; busy writers wait
             // (sqlx's busy timeout) instead of failing.
-            .map_sqlx_sqlite_opts(|o| o.journal_mode(SqliteJournalMode::Wal).foreign_keys(true));
+            .map_sqlx_sqlite_opts(|o| o.journal_mode(SqliteJournalMode::Wal).foreign_keys(true))
+            .map_sqlx_postgres_opts(move |o| o.options([("plan_cache_mode", plan_cache_mode)]));
         let conn = sea_orm::Database::connect(options).await?;
         Ok(Self::from_connection(conn))
     }
