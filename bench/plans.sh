@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Plan check: on a seeded database, EXPLAIN every list and lookup query the
-# benchmark knows (bench/sql/*.sql and bench/sql/plans/*.sql, each SELECT
+# benchmark knows (bench/sql/*.sql and bench/sql/plans/*.sql, each SELECT or WITH
 # line) both as the custom plan PostgreSQL makes for the actual values and as
 # the generic plan it may switch to for a prepared statement (sqlx prepares
 # every statement). Prints each plan's node types; fails when a plan reads
@@ -89,7 +89,7 @@ for file in bench/sql/*.sql bench/sql/plans/*.sql; do
                 '{query: $q, plan: $mode, nodes: $nodes, ok: ($verdict | startswith("SEQ") | not), verdict: $verdict}')")
             mode=generic
         done <<<"$plans"
-    done < <(grep -E '^SELECT' "$file")
+    done < <(grep -E '^(SELECT|WITH)' "$file")
 done
 
 if [[ -n $out ]]; then
