@@ -372,6 +372,14 @@ async fn the_member_list_refuses_what_its_credentials_do_not_allow(backend: Back
         .get_as(&format!("{list}?pageSize=0"), "not-a-session")
         .await;
     let bad_query = app.get_as(&format!("{list}?pageSize=0"), &t.mo.token).await;
+    // A cursor made for another order is refused inside the one-statement read.
+    let by_email = app
+        .get_as(&format!("{list}?pageSize=1&sortBy=email"), &t.mo.token)
+        .await;
+    let cursor = by_email.body["nextCursor"].as_str().unwrap().to_owned();
+    let wrong_cursor = format!("{list}?cursor={cursor}");
+    let bad_cursor_unknown_token = app.get_as(&wrong_cursor, "not-a-session").await;
+    let bad_cursor = app.get_as(&wrong_cursor, &t.mo.token).await;
 
     let ids = |res: &TestResponse| -> Vec<String> {
         res.body["items"]
@@ -389,11 +397,17 @@ async fn the_member_list_refuses_what_its_credentials_do_not_allow(backend: Back
         assert_eq!(res.status, 404, "{}", res.text);
         assert_eq!(res.code(), "ORGANIZATION_NOT_FOUND");
     }
-    for res in [&unknown_token, &bad_query_unknown_token] {
+    for res in [
+        &unknown_token,
+        &bad_query_unknown_token,
+        &bad_cursor_unknown_token,
+    ] {
         assert_eq!(res.status, 401, "{}", res.text);
         assert_eq!(res.code(), "UNAUTHENTICATED");
     }
     assert_eq!(bad_query.status, 422, "{}", bad_query.text);
+    assert_eq!(bad_cursor.status, 422, "{}", bad_cursor.text);
+    assert_eq!(bad_cursor.error_fields(), ["cursor"]);
 
     // A signed-out session, then a member removed, then a deleted organization.
     let out = app

@@ -189,7 +189,15 @@ where
         let auth = authenticate_bearer(db, bearer, ctx.now, Some(organization), policy).await?;
         return Ok((ctx.authenticated(auth), None));
     }
-    let (found, data) = read(hash_token(bearer)).await?;
+    let (found, data) = match read(hash_token(bearer)).await {
+        Ok(read) => read,
+        Err(err) => {
+            // Refused before the credentials were judged (a cursor of another
+            // order, say): bad credentials still answer first.
+            authenticate_bearer(db, bearer, ctx.now, None, policy).await?;
+            return Err(err);
+        }
+    };
     let (auth, membership) = accept_session(db, found, ctx.now, policy).await?;
     let standing = Standing {
         actor: Actor::User(auth.user.id),
