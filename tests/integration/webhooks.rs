@@ -1203,7 +1203,47 @@ async fn a_run_whose_lease_ran_out_becomes_a_task_failed_event(backend: Backend)
     assert_eq!(event.payload["data"]["error"], "lease expired");
 }
 
+/// One change reaches every matching webhook with one event (one outbox row
+/// each, the same event id) and no other webhook.
+async fn one_change_is_queued_once_for_each_matching_webhook(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    let org = organization(&app).await;
+    let (exact, _) = webhook(
+        &app,
+        &org,
+        "https://example.com/exact",
+        json!(["organization.updated"]),
+    )
+    .await;
+    let (wildcard, _) = webhook(
+        &app,
+        &org,
+        "https://example.com/wildcard",
+        json!(["organization.*"]),
+    )
+    .await;
+    webhook(&app, &org, "https://example.com/jobs", json!(["job.*"])).await;
+
+    rename(&app, &org, "Renamed").await;
+
+    let rows = webhook_rows(&app).await;
+    let mut reached: Vec<&str> = rows
+        .iter()
+        .map(|r| r.payload["webhookId"].as_str().unwrap())
+        .collect();
+    reached.sort_unstable();
+    let mut expected = vec![exact.as_str(), wildcard.as_str()];
+    expected.sort_unstable();
+    assert_eq!(reached, expected, "{rows:?}");
+    assert_eq!(rows[0].payload["eventId"], rows[1].payload["eventId"]);
+    assert!(
+        rows.iter()
+            .all(|r| r.payload["type"] == "organization.updated")
+    );
+}
+
 on_both_databases!(
+    one_change_is_queued_once_for_each_matching_webhook,
     a_completion_reaches_only_its_organization_s_enabled_webhooks,
     a_run_whose_lease_ran_out_becomes_a_task_failed_event,
     a_renamed_organization_reaches_its_webhook_signed_per_the_specification,

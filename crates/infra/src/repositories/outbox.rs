@@ -114,6 +114,24 @@ pub struct OutboxRepository<'c, C> {
     now: DateTime<Utc>,
 }
 
+/// The payload of a webhook message: `{"webhookId", "organizationId",
+/// "eventId", "type", "timestamp", "data", "once", "firstAttempt"}`.
+fn webhook_payload(
+    webhook: &domain::webhooks::Webhook,
+    event: &super::webhooks::QueuedEvent,
+) -> Value {
+    json!({
+        "webhookId": webhook.id.to_string(),
+        "organizationId": webhook.organization_id.to_string(),
+        "eventId": event.event_id.to_string(),
+        "type": event.event_type,
+        "timestamp": event.timestamp,
+        "data": event.data,
+        "once": event.once,
+        "firstAttempt": event.first_attempt,
+    })
+}
+
 impl<'c, C: ConnectionTrait> OutboxRepository<'c, C> {
     /// A repository over `conn`; use a unit of work's transaction so the message
     /// commits with the change.
@@ -141,17 +159,30 @@ impl<'c, C: ConnectionTrait> OutboxRepository<'c, C> {
         webhook: &domain::webhooks::Webhook,
         event: &super::webhooks::QueuedEvent,
     ) -> Result<OutboxMessageId, DomainError> {
-        let payload = json!({
-            "webhookId": webhook.id.to_string(),
-            "organizationId": webhook.organization_id.to_string(),
-            "eventId": event.event_id.to_string(),
-            "type": event.event_type,
-            "timestamp": event.timestamp,
-            "data": event.data,
-            "once": event.once,
-            "firstAttempt": event.first_attempt,
+        self.enqueue(OutboxKind::Webhook, webhook_payload(webhook, event))
+            .await
+    }
+
+    /// Queues `event` for each of `webhooks`, as [`enqueue_webhook`](Self::enqueue_webhook)
+    /// does for one, in one multi-row `INSERT` (a change's event is queued for
+    /// every matching webhook inside the change's transaction).
+    pub async fn enqueue_webhooks(
+        &self,
+        webhooks: &[&domain::webhooks::Webhook],
+        event: &super::webhooks::QueuedEvent,
+    ) -> Result<(), DomainError> {
+        if webhooks.is_empty() {
+            return Ok(());
+        }
+        let rows = webhooks.iter().map(|webhook| {
+            self.row(OutboxKind::Webhook, webhook_payload(webhook, event))
+                .1
         });
-        self.enqueue(OutboxKind::Webhook, payload).await
+        Entity::insert_many(rows)
+            .exec_without_returning(self.conn)
+            .await
+            .map_err(to_domain)?;
+        Ok(())
     }
 
     async fn enqueue(
@@ -159,6 +190,17 @@ impl<'c, C: ConnectionTrait> OutboxRepository<'c, C> {
         kind: OutboxKind,
         payload: Value,
     ) -> Result<OutboxMessageId, DomainError> {
+        let (id, row) = self.row(kind, payload);
+        row.insert(self.conn).await.map_err(to_domain)?;
+        Ok(id)
+    }
+
+    /// A new message of `kind` carrying `payload`, due now.
+    fn row(
+        &self,
+        kind: OutboxKind,
+        payload: Value,
+    ) -> (OutboxMessageId, outbox_messages::ActiveModel) {
         let now = self.now;
         let id = OutboxMessageId::new();
         let row = outbox_messages::ActiveModel {
@@ -173,8 +215,7 @@ impl<'c, C: ConnectionTrait> OutboxRepository<'c, C> {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        row.insert(self.conn).await.map_err(to_domain)?;
-        Ok(id)
+        (id, row)
     }
 
     /// Messages not yet delivered nor failed, oldest first.

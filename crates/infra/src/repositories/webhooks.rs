@@ -354,7 +354,7 @@ pub async fn emit_event<C: ConnectionTrait>(
         .enabled_in(organization)
         .await?;
     // Collected, not a lazy iterator: a closure's borrow held across the
-    // awaits below would make callers' futures not `Send` (the reaper's).
+    // await below would make callers' futures not `Send` (the reaper's).
     let matching: Vec<&Webhook> = webhooks
         .iter()
         .filter(|w| w.events.matches(event_type))
@@ -370,10 +370,9 @@ pub async fn emit_event<C: ConnectionTrait>(
         once: false,
         first_attempt: 1,
     };
-    let outbox = OutboxRepository::at(conn, now);
-    for webhook in matching {
-        outbox.enqueue_webhook(webhook, &event).await?;
-    }
+    OutboxRepository::at(conn, now)
+        .enqueue_webhooks(&matching, &event)
+        .await?;
     Ok(Some(event.event_id))
 }
 
